@@ -1,0 +1,45 @@
+//! The core's one error type. Each variant has a stable `code` the desktop shell passes to
+//! the UI alongside the message, so screens can react to a kind of failure without parsing
+//! text.
+
+use std::path::PathBuf;
+
+use crate::config::ConfigError;
+use crate::server_url::ServerUrlError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot use the data folder {path}: {source}. Create it or choose another with TILLPOINT_DATA_DIR")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] tillpoint_sqlite::StoreError),
+    #[error(transparent)]
+    InvalidServerUrl(#[from] ServerUrlError),
+    #[error("the local store is busy with another task that failed; restart Tillpoint")]
+    StorePoisoned,
+}
+
+impl CoreError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Config(_) => "config_invalid",
+            Self::DataDir { .. } => "data_dir_unusable",
+            Self::Store(_) | Self::StorePoisoned => "store_unavailable",
+            Self::InvalidServerUrl(_) => "invalid_server_url",
+        }
+    }
+}
+
+impl From<rusqlite::Error> for CoreError {
+    fn from(source: rusqlite::Error) -> Self {
+        Self::Store(tillpoint_sqlite::StoreError::Sqlite {
+            path: PathBuf::from(crate::store::STORE_FILE),
+            source,
+        })
+    }
+}

@@ -1,0 +1,125 @@
+//! A till: its configuration, its local store and its view of the server, opened together.
+//! This is the object the desktop shell holds and every headless test builds.
+
+use serde::Serialize;
+
+use crate::config::TillConfig;
+use crate::connection::{probe, ConnectionMonitor, ConnectionStatus};
+use crate::error::CoreError;
+use crate::server_url::ServerUrl;
+use crate::store::LocalStore;
+
+pub struct Till {
+    config: TillConfig,
+    store: LocalStore,
+    connection: ConnectionMonitor,
+}
+
+/// What Settings shows about this installation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    pub version: String,
+    pub data_dir: String,
+    pub server_url: String,
+    pub log_level: String,
+    pub schema_version: u32,
+}
+
+impl Till {
+    /// Creates the data folder if needed and opens the local store in it.
+    pub fn open(config: TillConfig) -> Result<Self, CoreError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| CoreError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        let store = LocalStore::open(&config.data_dir)?;
+        let connection = ConnectionMonitor::new(config.server_url.clone());
+        Ok(Self {
+            config,
+            store,
+            connection,
+        })
+    }
+
+    pub fn config(&self) -> &TillConfig {
+        &self.config
+    }
+
+    pub fn store(&self) -> &LocalStore {
+        &self.store
+    }
+
+    pub fn connection(&self) -> &ConnectionMonitor {
+        &self.connection
+    }
+
+    pub fn info(&self) -> Result<AppInfo, CoreError> {
+        Ok(AppInfo {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            data_dir: self.config.data_dir.display().to_string(),
+            server_url: self.config.server_url.to_string(),
+            log_level: self.config.log_level.to_string(),
+            schema_version: self.store.schema_version()?,
+        })
+    }
+
+    pub fn local_product_count(&self) -> Result<u64, CoreError> {
+        self.store.product_count()
+    }
+
+    /// Checks whether `url` (typed by a person in Settings) is a reachable Tillpoint server,
+    /// without changing the configured one.
+    pub async fn check_server(&self, url: &str) -> Result<ConnectionStatus, CoreError> {
+        let url = ServerUrl::parse(url)?;
+        Ok(probe(self.connection.client(), &url).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::LogLevel;
+
+    fn config(dir: &std::path::Path) -> TillConfig {
+        TillConfig {
+            server_url: ServerUrl::parse("http://127.0.0.1:9").unwrap(),
+            data_dir: dir.join("nested/data"),
+            log_level: LogLevel::Info,
+            source_file: None,
+        }
+    }
+
+    #[test]
+    fn opening_creates_the_data_folder_and_reports_its_info() {
+        let dir = tempfile::tempdir().unwrap();
+        let till = Till::open(config(dir.path())).unwrap();
+        let info = till.info().unwrap();
+        assert_eq!(info.schema_version, LocalStore::known_schema_version());
+        assert!(info.data_dir.ends_with("nested/data"));
+        assert_eq!(info.server_url, "http://127.0.0.1:9/");
+    }
+
+    #[test]
+    fn a_data_folder_that_cannot_be_created_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "x").unwrap();
+        let mut config = config(dir.path());
+        config.data_dir = file.join("data");
+        let err = Till::open(config).err().expect("must fail");
+        assert_eq!(err.code(), "data_dir_unusable");
+        assert!(err.to_string().contains("a-file"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn checking_a_bad_url_is_refused_before_any_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let till = Till::open(config(dir.path())).unwrap();
+        let err = till
+            .check_server("http://pos.example.com")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_server_url");
+    }
+}

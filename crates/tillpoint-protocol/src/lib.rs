@@ -1,0 +1,22 @@
+//! The language a Tillpoint till and the Tillpoint server speak.
+//!
+//! This crate owns the serde types that cross the wire (health, errors, and — as the
+//! identity and sync work lands — claims, grants and sync batches) and the value types both
+//! sides must validate identically: barcodes, permissions, currency codes.
+//!
+//! It must never do I/O, read a clock, or know about storage: both the till and the server
+//! depend on it, and nothing else is shared between them.
+
+pub mod barcode;
+pub mod currency;
+pub mod error;
+pub mod health;
+pub mod ids;
+pub mod permission;
+
+pub use barcode::{Barcode, BarcodeError};
+pub use currency::{CurrencyCode, CurrencyCodeError};
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use health::Health;
+pub use ids::{OrgId, RoleId, UserId};
+pub use permission::{Permission, PermissionError};

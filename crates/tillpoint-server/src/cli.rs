@@ -1,0 +1,159 @@
+//! The `tillpoint-server` command line. Every failure ends with one line naming the problem
+//! and the fix, and a non-zero exit code: never a panic, never a silent default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, ServerConfig};
+use crate::demo::{self, DemoCredentials, DemoOptions};
+use crate::startup::{open_database, Application};
+
+#[derive(Debug, Parser)]
+#[command(name = "tillpoint-server", version, about = "The Tillpoint server")]
+pub struct Cli {
+    /// Folder for the database and logs [default: <OS data folder>/tillpoint-server]
+    #[arg(
+        long,
+        global = true,
+        env = "TILLPOINT_SERVER_DATA_DIR",
+        value_name = "DIR"
+    )]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on; loopback unless you name another [default: 127.0.0.1:8787]
+    #[arg(
+        long,
+        global = true,
+        env = "TILLPOINT_SERVER_LISTEN",
+        value_name = "ADDR"
+    )]
+    listen: Option<SocketAddr>,
+    /// error, warn, info, debug or trace [default: info]
+    #[arg(
+        long,
+        global = true,
+        env = "TILLPOINT_SERVER_LOG_LEVEL",
+        value_name = "LEVEL"
+    )]
+    log_level: Option<String>,
+    /// A TOML file with data_dir, listen and log_level
+    #[arg(
+        long,
+        global = true,
+        env = "TILLPOINT_SERVER_CONFIG",
+        value_name = "FILE"
+    )]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (the default)
+    Serve,
+    /// Seed a demo organisation, print its credentials, then serve
+    Demo {
+        /// How many products the generated catalog holds
+        #[arg(long, default_value_t = demo::DEFAULT_PRODUCTS)]
+        products: usize,
+        /// Seed and print the credentials, but do not serve
+        #[arg(long)]
+        seed_only: bool,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("tillpoint-server: error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = config::resolve(
+        cli.data_dir,
+        cli.listen,
+        cli.log_level,
+        cli.config.as_deref(),
+    )?;
+    let _log_guard = crate::logging::init(&config.data_dir, &config.log_level).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot write logs under {}: {e}. Pass --data-dir with a writable folder",
+            config.data_dir.display()
+        )
+    })?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => runtime.block_on(serve(config)),
+        Command::Demo {
+            products,
+            seed_only,
+        } => {
+            let password = std::env::var(demo::ENV_DEMO_PASSWORD).ok();
+            let db = open_database(&config)?;
+            let credentials = demo::seed(&db, &DemoOptions { products, password })?;
+            drop(db);
+            print_credentials(&credentials, &config);
+            if seed_only {
+                Ok(())
+            } else {
+                runtime.block_on(serve(config))
+            }
+        }
+    }
+}
+
+async fn serve(config: ServerConfig) -> anyhow::Result<()> {
+    let app = Application::build(&config).await?;
+    let addr = app.local_addr();
+    tracing::info!(%addr, database = %app.database().path().display(), "tillpoint-server listening");
+    println!(
+        "tillpoint-server listening on http://{addr} (data in {})",
+        config.data_dir.display()
+    );
+    app.run_until(shutdown_signal()).await?;
+    tracing::info!("tillpoint-server stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler installs");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn print_credentials(credentials: &DemoCredentials, config: &ServerConfig) {
+    let what = if credentials.created {
+        "created"
+    } else {
+        "already there; password reset"
+    };
+    println!(
+        "Demo organisation \"{}\" ({what}; {} products)",
+        credentials.organisation, credentials.products
+    );
+    println!("Server: http://{}", config.listen);
+    println!("Users (all with the password below):");
+    for (username, name, role) in demo::DEMO_USERS {
+        println!("  {username:<14} {role:<20} {name}");
+    }
+    println!("Password: {}", credentials.password);
+}

@@ -1,0 +1,182 @@
+//! The server's settings. Precedence: command-line flag, then environment variable, then
+//! the config file (`--config`/`TILLPOINT_SERVER_CONFIG`, TOML with the same keys), then the
+//! default.
+//!
+//! | key         | flag          | environment                   | default                              |
+//! |-------------|---------------|-------------------------------|--------------------------------------|
+//! | `data_dir`  | `--data-dir`  | `TILLPOINT_SERVER_DATA_DIR`   | `<OS data folder>/tillpoint-server`  |
+//! | `listen`    | `--listen`    | `TILLPOINT_SERVER_LISTEN`     | `127.0.0.1:8787` (loopback only)     |
+//! | `log_level` | `--log-level` | `TILLPOINT_SERVER_LOG_LEVEL`  | `info`                               |
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+/// The largest request body any endpoint accepts; sync batches are bounded well below it.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub log_level: String,
+}
+
+impl ServerConfig {
+    /// A server on a free loopback port with its database in `data_dir`: what tests use.
+    pub fn for_tests(data_dir: &Path) -> Self {
+        Self {
+            data_dir: data_dir.to_path_buf(),
+            listen: "127.0.0.1:0".parse().expect("valid address"),
+            log_level: "warn".into(),
+        }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("server.db")
+    }
+}
+
+/// What may be set in the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub log_level: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the config file {path} is not valid: {message}. Keys allowed: data_dir, listen, log_level"
+    )]
+    Invalid { path: PathBuf, message: String },
+    #[error("listen address {value:?} in {path} is not an IP:port such as 127.0.0.1:8787")]
+    BadListen { path: PathBuf, value: String },
+    #[error("log level {0:?} is not one of error, warn, info, debug, trace")]
+    BadLogLevel(String),
+    #[error("no data folder given and the OS has no data folder for this user; pass --data-dir")]
+    NoDataDir,
+}
+
+pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        message: e.message().to_owned(),
+    })
+}
+
+/// Combines what the command line (flags and environment, already merged by clap) and the
+/// config file say.
+pub fn resolve(
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    log_level: Option<String>,
+    config_file: Option<&Path>,
+) -> Result<ServerConfig, ConfigError> {
+    let file = match config_file {
+        Some(path) => read_file(path)?,
+        None => FileConfig::default(),
+    };
+    let listen = match (listen, file.listen) {
+        (Some(addr), _) => addr,
+        (None, Some(value)) => value.parse().map_err(|_| ConfigError::BadListen {
+            path: config_file
+                .expect("a file value implies a file")
+                .to_path_buf(),
+            value,
+        })?,
+        (None, None) => DEFAULT_LISTEN.parse().expect("valid default"),
+    };
+    let data_dir = match data_dir.or(file.data_dir) {
+        Some(dir) => dir,
+        None => dirs::data_dir()
+            .ok_or(ConfigError::NoDataDir)?
+            .join("tillpoint-server"),
+    };
+    let log_level = log_level
+        .or(file.log_level)
+        .unwrap_or_else(|| "info".into());
+    if !matches!(
+        log_level.as_str(),
+        "error" | "warn" | "info" | "debug" | "trace"
+    ) {
+        return Err(ConfigError::BadLogLevel(log_level));
+    }
+    Ok(ServerConfig {
+        data_dir,
+        listen,
+        log_level,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_listen_on_loopback_only() {
+        let config = resolve(Some("/tmp/x".into()), None, None, None).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8787");
+        assert!(config.listen.ip().is_loopback());
+        assert_eq!(config.log_level, "info");
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/tp\"\nlog_level = \"debug\"",
+        )
+        .unwrap();
+        let from_file = resolve(None, None, None, Some(&path)).unwrap();
+        assert_eq!(from_file.listen.port(), 9000);
+        assert_eq!(from_file.data_dir, PathBuf::from("/srv/tp"));
+        let flagged = resolve(
+            Some("/other".into()),
+            Some("127.0.0.1:9001".parse().unwrap()),
+            Some("warn".into()),
+            Some(&path),
+        )
+        .unwrap();
+        assert_eq!(flagged.listen.port(), 9001);
+        assert_eq!(flagged.data_dir, PathBuf::from("/other"));
+        assert_eq!(flagged.log_level, "warn");
+    }
+
+    #[test]
+    fn bad_files_and_values_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.toml");
+        std::fs::write(&path, "listen = \"everywhere\"").unwrap();
+        let err = resolve(None, None, None, Some(&path)).unwrap_err();
+        assert!(matches!(err, ConfigError::BadListen { .. }), "{err}");
+        std::fs::write(&path, "port = 1").unwrap();
+        assert!(matches!(
+            resolve(None, None, None, Some(&path)).unwrap_err(),
+            ConfigError::Invalid { .. }
+        ));
+        assert!(matches!(
+            resolve(None, None, None, Some(&dir.path().join("missing.toml"))).unwrap_err(),
+            ConfigError::Unreadable { .. }
+        ));
+        assert!(matches!(
+            resolve(Some("/x".into()), None, Some("chatty".into()), None).unwrap_err(),
+            ConfigError::BadLogLevel(_)
+        ));
+    }
+}

@@ -1,0 +1,7 @@
+//! The HTTP surface: one router, one error type. Routes live one file per resource under
+//! `routes/`; handlers read like the endpoint's contract and leave policy to extractors.
+
+pub mod error;
+pub mod routes;
+
+pub use error::ApiError;

@@ -1,0 +1,22 @@
+//! `GET /healthz`: 200 with the server's version and schema when its database answers,
+//! 503 in the error shape when it does not.
+
+use axum::extract::State;
+use axum::Json;
+use tillpoint_protocol::Health;
+
+use crate::http::ApiError;
+use crate::startup::AppState;
+use crate::store::DbError;
+
+pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    let schema_version = state
+        .db
+        .call(|conn| tillpoint_sqlite::schema_version(conn).map_err(DbError::from))
+        .await?;
+    Ok(Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        schema_version,
+    }))
+}

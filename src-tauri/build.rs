@@ -1,0 +1,18 @@
+// Declaring the app's commands makes Tauri refuse any command a window's capability does not
+// allow (verified-facts.md): without this list, every command is callable from every webview.
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "local_product_count",
+    "connection_status",
+    "check_server",
+];
+
+fn main() {
+    println!("cargo:rerun-if-changed=src-tauri/capabilities");
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .capabilities_path_pattern("src-tauri/capabilities/**/*")
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri build configuration is valid");
+}

@@ -1,0 +1,48 @@
+//! The commands the window may call (each allowed by name in `capabilities/`). Each is a
+//! one-line adapter into `tillpoint-core`; failures reach the UI as `{code, message}`.
+
+use serde::Serialize;
+use tauri::State;
+use tillpoint_core::{AppInfo, ConnectionStatus, CoreError};
+
+use crate::startup::ShellState;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandError {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<CoreError> for CommandError {
+    fn from(err: CoreError) -> Self {
+        Self {
+            code: err.code().to_owned(),
+            message: err.to_string(),
+        }
+    }
+}
+
+#[tauri::command]
+pub async fn app_info(state: State<'_, ShellState>) -> Result<AppInfo, CommandError> {
+    Ok(state.till()?.info()?)
+}
+
+#[tauri::command]
+pub async fn local_product_count(state: State<'_, ShellState>) -> Result<u64, CommandError> {
+    Ok(state.till()?.local_product_count()?)
+}
+
+#[tauri::command]
+pub async fn connection_status(
+    state: State<'_, ShellState>,
+) -> Result<ConnectionStatus, CommandError> {
+    Ok(state.till()?.connection().status())
+}
+
+#[tauri::command]
+pub async fn check_server(
+    state: State<'_, ShellState>,
+    url: String,
+) -> Result<ConnectionStatus, CommandError> {
+    Ok(state.till()?.check_server(&url).await?)
+}

@@ -1,0 +1,139 @@
+//! End to end: the real server, the real desktop app in a real window (under Xvfb), driven
+//! through WebDriver like a person would use it.
+
+mod support;
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use support::{desktop, spawn_server};
+
+/// Puts `names` into the till's store the way a catalog sync will, before the app starts,
+/// so the window must read the real store to show them.
+fn stock_the_till(data_dir: &std::path::Path, names: &[&str]) {
+    let url = tillpoint_core::ServerUrl::parse("http://127.0.0.1:1").unwrap();
+    drop(tillpoint_core::Till::open(support::till_config(&url, data_dir)).expect("store opens"));
+    let conn = rusqlite::Connection::open(data_dir.join("till.db")).unwrap();
+    conn.execute(
+        "INSERT INTO tax_classes (id, code, name, rate_bp) VALUES ('vat', 'standard', 'VAT 15%', 1500)",
+        [],
+    )
+    .unwrap();
+    for (i, name) in names.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO products (id, sku, name, unit, tax_class_id, price_minor, currency, updated_at)
+             VALUES (?1, ?1, ?2, 'each', 'vat', 100, 'USD', '2026-01-01T00:00:00Z')",
+            (format!("p{i}"), name),
+        )
+        .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shell_shows_the_store_and_the_server_connection() {
+    let mut server = spawn_server().await;
+    let data_dir = tempfile::tempdir().unwrap();
+    stock_the_till(data_dir.path(), &["Bread", "Milk", "Sugar"]);
+    let config = data_dir.path().join("config.toml");
+    std::fs::write(&config, "log_level = \"debug\"\n").unwrap();
+
+    let app = desktop::launch(&[
+        ("TILLPOINT_CONFIG", config.display().to_string()),
+        ("TILLPOINT_DATA_DIR", data_dir.path().display().to_string()),
+        ("TILLPOINT_SERVER_URL", server.url.to_string()),
+    ])
+    .await;
+
+    // The shell: brand, the four sections, and the POS screen first.
+    for label in ["POS", "Stock", "Reports", "Settings"] {
+        let xpath = format!("//nav//button[contains(normalize-space(.), '{label}')]");
+        app.client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|_| panic!("navigation has {label}"));
+    }
+    let count = app
+        .wait_for_text(
+            "[data-testid=product-count]",
+            Duration::from_secs(20),
+            |t| !t.is_empty(),
+        )
+        .await;
+    assert_eq!(
+        count, "3",
+        "the POS screen shows the local store's product count"
+    );
+
+    // The connection indicator finds the real server.
+    app.wait_for_text(
+        "[data-testid=connection-state]",
+        Duration::from_secs(20),
+        |t| t == "Online",
+    )
+    .await;
+    app.save_screenshot("pos-online").await;
+
+    // Settings shows where this till keeps its data, and a bad server URL gets a clear error.
+    app.click_button("Settings").await;
+    let data_folder = data_dir.path().display().to_string();
+    app.wait_for_text(".info-list", Duration::from_secs(10), |t| {
+        t.contains(&data_folder)
+    })
+    .await;
+    let input = app
+        .client
+        .find(Locator::Css(".check-form input"))
+        .await
+        .expect("server URL field");
+    input.clear().await.unwrap();
+    input.send_keys("not a url").await.unwrap();
+    app.click_button("Check connection").await;
+    let alert = app
+        .wait_for_text("[role=alert]", Duration::from_secs(10), |t| {
+            t.contains("is not a URL")
+        })
+        .await;
+    assert!(
+        alert.contains("not a url"),
+        "the error names the input: {alert}"
+    );
+
+    // The server goes away: the indicator turns Offline on its own.
+    server.stop().await;
+    app.wait_for_text(
+        "[data-testid=connection-state]",
+        Duration::from_secs(40),
+        |t| t == "Offline",
+    )
+    .await;
+    app.save_screenshot("settings-offline").await;
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_cannot_open_is_explained_on_screen() {
+    let data_dir = tempfile::tempdir().unwrap();
+    std::fs::write(data_dir.path().join("till.db"), vec![0x42_u8; 4096]).unwrap();
+    let app = desktop::launch(&[
+        ("TILLPOINT_CONFIG", "/dev/null".to_owned()),
+        ("TILLPOINT_DATA_DIR", data_dir.path().display().to_string()),
+        (
+            "TILLPOINT_SERVER_URL",
+            format!("http://127.0.0.1:{}", support::closed_port()),
+        ),
+    ])
+    .await;
+    let alert = app
+        .wait_for_text("[role=alert]", Duration::from_secs(20), |t| {
+            t.contains("corrupt")
+        })
+        .await;
+    assert!(
+        alert.contains("till.db"),
+        "the message names the file: {alert}"
+    );
+    app.save_screenshot("corrupt-store").await;
+    app.close().await;
+}

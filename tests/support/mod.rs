@@ -1,0 +1,168 @@
+//! The harness every cross-process test builds on: a real server on a free loopback port
+//! with its own temporary database, organisations and users made directly in that database,
+//! and a till (`tillpoint-core` with its own temporary store) pointed at the server.
+//!
+//! Each test gets fresh folders, so tests run in parallel without seeing each other.
+
+#![allow(dead_code)] // Each test binary uses a different part of the harness.
+
+pub mod desktop;
+
+use std::path::{Path, PathBuf};
+
+use tempfile::TempDir;
+use tillpoint_core::{LogLevel, ServerUrl, Till, TillConfig};
+use tillpoint_protocol::{OrgId, UserId};
+use tillpoint_server::identity::organisations::{create_organisation, NewOrganisation};
+use tillpoint_server::identity::users::{create_user, NewUser};
+use tillpoint_server::store::{Database, DbError};
+use tillpoint_server::{Application, ServerConfig};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct TestServer {
+    pub url: ServerUrl,
+    pub db: Database,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    _dir: TempDir,
+}
+
+/// Starts the real server (the same `Application` the binary runs) on 127.0.0.1:0.
+pub async fn spawn_server() -> TestServer {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let app = Application::build(&ServerConfig::for_tests(dir.path()))
+        .await
+        .expect("the server starts");
+    let url = ServerUrl::parse(&format!("http://{}", app.local_addr())).expect("loopback URL");
+    let db = app.database().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    TestServer {
+        url,
+        db,
+        stop: Some(stop),
+        task: Some(task),
+        _dir: dir,
+    }
+}
+
+pub struct TestOrg {
+    pub id: OrgId,
+    pub name: String,
+    roles: Vec<(&'static str, tillpoint_protocol::RoleId)>,
+}
+
+impl TestServer {
+    /// Stops accepting connections and waits for the server to finish.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("server task")
+                .expect("server shut down cleanly");
+        }
+    }
+
+    /// A new organisation with the standard roles and USD as its base currency.
+    pub async fn create_organisation(&self, name: &str) -> TestOrg {
+        let name = name.to_owned();
+        self.db
+            .call(move |conn| -> Result<TestOrg, DbError> {
+                let tx = conn.transaction()?;
+                let created = create_organisation(
+                    &tx,
+                    &NewOrganisation {
+                        name: &name,
+                        tax_number: None,
+                        base_currency: tillpoint_protocol::CurrencyCode::parse("USD")
+                            .expect("valid"),
+                        base_currency_name: "US Dollar",
+                    },
+                )?;
+                tx.commit()?;
+                Ok(TestOrg {
+                    id: created.id,
+                    name,
+                    roles: created.roles,
+                })
+            })
+            .await
+            .expect("organisation created")
+    }
+
+    /// A user of `org` holding the standard role `role` (e.g. "Cashier").
+    pub async fn create_user(
+        &self,
+        org: &TestOrg,
+        username: &str,
+        role: &str,
+        password: &str,
+    ) -> UserId {
+        let role_id = org
+            .roles
+            .iter()
+            .find(|(name, _)| *name == role)
+            .unwrap_or_else(|| panic!("{role} is not a standard role"))
+            .1;
+        let (org_id, username, password) = (org.id, username.to_owned(), password.to_owned());
+        self.db
+            .call(move |conn| -> Result<UserId, DbError> {
+                let tx = conn.transaction()?;
+                let id = create_user(
+                    &tx,
+                    &NewUser {
+                        org_id,
+                        username: &username,
+                        name: &username,
+                        email: &format!("{username}@test.example"),
+                        role_id,
+                        password: &password,
+                    },
+                )?;
+                tx.commit()?;
+                Ok(id)
+            })
+            .await
+            .expect("user created")
+    }
+}
+
+pub struct TestTill {
+    pub till: Till,
+    dir: TempDir,
+}
+
+impl TestTill {
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// A till with a fresh store, pointed at `server_url`.
+pub fn spawn_till(server_url: &ServerUrl) -> TestTill {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let till = Till::open(till_config(server_url, dir.path())).expect("the till opens");
+    TestTill { till, dir }
+}
+
+pub fn till_config(server_url: &ServerUrl, data_dir: &Path) -> TillConfig {
+    TillConfig {
+        server_url: server_url.clone(),
+        data_dir: PathBuf::from(data_dir),
+        log_level: LogLevel::Info,
+        source_file: None,
+    }
+}
+
+/// A loopback port that nothing listens on (bound, then released).
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}

@@ -1,0 +1,13 @@
+import { CatalogPanel } from '../components/CatalogPanel';
+
+export function StockScreen() {
+  return (
+    <>
+      <div className="screen__header">
+        <h1 className="screen__title">Stock</h1>
+      </div>
+      <CatalogPanel />
+      <p className="note">Stock operations are not in this build yet.</p>
+    </>
+  );
+}

@@ -1,0 +1,87 @@
+/**
+ * Test double for the Tillpoint backend, built on Tauri's own IPC mock: the code under test
+ * goes through the real `invoke`/`listen` from @tauri-apps/api, so argument names, error
+ * shapes and event payloads are exercised exactly as in the app.
+ */
+import { act } from '@testing-library/react';
+import { emit } from '@tauri-apps/api/event';
+import { mockIPC } from '@tauri-apps/api/mocks';
+import type { AppInfo, ConnectionStatus } from '../backend';
+
+type Handler = (args: Record<string, unknown>) => unknown;
+
+export interface BackendHandlers {
+  app_info?: Handler;
+  local_product_count?: Handler;
+  connection_status?: Handler;
+  check_server?: Handler;
+}
+
+export interface CommandCall {
+  cmd: string;
+  args: Record<string, unknown>;
+}
+
+export const sampleInfo: AppInfo = {
+  version: '0.1.0',
+  dataDir: '/home/till/.local/share/tillpoint',
+  serverUrl: 'http://127.0.0.1:8080',
+  logLevel: 'info',
+  schemaVersion: 3,
+};
+
+export function status(overrides: Partial<ConnectionStatus> = {}): ConnectionStatus {
+  return {
+    state: 'offline',
+    serverUrl: 'http://127.0.0.1:8080',
+    checkedAt: '2025-01-01T10:00:00Z',
+    detail: 'connection refused',
+    serverVersion: null,
+    ...overrides,
+  };
+}
+
+/** Defaults answer every command, so a test only states what it is about. */
+const defaults: Required<BackendHandlers> = {
+  app_info: () => sampleInfo,
+  local_product_count: () => 12,
+  connection_status: () => status(),
+  check_server: () => status({ state: 'online', serverVersion: '0.1.0', detail: null }),
+};
+
+/** Installs the mock; returns the list of commands called (events excluded). */
+export function mockBackend(handlers: BackendHandlers = {}): CommandCall[] {
+  const calls: CommandCall[] = [];
+  const all: Record<string, Handler> = { ...defaults, ...handlers };
+  mockIPC(
+    (cmd, payload) => {
+      const args = (payload ?? {}) as Record<string, unknown>;
+      calls.push({ cmd, args });
+      const handler = all[cmd];
+      if (!handler) {
+        // Same shape as the backend's own errors, so an unexpected call is visible on screen.
+        // eslint-disable-next-line @typescript-eslint/only-throw-error
+        throw { code: 'unknown_command', message: `no mock for command ${cmd}` };
+      }
+      return handler(args);
+    },
+    { shouldMockEvents: true },
+  );
+  return calls;
+}
+
+/** Emits `connection-changed` as the backend would. */
+export async function emitConnectionChanged(payload: unknown): Promise<void> {
+  await act(async () => {
+    await emit('connection-changed', payload);
+  });
+}
+
+/** A command's answer that the test releases when it wants. */
+export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
