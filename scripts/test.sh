@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (.ci/run calls this). Installs what is missing
+# first. Fails on the first red step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+step "Rust formatting"
+cargo fmt --all -- --check
+
+step "UI: type check, lint, unit tests, build"
+npm --prefix ui run typecheck
+npm --prefix ui run lint
+npm --prefix ui test
+# The desktop binary embeds ui/dist, so the UI is built before any cargo build.
+npm --prefix ui run build
+
+step "Rust lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "Rust tests: units, harness and the desktop end to end (under Xvfb, with a test keyring)"
+xvfb-run -a -s "-screen 0 1280x800x24" \
+  dbus-run-session -- keyctl session - scripts/with-test-keyring.sh \
+  cargo nextest run --workspace --locked --no-fail-fast
