@@ -1,0 +1,138 @@
+//! The `tillpoint-server` binary as an operator meets it: bad input gets one clear line and a
+//! non-zero exit, never a panic; `demo` seeds and prints what it promises.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn server(args: &[&str], data_dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tillpoint-server"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("TILLPOINT_SERVER_LISTEN")
+        .env_remove("TILLPOINT_SERVER_CONFIG")
+        .env("TILLPOINT_DEMO_PASSWORD", "cli-test-password")
+        .env("TILLPOINT_SERVER_LOG_LEVEL", "warn")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn assert_refused(output: &Output, expected: &str) {
+    let text = stderr(output);
+    assert!(
+        !output.status.success(),
+        "must exit non-zero; stderr: {text}"
+    );
+    assert!(
+        text.contains(expected),
+        "stderr should say {expected:?}: {text}"
+    );
+    assert!(!text.contains("panicked"), "never a panic: {text}");
+}
+
+#[test]
+fn demo_seed_only_prints_the_credentials_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = server(&["demo", "--seed-only", "--products", "120"], dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for username in [
+        "superadmin",
+        "admin",
+        "stockmanager",
+        "accountant",
+        "cashier",
+    ] {
+        assert!(stdout.contains(username), "{username} listed: {stdout}");
+    }
+    assert!(stdout.contains("Password: cli-test-password"), "{stdout}");
+    assert!(stdout.contains("120 products"), "{stdout}");
+    assert!(dir.path().join("server.db").exists());
+    assert!(
+        dir.path().join("logs").is_dir(),
+        "logs go to the data folder"
+    );
+}
+
+#[test]
+fn a_port_in_use_is_named_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let output = server(&["--listen", &addr], dir.path());
+    assert_refused(&output, &format!("{addr} is already in use"));
+    assert!(stderr(&output).contains("--listen"), "says how to fix it");
+}
+
+#[test]
+fn a_corrupt_database_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let garbage = vec![0x17_u8; 8192];
+    std::fs::write(&db, &garbage).unwrap();
+    let output = server(&["--listen", "127.0.0.1:0"], dir.path());
+    assert_refused(&output, "is not a Tillpoint database or is corrupt");
+    assert_eq!(std::fs::read(&db).unwrap(), garbage);
+}
+
+#[test]
+fn a_database_from_a_newer_release_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        server(&["demo", "--seed-only", "--products", "1"], dir.path())
+            .status
+            .success()
+    );
+    let conn = rusqlite::Connection::open(dir.path().join("server.db")).unwrap();
+    conn.execute(
+        "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let output = server(&["--listen", "127.0.0.1:0"], dir.path());
+    assert_refused(&output, "written by a newer Tillpoint (schema version 9999");
+}
+
+#[test]
+fn bad_settings_are_refused_with_their_source() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_refused(
+        &server(&["--listen", "everywhere"], dir.path()),
+        "invalid value 'everywhere' for '--listen <ADDR>'",
+    );
+    let config = dir.path().join("server.toml");
+    std::fs::write(&config, "listen = [").unwrap();
+    assert_refused(
+        &server(&["--config", config.to_str().unwrap()], dir.path()),
+        "is not valid",
+    );
+    assert_refused(
+        &server(&["--config", "/nonexistent/server.toml"], dir.path()),
+        "cannot read the config file /nonexistent/server.toml",
+    );
+    assert_refused(
+        &server(&["--log-level", "chatty"], dir.path()),
+        "log level \"chatty\" is not one of",
+    );
+}
+
+#[test]
+fn a_short_demo_password_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tillpoint-server"))
+        .args(["demo", "--seed-only", "--data-dir"])
+        .arg(dir.path())
+        .env("TILLPOINT_DEMO_PASSWORD", "short")
+        .output()
+        .unwrap();
+    assert_refused(
+        &output,
+        "TILLPOINT_DEMO_PASSWORD must be at least 8 characters",
+    );
+}
