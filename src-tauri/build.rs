@@ -1,6 +1,7 @@
 // Declaring the app's commands makes Tauri refuse any command a window's capability does not
 // allow (verified-facts.md): without this list, every command is callable from every webview.
 const COMMANDS: &[&str] = &[
+    "startup_error",
     "app_info",
     "local_product_count",
     "connection_status",

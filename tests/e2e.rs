@@ -125,14 +125,26 @@ async fn a_store_that_cannot_open_is_explained_on_screen() {
         ),
     ])
     .await;
-    let alert = app
-        .wait_for_text("[role=alert]", Duration::from_secs(20), |t| {
-            t.contains("corrupt")
-        })
+    let failure = app
+        .wait_for_text(
+            "[data-testid=startup-failure]",
+            Duration::from_secs(20),
+            |t| t.contains("corrupt"),
+        )
         .await;
+    assert!(failure.contains("Tillpoint could not start"), "{failure}");
     assert!(
-        alert.contains("till.db"),
-        "the message names the file: {alert}"
+        failure.contains("till.db"),
+        "the message names the file: {failure}"
+    );
+    assert!(
+        failure.contains("restore it from a backup"),
+        "and the fix: {failure}"
+    );
+    // One explanation, not a shell full of failing panels.
+    assert!(
+        app.client.find(Locator::Css("nav")).await.is_err(),
+        "no navigation on a failed start"
     );
     app.save_screenshot("corrupt-store").await;
     app.close().await;

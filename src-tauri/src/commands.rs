@@ -22,6 +22,13 @@ impl From<CoreError> for CommandError {
     }
 }
 
+/// Why the till could not start, or `None` when it did. The window asks first, so a broken
+/// start is explained once, on its own screen, instead of by every command failing.
+#[tauri::command]
+pub async fn startup_error(state: State<'_, ShellState>) -> Result<Option<CommandError>, ()> {
+    Ok(state.till().err())
+}
+
 #[tauri::command]
 pub async fn app_info(state: State<'_, ShellState>) -> Result<AppInfo, CommandError> {
     Ok(state.till()?.info()?)

@@ -16,6 +16,7 @@ pub use startup::ShellState;
 pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     builder
         .invoke_handler(tauri::generate_handler![
+            commands::startup_error,
             commands::app_info,
             commands::local_product_count,
             commands::connection_status,

@@ -1,4 +1,5 @@
 import { type ComponentType, useEffect, useState } from 'react';
+import { Brand } from './components/Brand';
 import { ConnectionIndicator } from './components/ConnectionIndicator';
 import { ErrorBox } from './components/ErrorBox';
 import { PosIcon, ReportsIcon, SettingsIcon, StockIcon } from './components/Icons';
@@ -53,10 +54,7 @@ export function App({ initialScreen = 'pos' }: { initialScreen?: ScreenId }) {
   return (
     <div className="shell">
       <header className="topbar">
-        <span className="brand">
-          <span className="brand__mark" aria-hidden="true" />
-          Tillpoint
-        </span>
+        <Brand />
         <ConnectionIndicator
           status={connection.status}
           problem={connection.statusError ? connection.statusError.message : null}

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { BackendError, appInfo, checkServer, connectionStatus, localProductCount, toBackendError } from './backend';
+import {
+  BackendError,
+  appInfo,
+  checkServer,
+  connectionStatus,
+  localProductCount,
+  startupError,
+  toBackendError,
+} from './backend';
 import { mockBackend, sampleInfo } from './test/backendMock';
 
 describe('toBackendError', () => {
@@ -55,5 +63,52 @@ describe('backend commands', () => {
 
   it('says so when there is no Tauri backend at all', async () => {
     await expect(localProductCount()).rejects.toMatchObject({ code: 'no_backend' });
+    await expect(startupError()).rejects.toMatchObject({ code: 'no_backend' });
+  });
+});
+
+describe('startupError', () => {
+  it('resolves with null when the till started', async () => {
+    const calls = mockBackend();
+    expect(await startupError()).toBeNull();
+    expect(calls).toEqual([{ cmd: 'startup_error', args: {} }]);
+  });
+
+  it("resolves with the backend's error when the till could not start", async () => {
+    mockBackend({ startup_error: () => ({ code: 'config_invalid', message: 'server_url is not a URL' }) });
+    const e = await startupError();
+    expect(e).toBeInstanceOf(BackendError);
+    expect([e?.code, e?.message]).toEqual(['config_invalid', 'server_url is not a URL']);
+  });
+
+  it('rejects an answer of any other shape as bad_response', async () => {
+    const answers: unknown[] = [
+      42,
+      'store_unavailable',
+      undefined,
+      [],
+      {},
+      { message: 'no code' },
+      { code: 'store_unavailable' },
+      { code: 1, message: 'x' },
+      { code: 'x', message: null },
+    ];
+    for (const answer of answers) {
+      mockBackend({ startup_error: () => answer });
+      await expect(startupError(), JSON.stringify(answer)).rejects.toMatchObject({
+        code: 'bad_response',
+        message: 'The backend returned an unexpected start-up state.',
+      });
+    }
+  });
+
+  it('rejects with the error the command itself failed with', async () => {
+    mockBackend({
+      startup_error: () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error
+        throw { code: 'ipc_failed', message: 'gone' };
+      },
+    });
+    await expect(startupError()).rejects.toMatchObject({ code: 'ipc_failed', message: 'gone' });
   });
 });

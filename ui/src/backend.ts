@@ -144,6 +144,24 @@ function parseAppInfo(value: unknown): AppInfo {
   };
 }
 
+/**
+ * `startup_error`: why the till could not start, or null when it started normally.
+ * When it could not start every other command fails with this same error, so the window asks
+ * this first. The backend's `{ code, message }` comes back as a `BackendError`; an answer of
+ * any other shape rejects as `bad_response`.
+ */
+export async function startupError(): Promise<BackendError | null> {
+  const value = await call('startup_error');
+  if (value === null) {
+    return null;
+  }
+  const what = 'start-up state';
+  if (!isRecord(value)) {
+    throw badResponse(what);
+  }
+  return new BackendError(stringField(value, 'code', what), stringField(value, 'message', what));
+}
+
 /** `app_info`: the running app's version and configuration. */
 export async function appInfo(): Promise<AppInfo> {
   return parseAppInfo(await call('app_info'));

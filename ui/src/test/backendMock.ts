@@ -11,6 +11,7 @@ import type { AppInfo, ConnectionStatus } from '../backend';
 type Handler = (args: Record<string, unknown>) => unknown;
 
 export interface BackendHandlers {
+  startup_error?: Handler;
   app_info?: Handler;
   local_product_count?: Handler;
   connection_status?: Handler;
@@ -43,6 +44,7 @@ export function status(overrides: Partial<ConnectionStatus> = {}): ConnectionSta
 
 /** Defaults answer every command, so a test only states what it is about. */
 const defaults: Required<BackendHandlers> = {
+  startup_error: () => null,
   app_info: () => sampleInfo,
   local_product_count: () => 12,
   connection_status: () => status(),
