@@ -10,10 +10,15 @@ pub mod desktop;
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use tempfile::TempDir;
 use tillpoint_core::{LogLevel, ServerUrl, Till, TillConfig};
-use tillpoint_protocol::{OrgId, UserId};
+use tillpoint_protocol::auth::{LoginRequest, TokenResponse};
+use tillpoint_protocol::{DeviceId, OrgId, UserId};
+use tillpoint_server::clock::Clock;
 use tillpoint_server::identity::organisations::{create_organisation, NewOrganisation};
+use tillpoint_server::identity::sessions::Identity;
 use tillpoint_server::identity::users::{create_user, NewUser};
 use tillpoint_server::store::{Database, DbError};
 use tillpoint_server::{Application, ServerConfig};
@@ -23,6 +28,11 @@ use tokio::task::JoinHandle;
 pub struct TestServer {
     pub url: ServerUrl,
     pub db: Database,
+    /// The server's clock: `clock.advance(secs)` moves its time forward.
+    pub clock: Clock,
+    /// Sign-in state: keys (`identity.keys`), throttles, the database.
+    pub identity: Arc<Identity>,
+    pub data_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     _dir: TempDir,
@@ -31,9 +41,11 @@ pub struct TestServer {
 /// Starts the real server (the same `Application` the binary runs) on 127.0.0.1:0.
 pub async fn spawn_server() -> TestServer {
     let dir = tempfile::tempdir().expect("temporary folder");
-    let app = Application::build(&ServerConfig::for_tests(dir.path()))
+    let clock = Clock::default();
+    let app = Application::build_with_clock(&ServerConfig::for_tests(dir.path()), clock.clone())
         .await
         .expect("the server starts");
+    let identity = app.identity().clone();
     let url = ServerUrl::parse(&format!("http://{}", app.local_addr())).expect("loopback URL");
     let db = app.database().clone();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -43,6 +55,9 @@ pub async fn spawn_server() -> TestServer {
     TestServer {
         url,
         db,
+        clock,
+        identity,
+        data_dir: dir.path().to_path_buf(),
         stop: Some(stop),
         task: Some(task),
         _dir: dir,
@@ -52,7 +67,12 @@ pub async fn spawn_server() -> TestServer {
 pub struct TestOrg {
     pub id: OrgId,
     pub name: String,
-    roles: Vec<(&'static str, tillpoint_protocol::RoleId)>,
+    pub roles: Vec<(&'static str, tillpoint_protocol::RoleId)>,
+}
+
+/// A new random device id, as a till makes on first start.
+pub fn new_device() -> DeviceId {
+    DeviceId::from_uuid(uuid::Uuid::now_v7())
 }
 
 impl TestServer {
@@ -66,6 +86,29 @@ impl TestServer {
                 .expect("server task")
                 .expect("server shut down cleanly");
         }
+    }
+
+    /// The URL of `path` on this server, e.g. `server.at("api/v1/me")`.
+    pub fn at(&self, path: &str) -> String {
+        self.url.endpoint(path).to_string()
+    }
+
+    /// Signs in over HTTP, panicking unless it succeeds.
+    pub async fn login(&self, username: &str, password: &str, device: DeviceId) -> TokenResponse {
+        let response = reqwest::Client::new()
+            .post(self.at("api/v1/auth/login"))
+            .json(&LoginRequest {
+                username: username.into(),
+                password: password.into(),
+                device_id: device,
+            })
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        assert_eq!(status, 200, "login as {username} failed: {body}");
+        serde_json::from_str(&body).expect("a token response")
     }
 
     /// A new organisation with the standard roles and USD as its base currency.

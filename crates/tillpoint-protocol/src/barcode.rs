@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// A GTIN barcode (EAN-8, UPC-A, EAN-13 or GTIN-14) whose check digit has been verified.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String))]
 pub struct Barcode(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -14,6 +14,7 @@ macro_rules! id_type {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, format = Uuid))]
         pub struct $name(Uuid);
 
         impl $name {
@@ -52,4 +53,8 @@ id_type!(
 id_type!(
     /// A role: a named set of permissions within one organisation.
     RoleId
+);
+id_type!(
+    /// A till or laptop, named by the id it made for itself on first start.
+    DeviceId
 );

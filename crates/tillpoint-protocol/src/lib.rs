@@ -7,16 +7,18 @@
 //! It must never do I/O, read a clock, or know about storage: both the till and the server
 //! depend on it, and nothing else is shared between them.
 
+pub mod auth;
 pub mod barcode;
 pub mod currency;
 pub mod error;
 pub mod health;
 pub mod ids;
 pub mod permission;
+pub mod token;
 
 pub use barcode::{Barcode, BarcodeError};
 pub use currency::{CurrencyCode, CurrencyCodeError};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use health::Health;
-pub use ids::{OrgId, RoleId, UserId};
+pub use ids::{DeviceId, OrgId, RoleId, UserId};
 pub use permission::{Permission, PermissionError};

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String))]
 pub struct Permission(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +54,40 @@ impl Permission {
             .zip(required.segments())
             .all(|(held, wanted)| held == "*" || held == wanted)
     }
+}
+
+impl Permission {
+    /// What holding both `self` and `other` allows: the most specific permission both
+    /// cover, segment by segment (`pos:*:*` ∩ `pos:sales:create` = `pos:sales:create`), or
+    /// `None` when they share nothing. This is how an offline grant narrows a user's
+    /// permissions to the organisation's offline-allowed set.
+    pub fn intersect(&self, other: &Permission) -> Option<Permission> {
+        let mut segments = Vec::with_capacity(3);
+        for (a, b) in self.segments().zip(other.segments()) {
+            segments.push(match (a, b) {
+                ("*", b) => b,
+                (a, "*") => a,
+                (a, b) if a == b => a,
+                _ => return None,
+            });
+        }
+        Some(Self(segments.join(":")))
+    }
+}
+
+/// Every permission in `held` narrowed to `allowed`, without duplicates, sorted.
+pub fn intersect_sets(held: &[Permission], allowed: &[Permission]) -> Vec<Permission> {
+    let mut out: Vec<Permission> = held
+        .iter()
+        .flat_map(|h| allowed.iter().filter_map(move |a| h.intersect(a)))
+        .collect();
+    out.sort();
+    out.dedup();
+    // Drop what another member already covers, so the set stays minimal.
+    let covered = |p: &Permission, all: &[Permission]| all.iter().any(|q| q != p && q.covers(p));
+    let snapshot = out.clone();
+    out.retain(|p| !covered(p, &snapshot));
+    out
 }
 
 fn is_valid_segment(segment: &str) -> bool {
@@ -135,6 +170,53 @@ mod tests {
         ] {
             assert!(Permission::parse(bad).is_err(), "{bad:?} must be refused");
         }
+    }
+
+    #[test]
+    fn intersection_keeps_only_what_both_allow() {
+        assert_eq!(
+            p("pos:*:*").intersect(&p("pos:sales:create")),
+            Some(p("pos:sales:create"))
+        );
+        assert_eq!(
+            p("pos:sales:create").intersect(&p("pos:*:*")),
+            Some(p("pos:sales:create"))
+        );
+        assert_eq!(
+            p("*:*:view").intersect(&p("stock:*:*")),
+            Some(p("stock:*:view"))
+        );
+        assert_eq!(
+            p("pos:sales:create").intersect(&p("pos:sales:refund")),
+            None
+        );
+        assert_eq!(p("admin:users:manage").intersect(&p("pos:*:*")), None);
+    }
+
+    #[test]
+    fn set_intersection_narrows_a_role_to_the_offline_set() {
+        let held = [p("pos:*:*"), p("stock:*:*"), p("admin:users:manage")];
+        let allowed = [
+            p("pos:sales:create"),
+            p("pos:sales:refund"),
+            p("stock:inventory:view"),
+            p("reports:*:view"),
+        ];
+        assert_eq!(
+            intersect_sets(&held, &allowed),
+            vec![
+                p("pos:sales:create"),
+                p("pos:sales:refund"),
+                p("stock:inventory:view")
+            ]
+        );
+        // A super-administrator offline still gets only the offline set.
+        assert_eq!(intersect_sets(&[p("*:*:*")], &allowed), {
+            let mut a = allowed.to_vec();
+            a.sort();
+            a
+        });
+        assert!(intersect_sets(&held, &[]).is_empty());
     }
 
     #[test]

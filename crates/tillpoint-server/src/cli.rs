@@ -9,6 +9,9 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{self, ServerConfig};
 use crate::demo::{self, DemoCredentials, DemoOptions};
+use crate::identity::audit;
+use crate::identity::keys::{self, KeyError};
+use crate::identity::master_key::{MasterKey, MasterKeySource, ENV_MASTER_KEY};
 use crate::startup::{open_database, Application};
 
 #[derive(Debug, Parser)]
@@ -46,6 +49,14 @@ pub struct Cli {
         value_name = "FILE"
     )]
     config: Option<PathBuf>,
+    /// File holding the master key that encrypts signing keys [default: <data dir>/master.key]
+    #[arg(
+        long,
+        global = true,
+        env = "TILLPOINT_SERVER_MASTER_KEY_FILE",
+        value_name = "FILE"
+    )]
+    master_key_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -63,6 +74,17 @@ enum Command {
         #[arg(long)]
         seed_only: bool,
     },
+    /// Manage the keys that sign tokens
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysAction {
+    /// Make a new signing key current; the old one verifies until its tokens expire
+    Rotate,
 }
 
 pub fn main() -> ExitCode {
@@ -77,11 +99,16 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    let master_key = match std::env::var(ENV_MASTER_KEY) {
+        Ok(value) => Some(MasterKeySource::Base64(value)),
+        Err(_) => cli.master_key_file.map(MasterKeySource::File),
+    };
     let config = config::resolve(
         cli.data_dir,
         cli.listen,
         cli.log_level,
         cli.config.as_deref(),
+        master_key,
     )?;
     let _log_guard = crate::logging::init(&config.data_dir, &config.log_level).map_err(|e| {
         anyhow::anyhow!(
@@ -106,6 +133,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 runtime.block_on(serve(config))
             }
+        }
+        Command::Keys {
+            action: KeysAction::Rotate,
+        } => {
+            let db = open_database(&config)?;
+            let master = MasterKey::load(&config.master_key)?;
+            let now = chrono::Utc::now();
+            let kid = db.call_blocking(|conn| -> Result<String, KeyError> {
+                keys::ensure_current_key(conn, &master, now)?;
+                let kid = keys::rotate(conn, &master, now)?;
+                audit::record(
+                    conn,
+                    &audit::AuditContext::default(),
+                    audit::AuditEvent::KeyRotated,
+                    serde_json::json!({"kid": kid}),
+                    now,
+                )?;
+                Ok(kid)
+            })?;
+            println!("New signing key {kid} is current. Running servers pick it up within {} s; the previous key keeps verifying until its tokens expire.", keys::RELOAD_EVERY.as_secs());
+            Ok(())
         }
     }
 }

@@ -7,21 +7,32 @@
 //! | `data_dir`  | `--data-dir`  | `TILLPOINT_SERVER_DATA_DIR`   | `<OS data folder>/tillpoint-server`  |
 //! | `listen`    | `--listen`    | `TILLPOINT_SERVER_LISTEN`     | `127.0.0.1:8787` (loopback only)     |
 //! | `log_level` | `--log-level` | `TILLPOINT_SERVER_LOG_LEVEL`  | `info`                               |
+//!
+//! The master key (which encrypts the token-signing keys at rest) is
+//! `TILLPOINT_SERVER_MASTER_KEY` (base64 of 32 bytes) if set, else the file
+//! `--master-key-file` / `TILLPOINT_SERVER_MASTER_KEY_FILE`, else `<data_dir>/master.key`
+//! (created on first start, mode 0600). Back it up with the database.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::identity::master_key::MasterKeySource;
+
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 /// The largest request body any endpoint accepts; sync batches are bounded well below it.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// The master key file's name in the data folder, unless another is named.
+pub const MASTER_KEY_FILE: &str = "master.key";
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     pub log_level: String,
+    /// Where the key that encrypts signing keys at rest comes from.
+    pub master_key: MasterKeySource,
 }
 
 impl ServerConfig {
@@ -31,6 +42,7 @@ impl ServerConfig {
             data_dir: data_dir.to_path_buf(),
             listen: "127.0.0.1:0".parse().expect("valid address"),
             log_level: "warn".into(),
+            master_key: MasterKeySource::File(data_dir.join(MASTER_KEY_FILE)),
         }
     }
 
@@ -85,6 +97,7 @@ pub fn resolve(
     listen: Option<SocketAddr>,
     log_level: Option<String>,
     config_file: Option<&Path>,
+    master_key: Option<MasterKeySource>,
 ) -> Result<ServerConfig, ConfigError> {
     let file = match config_file {
         Some(path) => read_file(path)?,
@@ -115,10 +128,13 @@ pub fn resolve(
     ) {
         return Err(ConfigError::BadLogLevel(log_level));
     }
+    let master_key =
+        master_key.unwrap_or_else(|| MasterKeySource::File(data_dir.join(MASTER_KEY_FILE)));
     Ok(ServerConfig {
         data_dir,
         listen,
         log_level,
+        master_key,
     })
 }
 
@@ -128,7 +144,7 @@ mod tests {
 
     #[test]
     fn defaults_listen_on_loopback_only() {
-        let config = resolve(Some("/tmp/x".into()), None, None, None).unwrap();
+        let config = resolve(Some("/tmp/x".into()), None, None, None, None).unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8787");
         assert!(config.listen.ip().is_loopback());
         assert_eq!(config.log_level, "info");
@@ -143,7 +159,7 @@ mod tests {
             "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/tp\"\nlog_level = \"debug\"",
         )
         .unwrap();
-        let from_file = resolve(None, None, None, Some(&path)).unwrap();
+        let from_file = resolve(None, None, None, Some(&path), None).unwrap();
         assert_eq!(from_file.listen.port(), 9000);
         assert_eq!(from_file.data_dir, PathBuf::from("/srv/tp"));
         let flagged = resolve(
@@ -151,6 +167,7 @@ mod tests {
             Some("127.0.0.1:9001".parse().unwrap()),
             Some("warn".into()),
             Some(&path),
+            None,
         )
         .unwrap();
         assert_eq!(flagged.listen.port(), 9001);
@@ -163,19 +180,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("server.toml");
         std::fs::write(&path, "listen = \"everywhere\"").unwrap();
-        let err = resolve(None, None, None, Some(&path)).unwrap_err();
+        let err = resolve(None, None, None, Some(&path), None).unwrap_err();
         assert!(matches!(err, ConfigError::BadListen { .. }), "{err}");
         std::fs::write(&path, "port = 1").unwrap();
         assert!(matches!(
-            resolve(None, None, None, Some(&path)).unwrap_err(),
+            resolve(None, None, None, Some(&path), None).unwrap_err(),
             ConfigError::Invalid { .. }
         ));
         assert!(matches!(
-            resolve(None, None, None, Some(&dir.path().join("missing.toml"))).unwrap_err(),
+            resolve(
+                None,
+                None,
+                None,
+                Some(&dir.path().join("missing.toml")),
+                None
+            )
+            .unwrap_err(),
             ConfigError::Unreadable { .. }
         ));
         assert!(matches!(
-            resolve(Some("/x".into()), None, Some("chatty".into()), None).unwrap_err(),
+            resolve(Some("/x".into()), None, Some("chatty".into()), None, None).unwrap_err(),
             ConfigError::BadLogLevel(_)
         ));
     }

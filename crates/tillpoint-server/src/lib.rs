@@ -12,6 +12,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod http;
@@ -19,6 +20,7 @@ pub mod identity;
 pub mod logging;
 pub mod startup;
 pub mod store;
+pub mod tenancy;
 
 pub use config::ServerConfig;
 pub use startup::Application;

@@ -6,20 +6,30 @@ use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::clock::Clock;
 use crate::config::{ServerConfig, MAX_BODY_BYTES};
 use crate::http::{error::not_found, routes};
+use crate::identity::keys::{KeyError, KeyRing};
+use crate::identity::master_key::MasterKey;
+use crate::identity::sessions::Identity;
 use crate::store::{Database, DbError};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Database,
+    pub identity: Arc<Identity>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +41,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Database(#[from] DbError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
     #[error("{addr} is already in use (is another tillpoint-server running?). Stop it, or pass --listen 127.0.0.1:<another port>")]
     AddressInUse { addr: SocketAddr },
     #[error("cannot listen on {addr}: {source}")]
@@ -49,7 +61,15 @@ impl Application {
     /// Opens (creating if needed) the data folder and database and binds the listener. The
     /// server accepts connections only once [`Application::run_until`] is called.
     pub async fn build(config: &ServerConfig) -> Result<Self, StartError> {
+        Self::build_with_clock(config, Clock::default()).await
+    }
+
+    /// As [`Application::build`], with a clock tests can move forward.
+    pub async fn build_with_clock(config: &ServerConfig, clock: Clock) -> Result<Self, StartError> {
         let db = open_database(config)?;
+        let master = MasterKey::load(&config.master_key).map_err(KeyError::from)?;
+        let keys = KeyRing::open(&db, master)?;
+        let identity = Arc::new(Identity::new(db.clone(), keys, clock));
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -64,7 +84,7 @@ impl Application {
                 })?;
         Ok(Self {
             listener,
-            state: AppState { db },
+            state: AppState { db, identity },
         })
     }
 
@@ -78,15 +98,22 @@ impl Application {
         &self.state.db
     }
 
+    pub fn identity(&self) -> &Arc<Identity> {
+        &self.state.identity
+    }
+
     /// Serves until `shutdown` completes, then finishes the requests in flight.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = router(self.state);
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
     }
 }
 
@@ -99,9 +126,55 @@ pub fn open_database(config: &ServerConfig) -> Result<Database, StartError> {
     Ok(Database::open(&config.database_path())?)
 }
 
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tillpoint server API", description = "Accounts, tokens, master data and sync for Tillpoint tills."),
+    modifiers(&BearerAuth),
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+    }
+}
+
+/// Every route, registered with its OpenAPI description: a route cannot be added without
+/// appearing in `/api/v1/openapi.json`.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(routes::health::healthz))
+        .routes(routes!(routes::jwks::jwks))
+        .routes(routes!(routes::auth::login))
+        .routes(routes!(routes::auth::refresh))
+        .routes(routes!(routes::auth::logout))
+        .routes(routes!(routes::me::me))
+}
+
+/// The generated API document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(routes::health::healthz))
+    let (router, doc) = api().split_for_parts();
+    let doc = Arc::new(doc);
+    router
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())

@@ -2,6 +2,7 @@
 //! `routes/`; handlers read like the endpoint's contract and leave policy to extractors.
 
 pub mod error;
+pub mod extract;
 pub mod routes;
 
 pub use error::ApiError;

@@ -1,17 +1,34 @@
-//! Who may do what: organisations, users, roles and their permissions, and password hashes.
-//! (Tokens, refresh tokens, offline grants and the audit log join this module.)
+//! Who may do what: organisations, users, roles and permissions; password hashes; the keys,
+//! access tokens, refresh tokens and offline grants of a sign-in; devices; the rate limits
+//! on guessing; and the audit log of security events.
 
+pub mod audit;
+pub mod devices;
+pub mod keys;
+pub mod master_key;
 pub mod organisations;
 pub mod password;
+pub mod refresh;
 pub mod roles;
+pub mod sessions;
+pub mod settings;
+pub mod throttle;
+pub mod tokens;
 pub mod users;
 
-/// A fresh time-ordered id, as text for the database.
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// A fresh time-ordered id.
 pub(crate) fn new_id() -> uuid::Uuid {
     uuid::Uuid::now_v7()
 }
 
-/// Now, as the RFC 3339 UTC text every table stores.
+/// A time as the RFC 3339 UTC text every table stores (sortable as text).
+pub fn time_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Now, as stored text.
 pub(crate) fn now_text() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    time_text(Utc::now())
 }

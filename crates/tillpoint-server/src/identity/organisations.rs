@@ -54,6 +54,12 @@ pub fn create_organisation(
             org.base_currency_name,
         ),
     )?;
+    super::settings::insert(
+        tx,
+        id,
+        &super::settings::OrgSettings::defaults(org.base_currency),
+        chrono::Utc::now(),
+    )?;
     let mut roles = Vec::with_capacity(STANDARD_ROLES.len());
     for role in STANDARD_ROLES {
         let role_id = RoleId::from_uuid(new_id());

@@ -37,6 +37,27 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether `hash` was made with weaker parameters than today's (or another algorithm), so it
+/// should be replaced at the user's next successful login.
+pub fn needs_rehash(hash: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return true;
+    };
+    let param = |name: &str| parsed.params.get_decimal(name).unwrap_or(0);
+    parsed.algorithm.as_str() != "argon2id"
+        || param("m") < MEMORY_KIB
+        || param("t") < ITERATIONS
+        || param("p") < PARALLELISM
+}
+
+/// Verifies against a fixed hash of the same cost, for a username that does not exist: the
+/// answer then takes as long as a real check, so timing does not reveal which names exist.
+pub fn verify_dummy(password: &str) {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let hash = DUMMY.get_or_init(|| hash_password("tillpoint-dummy-password"));
+    let _ = verify_password(password, hash);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +72,32 @@ mod tests {
         assert!(verify_password("correct horse", &b));
         assert!(!verify_password("correct horse!", &a));
         assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn weaker_hashes_are_marked_for_upgrade() {
+        assert!(!needs_rehash(&hash_password("x")));
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(4096, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"x", &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string();
+        assert!(needs_rehash(&weak));
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(MEMORY_KIB, 2, 1, None).unwrap(),
+        )
+        .hash_password(b"x", &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string();
+        assert!(needs_rehash(&argon2i));
+        assert!(
+            verify_password("x", &weak),
+            "old hashes still verify until upgraded"
+        );
     }
 }

@@ -60,3 +60,97 @@ pub fn organisation_of(tx: &Transaction<'_>, username: &str) -> rusqlite::Result
         .optional()?;
     Ok(org.and_then(|o| o.parse().ok()))
 }
+
+/// A user as sign-in needs them: identity, role, permissions, password hash.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub org_id: OrgId,
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub role_id: RoleId,
+    pub permissions: Vec<tillpoint_protocol::Permission>,
+    pub password_hash: String,
+    pub disabled: bool,
+}
+
+const USER_COLUMNS: &str =
+    "u.id, u.org_id, u.username, u.name, u.email, r.name, r.id, u.password_hash, u.disabled";
+
+fn read_user(conn: &rusqlite::Connection, row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
+    let parse_err = |i: usize| {
+        move |_| {
+            rusqlite::Error::FromSqlConversionFailure(
+                i,
+                rusqlite::types::Type::Text,
+                "bad id".into(),
+            )
+        }
+    };
+    let id: String = row.get(0)?;
+    let org: String = row.get(1)?;
+    let role_id: String = row.get(6)?;
+    let role_id: RoleId = role_id.parse().map_err(parse_err(6))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT permission FROM role_permissions WHERE role_id = ?1 ORDER BY permission",
+    )?;
+    let permissions = stmt
+        .query_map([role_id.to_string()], |r| r.get::<_, String>(0))?
+        .filter_map(|p| {
+            p.ok()
+                .and_then(|p| tillpoint_protocol::Permission::parse(&p).ok())
+        })
+        .collect();
+    Ok(UserRecord {
+        id: id.parse().map_err(parse_err(0))?,
+        org_id: org.parse().map_err(parse_err(1))?,
+        username: row.get(2)?,
+        name: row.get(3)?,
+        email: row.get(4)?,
+        role: row.get(5)?,
+        role_id,
+        permissions,
+        password_hash: row.get(7)?,
+        disabled: row.get(8)?,
+    })
+}
+
+/// The user signing in as `username` (case-insensitive), in any organisation.
+pub fn find_by_username(
+    conn: &rusqlite::Connection,
+    username: &str,
+) -> rusqlite::Result<Option<UserRecord>> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users u JOIN roles r ON r.id = u.role_id WHERE u.username = ?1"
+    );
+    conn.query_row(&sql, [username], |row| read_user(conn, row))
+        .optional()
+}
+
+/// The user `id` of organisation `org`.
+pub fn find_in_org(
+    conn: &rusqlite::Connection,
+    org: OrgId,
+    id: UserId,
+) -> rusqlite::Result<Option<UserRecord>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users u JOIN roles r ON r.id = u.role_id WHERE u.org_id = ?1 AND u.id = ?2");
+    conn.query_row(&sql, (org.to_string(), id.to_string()), |row| {
+        read_user(conn, row)
+    })
+    .optional()
+}
+
+/// Replaces a hash made with weaker parameters (called after a successful login).
+pub fn store_upgraded_hash(
+    conn: &rusqlite::Connection,
+    id: UserId,
+    hash: &str,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE users SET password_hash = ?1 WHERE id = ?2",
+        (hash, id.to_string()),
+    )?;
+    Ok(())
+}

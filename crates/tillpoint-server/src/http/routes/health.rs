@@ -9,6 +9,8 @@ use crate::http::ApiError;
 use crate::startup::AppState;
 use crate::store::DbError;
 
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, body = Health), (status = 503, body = tillpoint_protocol::ErrorBody)))]
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     let schema_version = state
         .db

@@ -1,1 +1,4 @@
+pub mod auth;
 pub mod health;
+pub mod jwks;
+pub mod me;

@@ -1,0 +1,161 @@
+//! Extractors that carry policy, so a handler cannot forget it:
+//! - [`ApiJson`] parses a body with the API's error shape for every kind of bad input;
+//! - [`Caller`] is a verified access token (401 otherwise);
+//! - [`Require<P>`] is a caller holding permission `P` (403 otherwise);
+//! - [`ClientIp`] is the peer address, for rate limits and the audit log.
+//!
+//! The organisation a handler works in comes only from the verified token
+//! ([`Caller::tenant`]); request bodies never name it.
+
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use tillpoint_protocol::auth::AccessClaims;
+use tillpoint_protocol::permission::any_covers;
+use tillpoint_protocol::token::{verify_access_token, TokenError};
+use tillpoint_protocol::Permission;
+
+use super::ApiError;
+use crate::startup::AppState;
+use crate::tenancy::Tenant;
+
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// The client's address as the server sees it (the proxy's, behind a reverse proxy).
+pub struct ClientIp(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip().to_string()),
+        ))
+    }
+}
+
+/// A request carrying a valid access token.
+pub struct Caller {
+    pub claims: AccessClaims,
+}
+
+impl Caller {
+    /// The organisation this caller acts in: the only way handlers obtain one.
+    pub fn tenant(&self) -> Tenant {
+        Tenant::from_verified_claims(&self.claims)
+    }
+
+    pub fn holds(&self, required: &Permission) -> bool {
+        any_covers(&self.claims.perms, required)
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthenticated("sign in first: this needs a Bearer access token")
+        })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() < 8192)
+            .ok_or_else(ApiError::invalid_token)?;
+        let identity = &state.identity;
+        let now = identity.clock.now().timestamp();
+        let keys = identity.keys.public_keys_for(None).await;
+        let verified = match verify_access_token(token, &keys, now) {
+            // Perhaps another instance rotated the keys: look again before refusing.
+            Err(TokenError::UnknownKid) => {
+                let keys = identity.keys.public_keys_for(Some("unknown")).await;
+                verify_access_token(token, &keys, now)
+            }
+            other => other,
+        };
+        match verified {
+            Ok(claims) => Ok(Self { claims }),
+            Err(err) => {
+                tracing::info!(error = %err, "refused an access token");
+                Err(ApiError::invalid_token())
+            }
+        }
+    }
+}
+
+/// A permission an endpoint requires, named by a marker type (see [`permissions`]).
+pub trait RequiredPermission {
+    const PERMISSION: &'static str;
+}
+
+/// A caller holding `P`.
+pub struct Require<P> {
+    pub caller: Caller,
+    _permission: PhantomData<P>,
+}
+
+impl<P> Require<P> {
+    pub fn tenant(&self) -> Tenant {
+        self.caller.tenant()
+    }
+}
+
+impl<P: RequiredPermission + Send> FromRequestParts<AppState> for Require<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let required = Permission::parse(P::PERMISSION).expect("endpoint permissions are valid");
+        if !caller.holds(&required) {
+            return Err(ApiError::forbidden(P::PERMISSION));
+        }
+        Ok(Self {
+            caller,
+            _permission: PhantomData,
+        })
+    }
+}
+
+/// The permissions endpoints require, one marker type each.
+pub mod permissions {
+    use super::RequiredPermission;
+
+    macro_rules! permission {
+        ($name:ident, $text:literal) => {
+            pub struct $name;
+            impl RequiredPermission for $name {
+                const PERMISSION: &'static str = $text;
+            }
+        };
+    }
+
+    permission!(ManageUsers, "admin:users:manage");
+    permission!(ManageRoles, "admin:roles:manage");
+    permission!(ManageSettings, "admin:settings:manage");
+    permission!(ManageDevices, "admin:devices:manage");
+    permission!(ViewProducts, "stock:products:view");
+}
