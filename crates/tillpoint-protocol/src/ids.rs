@@ -58,3 +58,7 @@ id_type!(
     /// A till or laptop, named by the id it made for itself on first start.
     DeviceId
 );
+id_type!(
+    /// A product of an organisation's catalog.
+    ProductId
+);

@@ -20,5 +20,5 @@ pub use barcode::{Barcode, BarcodeError};
 pub use currency::{CurrencyCode, CurrencyCodeError};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use health::Health;
-pub use ids::{DeviceId, OrgId, RoleId, UserId};
+pub use ids::{DeviceId, OrgId, ProductId, RoleId, UserId};
 pub use permission::{Permission, PermissionError};

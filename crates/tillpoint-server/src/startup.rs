@@ -157,6 +157,28 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::auth::refresh))
         .routes(routes!(routes::auth::logout))
         .routes(routes!(routes::me::me))
+        .routes(routes!(
+            routes::admin_users::list_users,
+            routes::admin_users::create_user
+        ))
+        .routes(routes!(routes::admin_users::get_user))
+        .routes(routes!(routes::admin_users::disable_user))
+        .routes(routes!(routes::admin_users::enable_user))
+        .routes(routes!(routes::admin_users::reset_password))
+        .routes(routes!(routes::admin_users::assign_role))
+        .routes(routes!(
+            routes::admin_roles::list_roles,
+            routes::admin_roles::create_role
+        ))
+        .routes(routes!(routes::admin_roles::set_role_permissions))
+        .routes(routes!(
+            routes::admin_settings::get_settings,
+            routes::admin_settings::put_settings
+        ))
+        .routes(routes!(routes::admin_devices::list_devices))
+        .routes(routes!(routes::admin_devices::revoke_device))
+        .routes(routes!(routes::products::list_products))
+        .routes(routes!(routes::products::get_product))
 }
 
 /// The generated API document.

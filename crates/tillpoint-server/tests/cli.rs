@@ -136,3 +136,89 @@ fn a_short_demo_password_is_refused() {
         "TILLPOINT_DEMO_PASSWORD must be at least 8 characters",
     );
 }
+
+#[test]
+fn keys_rotate_adds_a_current_key_and_keeps_the_old_one_verifying() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        server(&["demo", "--seed-only", "--products", "1"], dir.path())
+            .status
+            .success()
+    );
+    for _ in 0..2 {
+        let output = server(&["keys", "rotate"], dir.path());
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(String::from_utf8_lossy(&output.stdout).contains("is current"));
+    }
+    let conn = rusqlite::Connection::open(dir.path().join("server.db")).unwrap();
+    let (current, retired_verifying): (i64, i64) = conn
+        .query_row(
+            "SELECT SUM(retired_at IS NULL), SUM(retired_at IS NOT NULL AND verify_until > retired_at) FROM signing_keys",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((current, retired_verifying), (1, 2));
+    let rotations: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM audit_log WHERE event = 'key_rotated'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rotations, 2, "each rotation is an audit event");
+    // The private halves are not stored in the clear.
+    let sealed: Vec<u8> = conn
+        .query_row("SELECT private_enc FROM signing_keys LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(
+        sealed.len(),
+        32 + 16,
+        "a 32-byte seed sealed with a 16-byte tag"
+    );
+}
+
+#[test]
+fn the_master_key_file_is_private_and_a_wrong_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        server(&["demo", "--seed-only", "--products", "1"], dir.path())
+            .status
+            .success()
+    );
+    assert!(server(&["keys", "rotate"], dir.path()).status.success());
+    let key_file = dir.path().join("master.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "only the server's user may read the master key"
+        );
+    }
+    // Another master key cannot open the stored signing keys: refuse to start, say why.
+    let output = Command::new(env!("CARGO_BIN_EXE_tillpoint-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env(
+            "TILLPOINT_SERVER_MASTER_KEY",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        )
+        .output()
+        .unwrap();
+    assert_refused(&output, "the master key is not the one it was stored with");
+    let output = Command::new(env!("CARGO_BIN_EXE_tillpoint-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("TILLPOINT_SERVER_MASTER_KEY", "too-short")
+        .output()
+        .unwrap();
+    assert_refused(
+        &output,
+        "TILLPOINT_SERVER_MASTER_KEY must be 32 bytes in base64",
+    );
+}

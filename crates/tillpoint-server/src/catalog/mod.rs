@@ -1,13 +1,17 @@
 //! Master data tills sell from: currencies and rates, tax classes, locations, products and
 //! their barcodes. Every write names its organisation; the schema's composite keys refuse a
-//! reference into another organisation.
+//! reference into another organisation. Every read takes the caller's [`Tenant`] and sees
+//! only its organisation.
 
-use rusqlite::Transaction;
-use tillpoint_protocol::{Barcode, CurrencyCode, OrgId};
+use rusqlite::{Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+use tillpoint_protocol::{Barcode, CurrencyCode, OrgId, ProductId};
 
 use crate::identity::{new_id, now_text};
+use crate::tenancy::Tenant;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum TaxClassCode {
     Standard,
     ZeroRated,
@@ -22,9 +26,16 @@ impl TaxClassCode {
             Self::Exempt => "exempt",
         }
     }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Standard, Self::ZeroRated, Self::Exempt]
+            .into_iter()
+            .find(|code| code.as_str() == text)
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Unit {
     /// Sold in whole units.
     Each,
@@ -38,6 +49,12 @@ impl Unit {
             Self::Each => "each",
             Self::Kg => "kg",
         }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Each, Self::Kg]
+            .into_iter()
+            .find(|unit| unit.as_str() == text)
     }
 }
 
@@ -180,6 +197,103 @@ pub fn add_products(
         count += 1;
     }
     Ok(count)
+}
+
+/// A product as the catalog API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Product {
+    pub id: ProductId,
+    pub sku: String,
+    pub name: String,
+    pub unit: Unit,
+    pub tax_class: TaxClassCode,
+    /// Tax-inclusive, in minor units of `currency`.
+    pub price_minor: i64,
+    pub currency: CurrencyCode,
+    pub active: bool,
+    /// Sorted.
+    pub barcodes: Vec<Barcode>,
+}
+
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+pub const MAX_PAGE_SIZE: u32 = 500;
+
+const PRODUCT_COLUMNS: &str =
+    "p.id, p.sku, p.name, p.unit, t.code, p.price_minor, p.currency, p.active
+     FROM products p JOIN tax_classes t ON t.org_id = p.org_id AND t.id = p.tax_class_id";
+
+fn read_product(
+    conn: &Connection,
+    org: &str,
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<Product> {
+    fn bad<E: std::error::Error + Send + Sync + 'static>(
+        i: usize,
+    ) -> impl Fn(E) -> rusqlite::Error {
+        move |e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        }
+    }
+    let unknown = |i: usize, what: String| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.into())
+    };
+    let id: String = row.get(0)?;
+    let id: ProductId = id.parse().map_err(bad(0))?;
+    let unit: String = row.get(3)?;
+    let tax_class: String = row.get(4)?;
+    let currency: String = row.get(6)?;
+    let mut barcodes = conn.prepare_cached(
+        "SELECT barcode FROM barcodes WHERE org_id = ?1 AND product_id = ?2 ORDER BY barcode",
+    )?;
+    let barcodes = barcodes
+        .query_map((org, id.to_string()), |r| r.get::<_, String>(0))?
+        .map(|code| Barcode::parse(&code?).map_err(bad(0)))
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Product {
+        id,
+        sku: row.get(1)?,
+        name: row.get(2)?,
+        unit: Unit::parse(&unit).ok_or_else(|| unknown(3, format!("unknown unit {unit}")))?,
+        tax_class: TaxClassCode::parse(&tax_class)
+            .ok_or_else(|| unknown(4, format!("unknown tax class {tax_class}")))?,
+        price_minor: row.get(5)?,
+        currency: CurrencyCode::parse(&currency).map_err(bad(6))?,
+        active: row.get(7)?,
+        barcodes,
+    })
+}
+
+/// Up to `limit` products of the tenant's organisation in id order, starting after `after`.
+pub fn products_page(
+    conn: &Connection,
+    tenant: &Tenant,
+    after: Option<ProductId>,
+    limit: u32,
+) -> rusqlite::Result<Vec<Product>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PRODUCT_COLUMNS} WHERE p.org_id = ?1 AND p.id > ?2 ORDER BY p.id LIMIT ?3"
+    ))?;
+    let org = tenant.org().to_string();
+    let after = after.map(|id| id.to_string()).unwrap_or_default();
+    let products = stmt
+        .query_map((&org, after, limit), |row| read_product(conn, &org, row))?
+        .collect();
+    products
+}
+
+/// The product `id` of the tenant's organisation.
+pub fn product(
+    conn: &Connection,
+    tenant: &Tenant,
+    id: ProductId,
+) -> rusqlite::Result<Option<Product>> {
+    let org = tenant.org().to_string();
+    conn.query_row(
+        &format!("SELECT {PRODUCT_COLUMNS} WHERE p.org_id = ?1 AND p.id = ?2"),
+        (&org, id.to_string()),
+        |row| read_product(conn, &org, row),
+    )
+    .optional()
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use crate::store::{Database, DbError};
 pub const DEFAULT_PRODUCTS: usize = 5_000;
 pub const ORGANISATION_NAME: &str = "Msasa Demo Supermarket";
 pub const ENV_DEMO_PASSWORD: &str = "TILLPOINT_DEMO_PASSWORD";
-pub const MIN_PASSWORD_LEN: usize = 8;
+pub const MIN_PASSWORD_LEN: usize = crate::identity::users::MIN_PASSWORD_LEN;
 /// USD → ZWG.
 pub const DEMO_RATE: &str = "26.80";
 

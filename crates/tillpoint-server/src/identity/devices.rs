@@ -3,10 +3,15 @@
 //! revoked for sync to refuse.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+use serde_json::json;
 use tillpoint_protocol::{DeviceId, OrgId, UserId};
 
-use super::time_text;
+use super::admin::{AdminError, Administrator};
+use super::audit::AuditEvent;
+use super::{refresh, time_text};
+use crate::tenancy::Tenant;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeviceStatus {
@@ -48,4 +53,94 @@ pub fn status(
         None => DeviceStatus::Active,
         Some(_) => DeviceStatus::Revoked,
     }))
+}
+
+/// A device as an administrator sees it. Times are RFC 3339 UTC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DeviceSummary {
+    pub id: DeviceId,
+    pub first_seen: String,
+    pub last_seen: String,
+    /// Who signed in on it last.
+    pub last_user: Option<UserId>,
+    pub revoked: bool,
+    pub revoked_at: Option<String>,
+}
+
+const DEVICE_COLUMNS: &str = "id, first_seen, last_seen, last_user, revoked_at";
+
+fn read_device(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceSummary> {
+    let bad = |i: usize| {
+        move |e: uuid::Error| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        }
+    };
+    let id: String = row.get(0)?;
+    let last_user: Option<String> = row.get(3)?;
+    let revoked_at: Option<String> = row.get(4)?;
+    Ok(DeviceSummary {
+        id: id.parse().map_err(bad(0))?,
+        first_seen: row.get(1)?,
+        last_seen: row.get(2)?,
+        last_user: last_user.map(|u| u.parse()).transpose().map_err(bad(3))?,
+        revoked: revoked_at.is_some(),
+        revoked_at,
+    })
+}
+
+/// The devices of the tenant's organisation, most recently seen first.
+pub fn list(conn: &Connection, tenant: &Tenant) -> rusqlite::Result<Vec<DeviceSummary>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {DEVICE_COLUMNS} FROM devices WHERE org_id = ?1 ORDER BY last_seen DESC, id"
+    ))?;
+    let devices = stmt
+        .query_map([tenant.org().to_string()], read_device)?
+        .collect();
+    devices
+}
+
+fn find(conn: &Connection, tenant: &Tenant, id: DeviceId) -> Result<DeviceSummary, AdminError> {
+    conn.query_row(
+        &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE org_id = ?1 AND id = ?2"),
+        (tenant.org().to_string(), id.to_string()),
+        read_device,
+    )
+    .optional()?
+    .ok_or(AdminError::NotFound("device"))
+}
+
+/// Revokes a device: it can no longer sign in or refresh, every refresh token issued to it
+/// ends now, and its offline grants are marked revoked for sync to refuse. Revoking a
+/// revoked device changes nothing.
+pub fn revoke(
+    conn: &mut Connection,
+    admin: &Administrator,
+    id: DeviceId,
+) -> Result<DeviceSummary, AdminError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tenant = admin.tenant();
+    let device = find(&tx, tenant, id)?;
+    if device.revoked {
+        return Ok(device);
+    }
+    let (org, now) = (tenant.org(), admin.now());
+    tx.execute(
+        "UPDATE devices SET revoked_at = ?1 WHERE org_id = ?2 AND id = ?3",
+        (time_text(now), org.to_string(), id.to_string()),
+    )?;
+    let refresh_tokens = refresh::revoke_device(&tx, org, id, now)?;
+    let grants = tx.execute(
+        "UPDATE offline_grants SET revoked_at = ?1
+          WHERE org_id = ?2 AND device_id = ?3 AND revoked_at IS NULL",
+        (time_text(now), org.to_string(), id.to_string()),
+    )?;
+    admin.audit(
+        &tx,
+        AuditEvent::DeviceRevoked,
+        Some(id),
+        json!({"device": id, "refresh_tokens_revoked": refresh_tokens, "grants_revoked": grants}),
+    )?;
+    let revoked = find(&tx, tenant, id)?;
+    tx.commit()?;
+    Ok(revoked)
 }

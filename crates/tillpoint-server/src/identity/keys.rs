@@ -20,6 +20,7 @@ use tillpoint_protocol::token::{Jwk, Jwks, PublicKeys};
 
 use super::master_key::{MasterKey, MasterKeyError};
 use super::{new_id, time_text};
+use crate::clock::Clock;
 use crate::store::{Database, DbError};
 
 /// The longest any token may live: offline grants are capped at 7 days, access tokens at 24 h.
@@ -178,6 +179,8 @@ fn load(conn: &Connection, master: &MasterKey, now: DateTime<Utc>) -> Result<Sna
 pub struct KeyRing {
     db: Database,
     master: MasterKey,
+    /// Decides when a retired key's `verify_until` has passed: the server's clock.
+    clock: Clock,
     snapshot: Arc<RwLock<Arc<Snapshot>>>,
 }
 
@@ -192,8 +195,14 @@ impl KeyRing {
         Ok(Self {
             db: db.clone(),
             master,
+            clock: Clock::default(),
             snapshot: Arc::new(RwLock::new(Arc::new(snapshot))),
         })
+    }
+
+    /// This key ring, judging key expiry by `clock` (the server's) from the next reload on.
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
     }
 
     fn snapshot(&self) -> Arc<Snapshot> {
@@ -219,7 +228,7 @@ impl KeyRing {
     /// Reloads from the database (after a rotation, or on a schedule).
     pub async fn reload(&self) -> Result<(), KeyError> {
         let master = self.master.clone();
-        let now = Utc::now();
+        let now = self.clock.now();
         let snapshot = self
             .db
             .call(move |conn| -> Result<Snapshot, KeyError> { load(conn, &master, now) })

@@ -2,6 +2,7 @@
 //! access tokens, refresh tokens and offline grants of a sign-in; devices; the rate limits
 //! on guessing; and the audit log of security events.
 
+pub mod admin;
 pub mod audit;
 pub mod devices;
 pub mod keys;

@@ -72,7 +72,7 @@ impl Identity {
     pub fn new(db: Database, keys: KeyRing, clock: Clock) -> Self {
         Self {
             db,
-            keys,
+            keys: keys.with_clock(clock.clone()),
             clock,
             accounts: Throttle::new(PER_ACCOUNT),
             addresses: Throttle::new(PER_ADDRESS),
@@ -95,7 +95,9 @@ impl Identity {
                 "password must be 1 to 1024 characters",
             ));
         }
-        let account_key = format!("user:{}", req.username.to_lowercase());
+        // The account as the lookup below finds it (trimmed, case-insensitive), so padding or
+        // re-casing a name cannot buy fresh guesses against the same account.
+        let account_key = format!("user:{}", req.username.trim().to_lowercase());
         let address_key = format!("ip:{}", client_ip.as_deref().unwrap_or("unknown"));
         let started = Instant::now();
         for (throttle, key) in [

@@ -1,12 +1,16 @@
 //! Per-organisation security settings: token lifetimes and what a till may do offline.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use tillpoint_protocol::auth::{CurrencyLimits, GrantLimits};
 use tillpoint_protocol::{CurrencyCode, OrgId, Permission};
 
+use super::admin::{AdminError, Administrator};
+use super::audit::AuditEvent;
 use super::time_text;
+use crate::tenancy::Tenant;
 
 pub const DEFAULT_ACCESS_TOKEN_TTL_SECS: u32 = 3600;
 pub const MAX_ACCESS_TOKEN_TTL_SECS: u32 = 24 * 3600;
@@ -25,11 +29,18 @@ pub const DEFAULT_OFFLINE_PERMISSIONS: &[&str] = &[
     "stock:inventory:view",
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OrgSettings {
+    /// Access-token lifetime, 60 s to 24 h.
     pub access_token_ttl_secs: u32,
+    /// Offline-grant lifetime, at most 7 days (the server's cap).
     pub offline_grant_ttl_secs: u32,
+    /// What a till may do offline: each user's permissions are narrowed to these.
     pub offline_permissions: Vec<Permission>,
+    /// Offline limits per currency of the organisation, in minor units. A currency without
+    /// limits cannot be sold in offline.
+    #[schema(value_type = std::collections::BTreeMap<String, CurrencyLimits>)]
     pub offline_limits: GrantLimits,
 }
 
@@ -53,9 +64,9 @@ impl OrgSettings {
         limits.insert(
             base,
             CurrencyLimits {
-                max_sale: 50_000, // 500.00
+                max_sale: 50_000,           // 500.00
                 max_offline_total: 500_000, // 5,000.00
-                max_discount: 5_000, // 50.00
+                max_discount: 5_000,        // 50.00
             },
         );
         Self {
@@ -160,6 +171,52 @@ pub fn load(conn: &Connection, org: OrgId) -> rusqlite::Result<Option<OrgSetting
         },
     )
     .optional()
+}
+
+/// The settings of the tenant's organisation.
+pub fn of(conn: &Connection, tenant: &Tenant) -> rusqlite::Result<OrgSettings> {
+    // Every organisation has its row (made with it, or by migration 0002).
+    load(conn, tenant.org())?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+}
+
+/// Replaces the settings of the administrator's organisation, once they are valid and every
+/// currency limited is one the organisation uses.
+pub fn replace(
+    conn: &mut Connection,
+    admin: &Administrator,
+    mut settings: OrgSettings,
+) -> Result<OrgSettings, AdminError> {
+    settings
+        .validate()
+        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    settings.offline_permissions.sort();
+    settings.offline_permissions.dedup();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tenant = admin.tenant();
+    let mut known = tx.prepare("SELECT 1 FROM currencies WHERE org_id = ?1 AND code = ?2")?;
+    for currency in settings.offline_limits.keys() {
+        if !known.exists((tenant.org().to_string(), currency.as_str()))? {
+            return Err(AdminError::Invalid(format!(
+                "offline_limits names {currency}, which is not a currency of this organisation"
+            )));
+        }
+    }
+    drop(known);
+    let before = of(&tx, tenant)?;
+    let mut unchanged = before.clone();
+    unchanged.offline_permissions.sort();
+    unchanged.offline_permissions.dedup();
+    if unchanged != settings {
+        update(&tx, tenant.org(), &settings, admin.now())?;
+        admin.audit(
+            &tx,
+            AuditEvent::SettingsChanged,
+            None,
+            json!({"before": before, "after": settings}),
+        )?;
+    }
+    tx.commit()?;
+    Ok(settings)
 }
 
 #[cfg(test)]

@@ -1,4 +1,9 @@
+pub mod admin_devices;
+pub mod admin_roles;
+pub mod admin_settings;
+pub mod admin_users;
 pub mod auth;
 pub mod health;
 pub mod jwks;
 pub mod me;
+pub mod products;

@@ -1,0 +1,68 @@
+//! `/api/v1/admin/devices`: the tills and laptops that signed in to the caller's
+//! organisation, and revoking one (no more sign-ins or refreshes from it; its offline grants
+//! are marked revoked).
+
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+use tillpoint_protocol::{DeviceId, ErrorBody};
+use utoipa::ToSchema;
+
+use crate::http::admin::administrator;
+use crate::http::extract::permissions::ManageDevices;
+use crate::http::extract::{ClientIp, Require};
+use crate::http::path::PathId;
+use crate::http::ApiError;
+use crate::identity::devices::{self, DeviceSummary};
+use crate::startup::AppState;
+use crate::store::DbError;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceList {
+    /// Most recently seen first.
+    pub devices: Vec<DeviceSummary>,
+}
+
+/// The devices of the caller's organisation.
+#[utoipa::path(get, path = "/api/v1/admin/devices", tag = "admin",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = DeviceList),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "needs admin:devices:manage", body = ErrorBody),
+    ))]
+pub async fn list_devices(
+    require: Require<ManageDevices>,
+    State(state): State<AppState>,
+) -> Result<Json<DeviceList>, ApiError> {
+    let tenant = require.tenant();
+    let devices = state
+        .db
+        .call(move |conn| -> Result<_, DbError> { Ok(devices::list(conn, &tenant)?) })
+        .await?;
+    Ok(Json(DeviceList { devices }))
+}
+
+/// Revokes a device of the caller's organisation.
+#[utoipa::path(post, path = "/api/v1/admin/devices/{id}/revoke", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = DeviceId, Path, description = "the device")),
+    responses(
+        (status = 200, body = DeviceSummary),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, description = "no such device in this organisation", body = ErrorBody),
+    ))]
+pub async fn revoke_device(
+    require: Require<ManageDevices>,
+    ClientIp(ip): ClientIp,
+    State(state): State<AppState>,
+    PathId(id): PathId<DeviceId>,
+) -> Result<Json<DeviceSummary>, ApiError> {
+    let admin = administrator(&require, ip, &state);
+    let device = state
+        .db
+        .call(move |conn| devices::revoke(conn, &admin, id))
+        .await?;
+    Ok(Json(device))
+}
