@@ -9,6 +9,28 @@
 
 mod support;
 
+use tillpoint_server::identity::keys::RETIRED_KEY_VERIFIES_SECS;
+use tillpoint_server::identity::refresh::RETRY_GRACE_SECS;
+
+/// Offline grants neither revoked nor superseded.
+async fn live_grants(server: &TestServer) -> i64 {
+    query(server, |c| {
+        c.query_row(
+            "SELECT COUNT(*) FROM offline_grants WHERE revoked_at IS NULL AND superseded_at IS NULL",
+            [],
+            |r| r.get(0),
+        )
+    })
+    .await
+}
+
+async fn audit_rows(server: &TestServer) -> i64 {
+    query(server, |c| {
+        c.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))
+    })
+    .await
+}
+
 use argon2::password_hash::{PasswordHasher, SaltString};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -281,7 +303,12 @@ async fn rotate_signing_key(server: &TestServer) -> String {
     let at = server.clock.now();
     let kid = server
         .db
-        .call(move |conn| keys::rotate(conn, &master, at))
+        .call(move |conn| {
+            let tx = conn.transaction()?;
+            let kid = keys::rotate(&tx, &master, at)?;
+            tx.commit()?;
+            Ok::<_, keys::KeyError>(kid)
+        })
         .await
         .expect("the key rotates");
     server.identity.keys.reload().await.expect("keys reload");
@@ -719,10 +746,130 @@ async fn reusing_a_rotated_refresh_token_revokes_the_whole_family() {
     let second = refreshed(&s.server, first, s.device).await;
     assert_eq!(audit_count(&s.server, "refresh_reuse_detected").await, 0);
 
+    // Replayed after the retry grace: theft, not a lost answer.
+    s.server.clock.advance(RETRY_GRACE_SECS + 1);
     assert_refresh_refused(refresh(&s.server, first, s.device).await).await;
-    // The newest token of the family is revoked with it.
+    // The newest token of the family is revoked with it, and so is its offline grant.
     assert_refresh_refused(refresh(&s.server, &second.refresh_token, s.device).await).await;
     assert_eq!(audit_count(&s.server, "refresh_reuse_detected").await, 1);
+    assert_eq!(
+        live_grants(&s.server).await,
+        0,
+        "the family's grants are revoked with it"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_a_lost_answer_is_not_reuse() {
+    // The till refreshed, the answer was lost, it retries with the token it still holds.
+    let s = signed_in("Cashier").await;
+    let first = &s.tokens.refresh_token;
+    let lost = refreshed(&s.server, first, s.device).await;
+    let retried = refreshed(&s.server, first, s.device).await;
+    assert_ne!(retried.refresh_token, lost.refresh_token);
+    // The answer that never arrived is retired; the retried one carries on.
+    assert_refresh_refused(refresh(&s.server, &lost.refresh_token, s.device).await).await;
+    let next = refreshed(&s.server, &retried.refresh_token, s.device).await;
+    assert_token_accepted(&s.server, &next.access_token).await;
+    assert_eq!(audit_count(&s.server, "refresh_reuse_detected").await, 0);
+}
+
+#[tokio::test]
+async fn a_retry_is_reuse_once_the_successor_was_used() {
+    let s = signed_in("Cashier").await;
+    let first = &s.tokens.refresh_token;
+    let second = refreshed(&s.server, first, s.device).await;
+    refreshed(&s.server, &second.refresh_token, s.device).await;
+    // Within the grace, but the successor already served: someone else holds `first`.
+    assert_refresh_refused(refresh(&s.server, first, s.device).await).await;
+    assert_eq!(audit_count(&s.server, "refresh_reuse_detected").await, 1);
+}
+
+#[tokio::test]
+async fn each_refresh_supersedes_the_previous_offline_grant() {
+    let s = signed_in("Cashier").await;
+    refreshed(&s.server, &s.tokens.refresh_token, s.device).await;
+    let (total, current): (i64, i64) = query(&s.server, |c| {
+        c.query_row(
+            "SELECT COUNT(*), SUM(superseded_at IS NULL AND revoked_at IS NULL) FROM offline_grants",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    })
+    .await;
+    assert_eq!(
+        (total, current),
+        (2, 1),
+        "one grant in force per user and device"
+    );
+}
+
+#[tokio::test]
+async fn signing_out_revokes_the_offline_grant_too() {
+    let s = signed_in("Cashier").await;
+    assert_eq!(live_grants(&s.server).await, 1);
+    let response = reqwest::Client::new()
+        .post(s.server.at("api/v1/auth/logout"))
+        .json(&serde_json::json!({"refresh_token": s.tokens.refresh_token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(live_grants(&s.server).await, 0);
+}
+
+#[tokio::test]
+async fn made_up_refresh_tokens_are_refused_without_writing_anything() {
+    let s = signed_in("Cashier").await;
+    let before = audit_rows(&s.server).await;
+    for i in 0..20 {
+        assert_refresh_refused(refresh(&s.server, &format!("made-up-{i}"), s.device).await).await;
+    }
+    assert_eq!(audit_rows(&s.server).await, before);
+}
+
+#[tokio::test]
+async fn guesses_sent_in_parallel_cannot_outrun_the_account_limit() {
+    let server = spawn_server().await;
+    let org = server.create_organisation("Shop").await;
+    server
+        .create_user(&org, "alice", "Cashier", "alice-password")
+        .await;
+    let client = reqwest::Client::new();
+    let attempts: Vec<_> = (0..30)
+        .map(|i| {
+            let client = client.clone();
+            let url = server.at("api/v1/auth/login");
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .json(&serde_json::json!({
+                        "username": "alice",
+                        "password": format!("guess-{i}"),
+                        "device_id": new_device(),
+                    }))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap());
+    }
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert!(
+        checked <= 5,
+        "only 5 guesses may be checked, {checked} were: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    assert!(audit_count(&server, "login_failed").await <= 5);
 }
 
 #[tokio::test]
@@ -874,7 +1021,18 @@ async fn a_retired_key_is_dropped_once_its_verify_until_has_passed() {
     let token = old.sign(ACCESS_TOKEN_TYP, &access_claims(&server));
     assert_token_accepted(&server, &token).await;
 
-    server.clock.advance(7 * DAY + 60);
+    // A 7-day grant it signed just before retiring is still verifiable when the grant ends.
+    server.clock.advance(7 * DAY + 30);
+    server.identity.keys.reload().await.unwrap();
+    assert_eq!(
+        served_jwks(&server).await.keys.len(),
+        2,
+        "kept through the longest token's life"
+    );
+
+    server
+        .clock
+        .advance(RETIRED_KEY_VERIFIES_SECS - (7 * DAY + 30) + 1);
     server.identity.keys.reload().await.unwrap();
     let kids: Vec<String> = served_jwks(&server)
         .await

@@ -141,15 +141,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let master = MasterKey::load(&config.master_key)?;
             let now = chrono::Utc::now();
             let kid = db.call_blocking(|conn| -> Result<String, KeyError> {
-                keys::ensure_current_key(conn, &master, now)?;
-                let kid = keys::rotate(conn, &master, now)?;
+                // The new key and its audit entry commit together, or not at all.
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                keys::ensure_current_key_in(&tx, &master, now)?;
+                let kid = keys::rotate(&tx, &master, now)?;
                 audit::record(
-                    conn,
+                    &tx,
                     &audit::AuditContext::default(),
                     audit::AuditEvent::KeyRotated,
                     serde_json::json!({"kid": kid}),
                     now,
                 )?;
+                tx.commit()?;
                 Ok(kid)
             })?;
             println!("New signing key {kid} is current. Running servers pick it up within {} s; the previous key keeps verifying until its tokens expire.", keys::RELOAD_EVERY.as_secs());

@@ -129,11 +129,7 @@ pub fn revoke(
         (time_text(now), org.to_string(), id.to_string()),
     )?;
     let refresh_tokens = refresh::revoke_device(&tx, org, id, now)?;
-    let grants = tx.execute(
-        "UPDATE offline_grants SET revoked_at = ?1
-          WHERE org_id = ?2 AND device_id = ?3 AND revoked_at IS NULL",
-        (time_text(now), org.to_string(), id.to_string()),
-    )?;
+    let grants = super::grants::revoke_device(&tx, org, id, now)?;
     admin.audit(
         &tx,
         AuditEvent::DeviceRevoked,

@@ -26,6 +26,12 @@ use crate::store::{Database, DbError};
 /// The longest any token may live: offline grants are capped at 7 days, access tokens at 24 h.
 pub const MAX_TOKEN_LIFETIME_SECS: i64 = 7 * 24 * 3600;
 pub const RELOAD_EVERY: Duration = Duration::from_secs(30);
+/// How long a retired key keeps verifying: the longest token lifetime, plus the time an
+/// instance may go on signing with it before it reloads, plus verifiers' leeway, plus a margin.
+pub const RETIRED_KEY_VERIFIES_SECS: i64 = MAX_TOKEN_LIFETIME_SECS
+    + RELOAD_EVERY.as_secs() as i64
+    + tillpoint_protocol::auth::LEEWAY_SECS as i64
+    + 60;
 const MIN_RELOAD_GAP: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +75,19 @@ struct Snapshot {
 
 /// Creates the first signing key if the server has none. Idempotent.
 pub fn ensure_current_key(
+    conn: &mut Connection,
+    master: &MasterKey,
+    now: DateTime<Utc>,
+) -> Result<(), KeyError> {
+    // Under the write lock: two instances starting together must not both make a key.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    ensure_current_key_in(&tx, master, now)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// [`ensure_current_key`] inside the caller's transaction.
+pub fn ensure_current_key_in(
     conn: &Connection,
     master: &MasterKey,
     now: DateTime<Utc>,
@@ -86,21 +105,19 @@ pub fn ensure_current_key(
     Ok(())
 }
 
-/// Retires the current key and makes a new one current, returning the new `kid`.
+/// Retires the current key and makes a new one current, returning the new `kid`. Call it
+/// inside a `BEGIN IMMEDIATE` transaction, with the audit entry that records it.
 pub fn rotate(
-    conn: &mut Connection,
+    conn: &Connection,
     master: &MasterKey,
     now: DateTime<Utc>,
 ) -> Result<String, KeyError> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let verify_until = now + chrono::Duration::seconds(MAX_TOKEN_LIFETIME_SECS);
-    tx.execute(
+    let verify_until = now + chrono::Duration::seconds(RETIRED_KEY_VERIFIES_SECS);
+    conn.execute(
         "UPDATE signing_keys SET retired_at = ?1, verify_until = ?2 WHERE retired_at IS NULL",
         (time_text(now), time_text(verify_until)),
     )?;
-    let kid = insert_new_key(&tx, master, now)?;
-    tx.commit()?;
-    Ok(kid)
+    insert_new_key(conn, master, now)
 }
 
 fn insert_new_key(
@@ -207,6 +224,13 @@ impl KeyRing {
 
     fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.read().expect("key ring lock").clone()
+    }
+
+    /// The current signer, reloaded first if the cached set is stale, so a rotation made by
+    /// another process or instance is used for new tokens within [`RELOAD_EVERY`].
+    pub async fn current_fresh(&self) -> Arc<SigningKey> {
+        self.public_keys_for(None).await;
+        self.current()
     }
 
     pub fn current(&self) -> Arc<SigningKey> {

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod audit;
 pub mod devices;
+pub mod grants;
 pub mod keys;
 pub mod master_key;
 pub mod organisations;

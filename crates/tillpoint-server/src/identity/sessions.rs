@@ -19,12 +19,12 @@ use tokio::sync::Semaphore;
 
 use super::audit::{self, AuditContext, AuditEvent};
 use super::devices::{self, DeviceStatus};
+use super::grants;
 use super::keys::{KeyRing, SigningKey};
 use super::password::{hash_password, needs_rehash, verify_dummy, verify_password};
 use super::refresh::{self, Rotation};
 use super::settings::{self, OrgSettings};
 use super::throttle::{Throttle, PER_ACCOUNT, PER_ADDRESS};
-use super::time_text;
 use super::tokens::{issue_access_token, issue_offline_grant};
 use super::users::{self, UserRecord};
 use crate::clock::Clock;
@@ -35,6 +35,8 @@ pub const CONCURRENT_HASHES: usize = 4;
 pub const MAX_USERNAME_LEN: usize = 128;
 pub const MAX_PASSWORD_LEN: usize = 1024;
 pub const MAX_REFRESH_TOKEN_LEN: usize = 256;
+/// How long a sign-in waits for a hashing slot before the server says it is busy.
+pub const HASH_QUEUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
@@ -48,6 +50,8 @@ pub enum SessionError {
     DeviceRevoked,
     #[error("the refresh token is not valid; sign in again")]
     RefreshRefused,
+    #[error("the server is busy signing other people in; try again in a moment")]
+    Busy,
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -100,62 +104,59 @@ impl Identity {
         let account_key = format!("user:{}", req.username.trim().to_lowercase());
         let address_key = format!("ip:{}", client_ip.as_deref().unwrap_or("unknown"));
         let started = Instant::now();
-        for (throttle, key) in [
-            (&self.accounts, &account_key),
-            (&self.addresses, &address_key),
-        ] {
-            if let Err(wait) = throttle.check(key, started) {
-                return Err(SessionError::LockedOut {
-                    retry_after_secs: wait.as_secs().max(1),
-                });
-            }
-        }
+        // Each attempt holds its place in both counts until it ends, so guesses sent in
+        // parallel cannot outrun the limits.
+        let locked = |wait: std::time::Duration| SessionError::LockedOut {
+            retry_after_secs: wait.as_secs().max(1),
+        };
+        let account = self.accounts.begin(&account_key, started).map_err(locked)?;
+        let address = self
+            .addresses
+            .begin(&address_key, started)
+            .map_err(locked)?;
 
-        let _permit = self
-            .hashing
-            .acquire()
+        let _permit = tokio::time::timeout(HASH_QUEUE_TIMEOUT, self.hashing.acquire())
             .await
+            .map_err(|_| SessionError::Busy)?
             .expect("the semaphore is never closed");
-        let signer = self.keys.current();
+        let signer = self.keys.current_fresh().await;
         let now = self.clock.now();
         let ip = client_ip.clone();
         let outcome = self
             .db
             .call(move |conn| login_blocking(conn, &signer, &req, ip, now))
             .await?;
+        let ended = Instant::now();
         match outcome {
             Ok(response) => {
-                self.accounts.succeed(&account_key);
+                account.succeeded(ended);
+                drop(address);
                 Ok(response)
             }
             Err((err, org)) => {
-                if matches!(err, SessionError::InvalidCredentials) {
-                    let now_i = Instant::now();
-                    let locks = [
-                        self.accounts.fail(&account_key, now_i),
-                        self.addresses.fail(&address_key, now_i),
-                    ];
-                    if let Some(lockout) = locks.into_iter().flatten().max() {
-                        let context = AuditContext {
-                            org,
-                            client_ip,
-                            ..Default::default()
-                        };
-                        let detail =
-                            json!({"lockout_secs": lockout.as_secs(), "account": account_key});
-                        let at = self.clock.now();
-                        self.db
-                            .call(move |conn| -> Result<(), DbError> {
-                                Ok(audit::record(
-                                    conn,
-                                    &context,
-                                    AuditEvent::LoginLockedOut,
-                                    detail,
-                                    at,
-                                )?)
-                            })
-                            .await?;
-                    }
+                if !matches!(err, SessionError::InvalidCredentials) {
+                    return Err(err);
+                }
+                let locks = [account.failed(ended), address.failed(ended)];
+                if let Some(lockout) = locks.into_iter().flatten().max() {
+                    let context = AuditContext {
+                        org,
+                        client_ip,
+                        ..Default::default()
+                    };
+                    let detail = json!({"lockout_secs": lockout.as_secs(), "account": account_key});
+                    let at = self.clock.now();
+                    self.db
+                        .call(move |conn| -> Result<(), DbError> {
+                            Ok(audit::record(
+                                conn,
+                                &context,
+                                AuditEvent::LoginLockedOut,
+                                detail,
+                                at,
+                            )?)
+                        })
+                        .await?;
                 }
                 Err(err)
             }
@@ -170,7 +171,7 @@ impl Identity {
         if req.refresh_token.is_empty() || req.refresh_token.len() > MAX_REFRESH_TOKEN_LEN {
             return Err(SessionError::RefreshRefused);
         }
-        let signer = self.keys.current();
+        let signer = self.keys.current_fresh().await;
         let now = self.clock.now();
         self.db
             .call(move |conn| refresh_blocking(conn, &signer, &req, client_ip, now))
@@ -236,13 +237,26 @@ fn login_blocking(
         device: Some(req.device_id),
         client_ip,
     };
+    // Costly work before the write lock is taken.
+    let upgraded_hash = match &user {
+        Some(u) if verified && needs_rehash(&u.password_hash) => Some(hash_password(&req.password)),
+        _ => None,
+    };
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let user = match user {
-        Some(user) if verified && !user.disabled => user,
-        other => {
+    // Read the user again under the lock: a password reset or a disable that committed while
+    // this password was being checked must win, or a sign-in racing it would get tokens.
+    let current = match &user {
+        Some(seen) if verified && !seen.disabled => users::find_in_org(&tx, seen.org_id, seen.id)?
+            .filter(|now| !now.disabled && now.password_hash == seen.password_hash),
+        _ => None,
+    };
+    let user = match (current, user) {
+        (Some(user), _) => user,
+        (None, other) => {
             let reason = match other {
                 None => "unknown user",
                 Some(u) if u.disabled => "user disabled",
+                Some(_) if verified => "password changed during sign-in",
                 Some(_) => "wrong password",
             };
             // An unknown name is logged without an organisation: it belongs to none.
@@ -257,8 +271,8 @@ fn login_blocking(
             return Ok(Err((SessionError::InvalidCredentials, context.org)));
         }
     };
-    if needs_rehash(&user.password_hash) {
-        users::store_upgraded_hash(&tx, user.id, &hash_password(&req.password))?;
+    if let Some(hash) = upgraded_hash {
+        users::store_upgraded_hash(&tx, user.id, &hash)?;
     }
     if devices::touch(&tx, user.org_id, req.device_id, user.id, now)? == DeviceStatus::Revoked {
         audit::record(
@@ -272,16 +286,8 @@ fn login_blocking(
         return Ok(Err((SessionError::DeviceRevoked, Some(user.org_id))));
     }
     let settings = org_settings(&tx, user.org_id)?;
-    let refresh_token = refresh::start_family(&tx, user.org_id, user.id, req.device_id, now)?;
-    let response = tokens_for(
-        &tx,
-        signer,
-        &user,
-        req.device_id,
-        &settings,
-        refresh_token,
-        now,
-    )?;
+    let family = refresh::start_family(&tx, user.org_id, user.id, req.device_id, now)?;
+    let response = tokens_for(&tx, signer, &user, req.device_id, &settings, &family, now)?;
     context.org = Some(user.org_id);
     audit::record(&tx, &context, AuditEvent::LoginSucceeded, json!({}), now)?;
     tx.commit()?;
@@ -295,6 +301,12 @@ fn refresh_blocking(
     client_ip: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<TokenResponse, SessionError> {
+    // Junk is refused without the write lock and without a write: a flood of made-up tokens
+    // must not starve real work or grow the audit log.
+    if !refresh::is_known(conn, &req.refresh_token)? {
+        tracing::debug!("refused an unknown refresh token");
+        return Err(SessionError::RefreshRefused);
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut context = AuditContext {
         device: Some(req.device_id),
@@ -322,7 +334,9 @@ fn refresh_blocking(
             tx.commit()?;
             return Err(SessionError::RefreshRefused);
         }
-        Rotation::Refused { reason } => {
+        Rotation::Refused { reason, owner } => {
+            context.org = owner.map(|(org, _)| org);
+            context.actor = owner.map(|(_, user)| user);
             audit::record(
                 &tx,
                 &context,
@@ -357,12 +371,13 @@ fn refresh_blocking(
     };
     devices::touch(&tx, org, req.device_id, user.id, now)?;
     let settings = org_settings(&tx, org)?;
-    let response = tokens_for(&tx, signer, &user, req.device_id, &settings, token, now)?;
+    let family = refresh::NewFamily { token, family };
+    let response = tokens_for(&tx, signer, &user, req.device_id, &settings, &family, now)?;
     audit::record(
         &tx,
         &context,
         AuditEvent::TokenRefreshed,
-        json!({"family": family}),
+        json!({"family": family.family}),
         now,
     )?;
     tx.commit()?;
@@ -382,29 +397,17 @@ fn tokens_for(
     user: &UserRecord,
     device: DeviceId,
     settings: &OrgSettings,
-    refresh_token: String,
+    family: &refresh::NewFamily,
     now: DateTime<Utc>,
 ) -> Result<TokenResponse, SessionError> {
     let access = issue_access_token(signer, user, settings, now);
     let (grant, claims) = issue_offline_grant(signer, user, device, settings, now);
-    conn.execute(
-        "INSERT INTO offline_grants (jti, org_id, user_id, device_id, issued_at, expires_at, claims)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        (
-            &claims.jti,
-            user.org_id.to_string(),
-            user.id.to_string(),
-            device.to_string(),
-            time_text(now),
-            time_text(DateTime::from_timestamp(claims.exp, 0).unwrap_or(now)),
-            serde_json::to_string(&claims).expect("serialisable"),
-        ),
-    )?;
+    grants::record(conn, &claims, &family.family, now)?;
     Ok(TokenResponse {
         access_token: access.token,
         token_type: "Bearer".into(),
         expires_in: access.expires_in,
-        refresh_token,
+        refresh_token: family.token.clone(),
         offline_grant: grant,
         user: UserInfo {
             id: user.id,

@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 pub const FIRST_LOCKOUT: Duration = Duration::from_secs(30);
 pub const MAX_LOCKOUT: Duration = Duration::from_secs(15 * 60);
-/// Entries kept before old ones are swept, so a spray of names cannot exhaust memory.
+/// How long to wait when the key's remaining guesses are all in flight.
+pub const IN_FLIGHT_WAIT: Duration = Duration::from_secs(1);
+/// Keys remembered at most. Past this, idle keys are swept; if the map is still full (a
+/// spray of names), new keys are refused briefly rather than letting memory grow.
 const MAX_ENTRIES: usize = 100_000;
 
 #[derive(Debug, Clone, Copy)]
@@ -28,13 +31,54 @@ pub const PER_ADDRESS: Policy = Policy { free_failures: 20 };
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     failures: u32,
+    /// Attempts begun and not yet ended: they hold their place in the count, so guesses
+    /// sent in parallel cannot outrun the limit.
+    in_flight: u32,
     first_failure: Instant,
     locked_until: Option<Instant>,
+}
+
+impl Entry {
+    fn idle(&self, now: Instant) -> bool {
+        self.in_flight == 0
+            && self.locked_until.is_none_or(|u| u <= now)
+            && now.duration_since(self.first_failure) > WINDOW
+    }
 }
 
 pub struct Throttle {
     policy: Policy,
     entries: Mutex<HashMap<String, Entry>>,
+}
+
+/// One attempt under a throttle. Ending it with [`Attempt::failed`] counts a failure;
+/// [`Attempt::succeeded`] clears the key; dropping it only releases its place.
+pub struct Attempt<'a> {
+    throttle: &'a Throttle,
+    key: String,
+    ended: bool,
+}
+
+impl Attempt<'_> {
+    /// Counts the failure; returns the lockout it starts, if any.
+    pub fn failed(mut self, now: Instant) -> Option<Duration> {
+        self.ended = true;
+        self.throttle.end(&self.key, Some(true), now)
+    }
+
+    /// Clears the key's failures (use for accounts, not addresses).
+    pub fn succeeded(mut self, now: Instant) {
+        self.ended = true;
+        self.throttle.end(&self.key, Some(false), now);
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.throttle.end(&self.key, None, Instant::now());
+        }
+    }
 }
 
 impl Throttle {
@@ -45,46 +89,74 @@ impl Throttle {
         }
     }
 
-    /// `Err(wait)` while `key` is locked out.
-    pub fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
-        let entries = self.entries.lock().expect("throttle lock");
-        match entries.get(key).and_then(|e| e.locked_until) {
-            Some(until) if until > now => Err(until - now),
-            _ => Ok(()),
-        }
-    }
-
-    /// Counts a failure; returns the lockout it starts, if any.
-    pub fn fail(&self, key: &str, now: Instant) -> Option<Duration> {
+    /// Starts an attempt for `key`, or `Err(wait)` while it is locked out or while every
+    /// guess it has left is already in flight.
+    pub fn begin(&self, key: &str, now: Instant) -> Result<Attempt<'_>, Duration> {
         let mut entries = self.entries.lock().expect("throttle lock");
-        if entries.len() >= MAX_ENTRIES {
-            entries.retain(|_, e| now.duration_since(e.first_failure) < WINDOW);
+        if entries.len() >= MAX_ENTRIES && !entries.contains_key(key) {
+            entries.retain(|_, e| !e.idle(now));
+            if entries.len() >= MAX_ENTRIES {
+                return Err(IN_FLIGHT_WAIT);
+            }
         }
         let entry = entries.entry(key.to_owned()).or_insert(Entry {
             failures: 0,
+            in_flight: 0,
             first_failure: now,
             locked_until: None,
         });
-        if now.duration_since(entry.first_failure) > WINDOW
-            && entry.locked_until.is_none_or(|u| u <= now)
-        {
-            *entry = Entry {
-                failures: 0,
-                first_failure: now,
-                locked_until: None,
-            };
+        if entry.idle(now) {
+            entry.failures = 0;
+            entry.first_failure = now;
+            entry.locked_until = None;
         }
-        entry.failures += 1;
-        let over = entry.failures.checked_sub(self.policy.free_failures)?;
-        let lockout = FIRST_LOCKOUT
-            .saturating_mul(1 << over.min(10))
-            .min(MAX_LOCKOUT);
-        entry.locked_until = Some(now + lockout);
-        Some(lockout)
+        if let Some(until) = entry.locked_until.filter(|u| *u > now) {
+            return Err(until - now);
+        }
+        // Guesses left before the limit may run at once; past the limit (a lockout just
+        // ended), one at a time, each failure doubling the next wait.
+        let free = self.policy.free_failures.max(1);
+        let may_run = free.saturating_sub(entry.failures).max(1);
+        if entry.in_flight >= may_run {
+            return Err(IN_FLIGHT_WAIT);
+        }
+        entry.in_flight += 1;
+        Ok(Attempt {
+            throttle: self,
+            key: key.to_owned(),
+            ended: false,
+        })
     }
 
-    pub fn succeed(&self, key: &str) {
-        self.entries.lock().expect("throttle lock").remove(key);
+    /// `failed`: `Some(true)` a failure, `Some(false)` a success, `None` neither.
+    fn end(&self, key: &str, failed: Option<bool>, now: Instant) -> Option<Duration> {
+        let mut entries = self.entries.lock().expect("throttle lock");
+        let entry = entries.get_mut(key)?;
+        entry.in_flight = entry.in_flight.saturating_sub(1);
+        match failed {
+            Some(false) => {
+                entry.failures = 0;
+                entry.locked_until = None;
+                if entry.in_flight == 0 {
+                    entries.remove(key);
+                }
+                None
+            }
+            None => None,
+            Some(true) => {
+                if entry.failures == 0 {
+                    entry.first_failure = now;
+                }
+                entry.failures += 1;
+                // The failure that reaches the limit locks; each one after doubles the wait.
+                let over = entry.failures.checked_sub(self.policy.free_failures)?;
+                let lockout = FIRST_LOCKOUT
+                    .saturating_mul(1 << over.min(10))
+                    .min(MAX_LOCKOUT);
+                entry.locked_until = Some(now + lockout);
+                Some(lockout)
+            }
+        }
     }
 }
 
@@ -92,33 +164,61 @@ impl Throttle {
 mod tests {
     use super::*;
 
+    fn fail(t: &Throttle, key: &str, now: Instant) -> Option<Duration> {
+        t.begin(key, now).expect("not locked").failed(now)
+    }
+
     #[test]
-    fn locks_after_the_free_failures_with_doubling_lockouts() {
+    fn locks_at_the_limit_with_doubling_lockouts() {
         let t = Throttle::new(Policy { free_failures: 3 });
         let now = Instant::now();
         for _ in 0..2 {
-            assert_eq!(t.fail("alice", now), None);
-            assert!(t.check("alice", now).is_ok());
+            assert_eq!(fail(&t, "alice", now), None);
         }
-        assert_eq!(t.fail("alice", now), Some(FIRST_LOCKOUT));
-        assert_eq!(t.check("alice", now), Err(FIRST_LOCKOUT));
-        assert_eq!(t.fail("alice", now), Some(FIRST_LOCKOUT * 2));
-        assert_eq!(t.fail("alice", now), Some(FIRST_LOCKOUT * 4));
-        for _ in 0..20 {
-            t.fail("alice", now);
-        }
-        assert_eq!(t.check("alice", now), Err(MAX_LOCKOUT));
-        assert!(t.check("bob", now).is_ok(), "other keys are untouched");
+        assert_eq!(fail(&t, "alice", now), Some(FIRST_LOCKOUT));
+        assert_eq!(t.begin("alice", now).err(), Some(FIRST_LOCKOUT));
+        let later = now + FIRST_LOCKOUT;
+        assert_eq!(fail(&t, "alice", later), Some(FIRST_LOCKOUT * 2));
+        let later = later + FIRST_LOCKOUT * 2;
+        assert_eq!(fail(&t, "alice", later), Some(FIRST_LOCKOUT * 4));
+        assert!(t.begin("bob", now).is_ok(), "other keys are untouched");
+    }
+
+    #[test]
+    fn parallel_attempts_cannot_outrun_the_limit() {
+        let t = Throttle::new(Policy { free_failures: 5 });
+        let now = Instant::now();
+        let in_flight: Vec<_> = (0..5).map(|_| t.begin("alice", now).unwrap()).collect();
+        assert_eq!(
+            t.begin("alice", now).err(),
+            Some(IN_FLIGHT_WAIT),
+            "a sixth guess must wait"
+        );
+        let lockouts: Vec<_> = in_flight.into_iter().map(|a| a.failed(now)).collect();
+        assert_eq!(lockouts.last().copied().flatten(), Some(FIRST_LOCKOUT));
+        assert!(t.begin("alice", now).is_err());
+    }
+
+    #[test]
+    fn an_abandoned_attempt_releases_its_place_without_counting() {
+        let t = Throttle::new(Policy { free_failures: 1 });
+        let now = Instant::now();
+        drop(t.begin("k", now).unwrap());
+        assert_eq!(
+            fail(&t, "k", now),
+            Some(FIRST_LOCKOUT),
+            "the dropped one did not count"
+        );
     }
 
     #[test]
     fn a_lockout_ends_and_success_clears_the_count() {
         let t = Throttle::new(Policy { free_failures: 2 });
         let now = Instant::now();
-        assert_eq!(t.fail("k", now), None);
-        let lock = t.fail("k", now).unwrap();
-        assert!(t.check("k", now + lock).is_ok());
-        t.succeed("k");
-        assert_eq!(t.fail("k", now + lock), None);
+        fail(&t, "k", now);
+        let lock = fail(&t, "k", now).unwrap();
+        let later = now + lock;
+        t.begin("k", later).unwrap().succeeded(later);
+        assert_eq!(fail(&t, "k", later), None, "the count started again");
     }
 }
