@@ -529,6 +529,30 @@ async fn me_refuses_a_non_bearer_authorization() {
 }
 
 #[tokio::test]
+async fn the_bearer_scheme_name_is_case_insensitive() {
+    let server = spawn_server().await;
+    let token = server_signed(&server, ACCESS_TOKEN_TYP, &access_claims(&server));
+    let response = Client::new()
+        .get(server.at("api/v1/me"))
+        .header("Authorization", format!("bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_405_in_the_error_shape() {
+    let server = spawn_server().await;
+    let response = Client::new()
+        .get(server.at("api/v1/auth/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 405, ErrorCode::MethodNotAllowed).await;
+}
+
+#[tokio::test]
 async fn me_refuses_an_alg_none_token() {
     let server = spawn_server().await;
     let claims = access_claims(&server);

@@ -26,7 +26,7 @@ use crate::auth::{
 pub enum TokenError {
     #[error("the token is not a well-formed JWT")]
     Malformed,
-    #[error("the token's algorithm {0} is not accepted (only EdDSA)")]
+    #[error("the token's algorithm {0:?} is not accepted (only EdDSA)")]
     Algorithm(String),
     #[error("the token's type {found:?} is not {expected:?}")]
     Type {
@@ -168,12 +168,15 @@ fn verify<C: DeserializeOwned + Timed>(
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .ok_or(TokenError::Malformed)?;
     if raw_header.alg != "EdDSA" {
-        return Err(TokenError::Algorithm(raw_header.alg));
+        // Attacker-written text: bounded here, and always shown quoted ({:?}) in messages.
+        return Err(TokenError::Algorithm(
+            raw_header.alg.chars().take(32).collect(),
+        ));
     }
     if raw_header.typ.as_deref() != Some(kind.typ()) {
         return Err(TokenError::Type {
             expected: kind.typ(),
-            found: raw_header.typ,
+            found: raw_header.typ.map(|t| t.chars().take(32).collect()),
         });
     }
     let kid = raw_header.kid.ok_or(TokenError::MissingKid)?;
@@ -200,10 +203,12 @@ fn verify<C: DeserializeOwned + Timed>(
         .claims;
 
     if claims.iss() != ISSUER {
-        return Err(TokenError::Issuer(claims.iss().to_owned()));
+        return Err(TokenError::Issuer(claims.iss().chars().take(64).collect()));
     }
     if claims.aud() != kind.audience() {
-        return Err(TokenError::Audience(claims.aud().to_owned()));
+        return Err(TokenError::Audience(
+            claims.aud().chars().take(64).collect(),
+        ));
     }
     let leeway = LEEWAY_SECS as i64;
     if now > claims.exp().saturating_add(leeway) {

@@ -19,7 +19,8 @@ use utoipa_axum::routes;
 
 use crate::clock::Clock;
 use crate::config::{ServerConfig, MAX_BODY_BYTES};
-use crate::http::{error::not_found, routes};
+use crate::http::error::{method_not_allowed, not_found};
+use crate::http::routes;
 use crate::identity::keys::{KeyError, KeyRing};
 use crate::identity::master_key::MasterKey;
 use crate::identity::sessions::Identity;
@@ -198,6 +199,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

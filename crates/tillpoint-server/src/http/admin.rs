@@ -1,11 +1,7 @@
-//! What the admin API's handlers share: the [`Administrator`] a verified caller acts as,
-//! and how an administrative change's failure answers over HTTP.
-
-use tillpoint_protocol::ErrorCode;
+//! What the admin API's handlers share: the [`Administrator`] a verified caller acts as.
 
 use super::extract::Require;
-use super::ApiError;
-use crate::identity::admin::{AdminError, Administrator};
+use crate::identity::admin::Administrator;
 use crate::startup::AppState;
 
 /// The caller of an admin endpoint as the domain sees them: the organisation of their token,
@@ -17,20 +13,8 @@ pub fn administrator<P>(
 ) -> Administrator {
     Administrator::new(
         require.tenant(),
-        require.caller.claims.perms.clone(),
+        require.caller.claims().perms.clone(),
         client_ip,
         state.identity.clock.now(),
     )
-}
-
-impl From<AdminError> for ApiError {
-    fn from(err: AdminError) -> Self {
-        match err {
-            AdminError::NotFound(what) => Self::not_found(what),
-            AdminError::Conflict(message) => Self::new(ErrorCode::Conflict, message),
-            AdminError::Invalid(message) => Self::unprocessable(message),
-            AdminError::BeyondOwnPermissions(_) => Self::new(ErrorCode::Forbidden, err.to_string()),
-            AdminError::Db(db) => db.into(),
-        }
-    }
 }

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use tillpoint_protocol::{ErrorBody, ErrorCode};
 
+use crate::identity::admin::AdminError;
 use crate::identity::sessions::SessionError;
 use crate::store::DbError;
 
@@ -52,6 +53,10 @@ impl ApiError {
 
     pub fn not_found(what: &str) -> Self {
         Self::new(ErrorCode::NotFound, format!("no such {what}"))
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, message)
     }
 
     pub fn unprocessable(message: impl Into<String>) -> Self {
@@ -143,6 +148,26 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(err: AdminError) -> Self {
+        match err {
+            AdminError::NotFound(what) => Self::not_found(what),
+            AdminError::Conflict(message) => Self::conflict(message),
+            AdminError::Invalid(message) => Self::unprocessable(message),
+            AdminError::BeyondOwnPermissions(_) => Self::new(ErrorCode::Forbidden, err.to_string()),
+            AdminError::Db(db) => db.into(),
+        }
+    }
+}
+
+/// The answer for a known path called with a method it does not serve.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "this endpoint does not take that method",
+    )
 }
 
 /// The answer for a path no route serves.

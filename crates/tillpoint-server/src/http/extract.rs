@@ -52,10 +52,19 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 
 /// A request carrying a valid access token.
 pub struct Caller {
-    pub claims: AccessClaims,
+    // Private: a Caller (and so a Tenant) can only come from a verified token.
+    claims: AccessClaims,
 }
 
 impl Caller {
+    pub fn claims(&self) -> &AccessClaims {
+        &self.claims
+    }
+
+    pub fn into_claims(self) -> AccessClaims {
+        self.claims
+    }
+
     /// The organisation this caller acts in: the only way handlers obtain one.
     pub fn tenant(&self) -> Tenant {
         Tenant::from_verified_claims(&self.claims)
@@ -76,11 +85,13 @@ impl FromRequestParts<AppState> for Caller {
         let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
             ApiError::unauthenticated("sign in first: this needs a Bearer access token")
         })?;
+        // The scheme name is case-insensitive (RFC 7235 §2.1).
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|h| h.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty() && t.len() < 8192)
             .ok_or_else(ApiError::invalid_token)?;
         let identity = &state.identity;
@@ -89,7 +100,7 @@ impl FromRequestParts<AppState> for Caller {
         let verified = match verify_access_token(token, &keys, now) {
             // Perhaps another instance rotated the keys: look again before refusing.
             Err(TokenError::UnknownKid) => {
-                let keys = identity.keys.public_keys_for(Some("unknown")).await;
+                let keys = identity.keys.public_keys_after_unknown_kid().await;
                 verify_access_token(token, &keys, now)
             }
             other => other,

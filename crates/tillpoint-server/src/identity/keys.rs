@@ -261,6 +261,12 @@ impl KeyRing {
         Ok(())
     }
 
+    /// The verifying keys after a token named a `kid` not among them: reloaded first (rate
+    /// limited), since another instance may have rotated.
+    pub async fn public_keys_after_unknown_kid(&self) -> PublicKeys {
+        self.public_keys_for(Some("")).await
+    }
+
     /// The verifying keys, reloaded first if `kid` is not among them (another instance may
     /// have rotated) — at most every couple of seconds, so junk kids cannot hammer the store.
     pub async fn public_keys_for(&self, kid: Option<&str>) -> PublicKeys {

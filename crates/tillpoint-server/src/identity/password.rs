@@ -53,9 +53,17 @@ pub fn needs_rehash(hash: &str) -> bool {
 /// Verifies against a fixed hash of the same cost, for a username that does not exist: the
 /// answer then takes as long as a real check, so timing does not reveal which names exist.
 pub fn verify_dummy(password: &str) {
+    let _ = verify_password(password, dummy_hash());
+}
+
+/// Computes the dummy hash ahead of the first sign-in.
+pub fn warm_dummy_hash() {
+    dummy_hash();
+}
+
+fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let hash = DUMMY.get_or_init(|| hash_password("tillpoint-dummy-password"));
-    let _ = verify_password(password, hash);
+    DUMMY.get_or_init(|| hash_password("tillpoint-dummy-password"))
 }
 
 #[cfg(test)]

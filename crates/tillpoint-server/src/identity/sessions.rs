@@ -74,6 +74,8 @@ pub struct Identity {
 
 impl Identity {
     pub fn new(db: Database, keys: KeyRing, clock: Clock) -> Self {
+        // Made now, so the first sign-in with an unknown name is not slower than the rest.
+        super::password::warm_dummy_hash();
         Self {
             db,
             keys: keys.with_clock(clock.clone()),
@@ -82,6 +84,15 @@ impl Identity {
             addresses: Throttle::new(PER_ADDRESS),
             hashing: Semaphore::new(CONCURRENT_HASHES),
         }
+    }
+
+    /// A slot to hash a password in (sign-in and the admin API share the limit), or
+    /// `Busy` when the server has been full for [`HASH_QUEUE_TIMEOUT`].
+    pub async fn hashing_permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, SessionError> {
+        tokio::time::timeout(HASH_QUEUE_TIMEOUT, self.hashing.acquire())
+            .await
+            .map_err(|_| SessionError::Busy)
+            .map(|permit| permit.expect("the semaphore is never closed"))
     }
 
     pub async fn login(
@@ -115,10 +126,7 @@ impl Identity {
             .begin(&address_key, started)
             .map_err(locked)?;
 
-        let _permit = tokio::time::timeout(HASH_QUEUE_TIMEOUT, self.hashing.acquire())
-            .await
-            .map_err(|_| SessionError::Busy)?
-            .expect("the semaphore is never closed");
+        let _permit = self.hashing_permit().await?;
         let signer = self.keys.current_fresh().await;
         let now = self.clock.now();
         let ip = client_ip.clone();

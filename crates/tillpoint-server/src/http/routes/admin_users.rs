@@ -104,6 +104,7 @@ pub async fn create_user(
         &req.password,
     )?;
     let admin = administrator(&require, ip, &state);
+    let _permit = state.identity.hashing_permit().await?;
     let user = state
         .db
         .call(move |conn| users::create(conn, &admin, &account))
@@ -209,6 +210,7 @@ pub async fn reset_password(
 ) -> Result<StatusCode, ApiError> {
     users::check_password(&req.password)?;
     let admin = administrator(&require, ip, &state);
+    let _permit = state.identity.hashing_permit().await?;
     state
         .db
         .call(move |conn| users::reset_password(conn, &admin, id, &req.password))

@@ -11,7 +11,7 @@ use crate::http::ApiError;
     security(("bearer" = [])),
     responses((status = 200, body = UserInfo), (status = 401, body = ErrorBody)))]
 pub async fn me(caller: Caller) -> Result<Json<UserInfo>, ApiError> {
-    let c = caller.claims;
+    let c = caller.into_claims();
     Ok(Json(UserInfo {
         id: c.sub,
         name: c.name,
