@@ -852,6 +852,51 @@ async fn made_up_refresh_tokens_are_refused_without_writing_anything() {
     assert_eq!(audit_rows(&s.server).await, before);
 }
 
+/// Wrong-password sign-ins for distinct accounts, as sent through a proxy for `client`.
+async fn fail_logins_via(server: &TestServer, client: &str, count: usize) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for i in 0..count {
+        let response = Client::new()
+            .post(server.at("api/v1/auth/login"))
+            .header("X-Forwarded-For", format!("198.51.100.1, {client}"))
+            .json(&serde_json::json!({
+                "username": format!("nobody-{client}-{i}"),
+                "password": "wrong",
+                "device_id": new_device(),
+            }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_address_has_its_own_limit() {
+    let server = support::spawn_server_with(|config| {
+        config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let first = fail_logins_via(&server, "203.0.113.5", 21).await;
+    assert_eq!(first.iter().filter(|s| **s == 429).count(), 1, "{first:?}");
+    assert_eq!(
+        *first.last().unwrap(),
+        429,
+        "the 21st from that client is limited"
+    );
+    // Another client behind the same proxy is not.
+    assert_eq!(fail_logins_via(&server, "203.0.113.6", 1).await, [401]);
+}
+
+#[tokio::test]
+async fn without_a_trusted_proxy_forwarded_for_is_ignored() {
+    let server = spawn_server().await;
+    fail_logins_via(&server, "203.0.113.5", 20).await;
+    // A client cannot escape its limit by naming another address.
+    assert_eq!(fail_logins_via(&server, "203.0.113.99", 1).await, [429]);
+}
+
 #[tokio::test]
 async fn guesses_sent_in_parallel_cannot_outrun_the_account_limit() {
     let server = spawn_server().await;

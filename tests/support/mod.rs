@@ -40,9 +40,16 @@ pub struct TestServer {
 
 /// Starts the real server (the same `Application` the binary runs) on 127.0.0.1:0.
 pub async fn spawn_server() -> TestServer {
+    spawn_server_with(|_| {}).await
+}
+
+/// As [`spawn_server`], after `configure` adjusts the test configuration.
+pub async fn spawn_server_with(configure: impl FnOnce(&mut ServerConfig)) -> TestServer {
     let dir = tempfile::tempdir().expect("temporary folder");
     let clock = Clock::default();
-    let app = Application::build_with_clock(&ServerConfig::for_tests(dir.path()), clock.clone())
+    let mut config = ServerConfig::for_tests(dir.path());
+    configure(&mut config);
+    let app = Application::build_with_clock(&config, clock.clone())
         .await
         .expect("the server starts");
     let identity = app.identity().clone();

@@ -49,6 +49,15 @@ pub struct Cli {
         value_name = "FILE"
     )]
     config: Option<PathBuf>,
+    /// A reverse proxy whose X-Forwarded-For names the client (repeat, or comma-separate)
+    #[arg(
+        long = "trusted-proxy",
+        global = true,
+        env = "TILLPOINT_SERVER_TRUSTED_PROXIES",
+        value_name = "IP",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// File holding the master key that encrypts signing keys [default: <data dir>/master.key]
     #[arg(
         long,
@@ -104,11 +113,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Err(_) => cli.master_key_file.map(MasterKeySource::File),
     };
     let config = config::resolve(
-        cli.data_dir,
-        cli.listen,
-        cli.log_level,
+        config::Overrides {
+            data_dir: cli.data_dir,
+            listen: cli.listen,
+            log_level: cli.log_level,
+            master_key,
+            trusted_proxies: cli.trusted_proxies,
+        },
         cli.config.as_deref(),
-        master_key,
     )?;
     let _log_guard = crate::logging::init(&config.data_dir, &config.log_level).map_err(|e| {
         anyhow::anyhow!(

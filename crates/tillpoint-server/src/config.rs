@@ -13,7 +13,7 @@
 //! `--master-key-file` / `TILLPOINT_SERVER_MASTER_KEY_FILE`, else `<data_dir>/master.key`
 //! (created on first start, mode 0600). Back it up with the database.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -33,6 +33,8 @@ pub struct ServerConfig {
     pub log_level: String,
     /// Where the key that encrypts signing keys at rest comes from.
     pub master_key: MasterKeySource,
+    /// Reverse proxies in front of the server, whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl ServerConfig {
@@ -43,6 +45,7 @@ impl ServerConfig {
             listen: "127.0.0.1:0".parse().expect("valid address"),
             log_level: "warn".into(),
             master_key: MasterKeySource::File(data_dir.join(MASTER_KEY_FILE)),
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -58,6 +61,7 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub listen: Option<String>,
     pub log_level: Option<String>,
+    pub trusted_proxies: Option<Vec<IpAddr>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +72,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     #[error(
-        "the config file {path} is not valid: {message}. Keys allowed: data_dir, listen, log_level"
+        "the config file {path} is not valid: {message}. Keys allowed: data_dir, listen, log_level, trusted_proxies"
     )]
     Invalid { path: PathBuf, message: String },
     #[error("listen address {value:?} in {path} is not an IP:port such as 127.0.0.1:8787")]
@@ -90,15 +94,29 @@ pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     })
 }
 
-/// Combines what the command line (flags and environment, already merged by clap) and the
-/// config file say.
+/// What the command line (flags and environment, already merged by clap) says; each `None`
+/// or empty value falls back to the config file, then to the default.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub log_level: Option<String>,
+    pub master_key: Option<MasterKeySource>,
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// Combines the command line's [`Overrides`] with the config file.
 pub fn resolve(
-    data_dir: Option<PathBuf>,
-    listen: Option<SocketAddr>,
-    log_level: Option<String>,
+    overrides: Overrides,
     config_file: Option<&Path>,
-    master_key: Option<MasterKeySource>,
 ) -> Result<ServerConfig, ConfigError> {
+    let Overrides {
+        data_dir,
+        listen,
+        log_level,
+        master_key,
+        trusted_proxies,
+    } = overrides;
     let file = match config_file {
         Some(path) => read_file(path)?,
         None => FileConfig::default(),
@@ -130,11 +148,17 @@ pub fn resolve(
     }
     let master_key =
         master_key.unwrap_or_else(|| MasterKeySource::File(data_dir.join(MASTER_KEY_FILE)));
+    let trusted_proxies = if trusted_proxies.is_empty() {
+        file.trusted_proxies.unwrap_or_default()
+    } else {
+        trusted_proxies
+    };
     Ok(ServerConfig {
         data_dir,
         listen,
         log_level,
         master_key,
+        trusted_proxies,
     })
 }
 
@@ -144,7 +168,14 @@ mod tests {
 
     #[test]
     fn defaults_listen_on_loopback_only() {
-        let config = resolve(Some("/tmp/x".into()), None, None, None, None).unwrap();
+        let config = resolve(
+            Overrides {
+                data_dir: Some("/tmp/x".into()),
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8787");
         assert!(config.listen.ip().is_loopback());
         assert_eq!(config.log_level, "info");
@@ -159,15 +190,17 @@ mod tests {
             "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/tp\"\nlog_level = \"debug\"",
         )
         .unwrap();
-        let from_file = resolve(None, None, None, Some(&path), None).unwrap();
+        let from_file = resolve(Overrides::default(), Some(&path)).unwrap();
         assert_eq!(from_file.listen.port(), 9000);
         assert_eq!(from_file.data_dir, PathBuf::from("/srv/tp"));
         let flagged = resolve(
-            Some("/other".into()),
-            Some("127.0.0.1:9001".parse().unwrap()),
-            Some("warn".into()),
+            Overrides {
+                data_dir: Some("/other".into()),
+                listen: Some("127.0.0.1:9001".parse().unwrap()),
+                log_level: Some("warn".into()),
+                ..Default::default()
+            },
             Some(&path),
-            None,
         )
         .unwrap();
         assert_eq!(flagged.listen.port(), 9001);
@@ -180,26 +213,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("server.toml");
         std::fs::write(&path, "listen = \"everywhere\"").unwrap();
-        let err = resolve(None, None, None, Some(&path), None).unwrap_err();
+        let err = resolve(Overrides::default(), Some(&path)).unwrap_err();
         assert!(matches!(err, ConfigError::BadListen { .. }), "{err}");
         std::fs::write(&path, "port = 1").unwrap();
         assert!(matches!(
-            resolve(None, None, None, Some(&path), None).unwrap_err(),
+            resolve(Overrides::default(), Some(&path)).unwrap_err(),
             ConfigError::Invalid { .. }
         ));
         assert!(matches!(
-            resolve(
-                None,
-                None,
-                None,
-                Some(&dir.path().join("missing.toml")),
-                None
-            )
-            .unwrap_err(),
+            resolve(Overrides::default(), Some(&dir.path().join("missing.toml"))).unwrap_err(),
             ConfigError::Unreadable { .. }
         ));
         assert!(matches!(
-            resolve(Some("/x".into()), None, Some("chatty".into()), None, None).unwrap_err(),
+            resolve(
+                Overrides {
+                    data_dir: Some("/x".into()),
+                    log_level: Some("chatty".into()),
+                    ..Default::default()
+                },
+                None
+            )
+            .unwrap_err(),
             ConfigError::BadLogLevel(_)
         ));
     }

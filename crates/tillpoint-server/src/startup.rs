@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::io::ErrorKind;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use std::sync::Arc;
@@ -31,6 +31,8 @@ use crate::store::{Database, DbError};
 pub struct AppState {
     pub db: Database,
     pub identity: Arc<Identity>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<Vec<IpAddr>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +87,11 @@ impl Application {
                 })?;
         Ok(Self {
             listener,
-            state: AppState { db, identity },
+            state: AppState {
+                db,
+                identity,
+                trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+            },
         })
     }
 

@@ -8,7 +8,7 @@
 //! ([`Caller::tenant`]); request bodies never name it.
 
 use std::marker::PhantomData;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::AUTHORIZATION;
@@ -34,19 +34,42 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// The client's address as the server sees it (the proxy's, behind a reverse proxy).
+/// The client's address: the peer's, or — when the peer is a configured trusted proxy —
+/// the nearest address in `X-Forwarded-For` that is not itself a trusted proxy. Without a
+/// trusted proxy configured, a client cannot choose the address it is limited under.
 pub struct ClientIp(pub Option<String>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip().to_string()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        let trusted = &state.trusted_proxies;
+        let client = match peer {
+            Some(peer) if trusted.contains(&peer) => {
+                let forwarded = parts
+                    .headers
+                    .get_all("x-forwarded-for")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .flat_map(|v| v.split(','))
+                    .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+                    .collect::<Vec<_>>();
+                forwarded
+                    .into_iter()
+                    .rev()
+                    .find(|hop| !trusted.contains(hop))
+                    .or(Some(peer))
+            }
+            other => other,
+        };
+        Ok(Self(client.map(|ip| ip.to_string())))
     }
 }
 

@@ -113,7 +113,7 @@ impl Identity {
         // The account as the lookup below finds it (trimmed, case-insensitive), so padding or
         // re-casing a name cannot buy fresh guesses against the same account.
         let account_key = format!("user:{}", req.username.trim().to_lowercase());
-        let address_key = format!("ip:{}", client_ip.as_deref().unwrap_or("unknown"));
+        let address_key = super::throttle::address_key(client_ip.as_deref());
         let started = Instant::now();
         // Each attempt holds its place in both counts until it ends, so guesses sent in
         // parallel cannot outrun the limits.

@@ -46,6 +46,20 @@ impl Entry {
     }
 }
 
+/// The key an address is limited under: IPv4 addresses alone, IPv6 by their /64 (one
+/// customer's network), so a single host cannot mint fresh addresses to guess from.
+pub fn address_key(ip: Option<&str>) -> String {
+    match ip.and_then(|ip| ip.parse::<std::net::IpAddr>().ok()) {
+        Some(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("ip6:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(std::net::IpAddr::V6(v6)) => format!("ip:{}", v6.to_ipv4_mapped().expect("mapped")),
+        Some(ip) => format!("ip:{ip}"),
+        None => "ip:unknown".into(),
+    }
+}
+
 pub struct Throttle {
     policy: Policy,
     entries: Mutex<HashMap<String, Entry>>,
@@ -197,6 +211,27 @@ mod tests {
         let lockouts: Vec<_> = in_flight.into_iter().map(|a| a.failed(now)).collect();
         assert_eq!(lockouts.last().copied().flatten(), Some(FIRST_LOCKOUT));
         assert!(t.begin("alice", now).is_err());
+    }
+
+    #[test]
+    fn ipv6_addresses_share_their_64_and_ipv4_stands_alone() {
+        assert_eq!(
+            address_key(Some("2001:db8:1:2:aaaa::1")),
+            address_key(Some("2001:db8:1:2:bbbb::9"))
+        );
+        assert_ne!(
+            address_key(Some("2001:db8:1:2::1")),
+            address_key(Some("2001:db8:1:3::1"))
+        );
+        assert_eq!(
+            address_key(Some("::ffff:192.0.2.7")),
+            address_key(Some("192.0.2.7"))
+        );
+        assert_ne!(
+            address_key(Some("192.0.2.7")),
+            address_key(Some("192.0.2.8"))
+        );
+        assert_eq!(address_key(None), "ip:unknown");
     }
 
     #[test]
