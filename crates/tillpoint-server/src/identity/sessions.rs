@@ -332,28 +332,14 @@ fn refresh_blocking(
         Rotation::ReuseDetected { org, user, family } => {
             context.org = Some(org);
             context.actor = Some(user);
-            audit::record(
-                &tx,
-                &context,
-                AuditEvent::RefreshReuseDetected,
-                json!({"family": family}),
-                now,
-            )?;
-            tx.commit()?;
-            return Err(SessionError::RefreshRefused);
+            let detail = json!({"family": family});
+            return refuse(tx, &context, AuditEvent::RefreshReuseDetected, detail, now);
         }
         Rotation::Refused { reason, owner } => {
             context.org = owner.map(|(org, _)| org);
             context.actor = owner.map(|(_, user)| user);
-            audit::record(
-                &tx,
-                &context,
-                AuditEvent::RefreshRefused,
-                json!({"reason": reason}),
-                now,
-            )?;
-            tx.commit()?;
-            return Err(SessionError::RefreshRefused);
+            let detail = json!({"reason": reason});
+            return refuse(tx, &context, AuditEvent::RefreshRefused, detail, now);
         }
     };
     context.org = Some(org);
@@ -367,15 +353,8 @@ fn refresh_blocking(
         } else {
             "device revoked"
         };
-        audit::record(
-            &tx,
-            &context,
-            AuditEvent::RefreshRefused,
-            json!({"reason": reason}),
-            now,
-        )?;
-        tx.commit()?;
-        return Err(SessionError::RefreshRefused);
+        let detail = json!({"reason": reason});
+        return refuse(tx, &context, AuditEvent::RefreshRefused, detail, now);
     };
     devices::touch(&tx, org, req.device_id, user.id, now)?;
     let settings = org_settings(&tx, org)?;
@@ -390,6 +369,19 @@ fn refresh_blocking(
     )?;
     tx.commit()?;
     Ok(response)
+}
+
+/// Commits a refused refresh with its audit entry (and whatever revocation came before it).
+fn refuse(
+    tx: rusqlite::Transaction<'_>,
+    context: &AuditContext,
+    event: AuditEvent,
+    detail: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, SessionError> {
+    audit::record(&tx, context, event, detail, now)?;
+    tx.commit()?;
+    Err(SessionError::RefreshRefused)
 }
 
 fn org_settings(conn: &Connection, org: OrgId) -> Result<OrgSettings, SessionError> {
