@@ -12,4 +12,6 @@ fi
 chmod 700 "$XDG_RUNTIME_DIR"
 eval "$(printf 'tillpoint-test' | gnome-keyring-daemon --unlock --components=secrets --daemonize)"
 export GNOME_KEYRING_CONTROL
+# Tells the keyring tests a real Secret Service is there to test against.
+export TILLPOINT_TEST_KEYRING=1
 exec "$@"

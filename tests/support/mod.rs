@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tempfile::TempDir;
+use tillpoint_core::sign_in::secrets::MemorySecrets;
 use tillpoint_core::{LogLevel, ServerUrl, Till, TillConfig};
 use tillpoint_protocol::auth::{LoginRequest, TokenResponse};
 use tillpoint_protocol::{DeviceId, OrgId, UserId};
@@ -184,6 +185,8 @@ impl TestServer {
 
 pub struct TestTill {
     pub till: Till,
+    /// The till's secrets (in memory; the OS keyring itself is tested separately).
+    pub secrets: Arc<MemorySecrets>,
     dir: TempDir,
 }
 
@@ -196,8 +199,10 @@ impl TestTill {
 /// A till with a fresh store, pointed at `server_url`.
 pub fn spawn_till(server_url: &ServerUrl) -> TestTill {
     let dir = tempfile::tempdir().expect("temporary folder");
-    let till = Till::open(till_config(server_url, dir.path())).expect("the till opens");
-    TestTill { till, dir }
+    let secrets = Arc::new(MemorySecrets::default());
+    let till = Till::open_with_secrets(till_config(server_url, dir.path()), secrets.clone())
+        .expect("the till opens");
+    TestTill { till, secrets, dir }
 }
 
 pub fn till_config(server_url: &ServerUrl, data_dir: &Path) -> TillConfig {

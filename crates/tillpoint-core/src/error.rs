@@ -22,6 +22,8 @@ pub enum CoreError {
     InvalidServerUrl(#[from] ServerUrlError),
     #[error("the local store is busy with another task that failed; restart Tillpoint")]
     StorePoisoned,
+    #[error(transparent)]
+    SignIn(#[from] crate::sign_in::session::SignInError),
 }
 
 impl CoreError {
@@ -31,6 +33,7 @@ impl CoreError {
             Self::DataDir { .. } => "data_dir_unusable",
             Self::Store(_) | Self::StorePoisoned => "store_unavailable",
             Self::InvalidServerUrl(_) => "invalid_server_url",
+            Self::SignIn(err) => err.code(),
         }
     }
 }

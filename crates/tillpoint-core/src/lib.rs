@@ -12,6 +12,7 @@ pub mod config;
 pub mod connection;
 pub mod error;
 pub mod server_url;
+pub mod sign_in;
 pub mod store;
 pub mod till;
 

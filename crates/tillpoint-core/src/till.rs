@@ -1,18 +1,24 @@
 //! A till: its configuration, its local store and its view of the server, opened together.
 //! This is the object the desktop shell holds and every headless test builds.
 
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use serde::Serialize;
 
 use crate::config::TillConfig;
 use crate::connection::{probe, ConnectionMonitor, ConnectionStatus};
 use crate::error::CoreError;
 use crate::server_url::ServerUrl;
+use crate::sign_in::secrets::{KeyringSecrets, SecretStore};
+use crate::sign_in::session::ActiveSession;
 use crate::store::LocalStore;
 
 pub struct Till {
     config: TillConfig,
     store: LocalStore,
     connection: ConnectionMonitor,
+    secrets: Arc<dyn SecretStore>,
+    session: Mutex<Option<ActiveSession>>,
 }
 
 /// What Settings shows about this installation.
@@ -27,8 +33,17 @@ pub struct AppInfo {
 }
 
 impl Till {
-    /// Creates the data folder if needed and opens the local store in it.
+    /// Creates the data folder if needed and opens the local store in it; secrets go to the
+    /// OS keyring.
     pub fn open(config: TillConfig) -> Result<Self, CoreError> {
+        Self::open_with_secrets(config, Arc::new(KeyringSecrets))
+    }
+
+    /// As [`Till::open`], keeping secrets in `secrets`.
+    pub fn open_with_secrets(
+        config: TillConfig,
+        secrets: Arc<dyn SecretStore>,
+    ) -> Result<Self, CoreError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| CoreError::DataDir {
             path: config.data_dir.clone(),
             source,
@@ -39,6 +54,8 @@ impl Till {
             config,
             store,
             connection,
+            secrets,
+            session: Mutex::new(None),
         })
     }
 
@@ -52,6 +69,17 @@ impl Till {
 
     pub fn connection(&self) -> &ConnectionMonitor {
         &self.connection
+    }
+
+    pub(crate) fn secrets(&self) -> &Arc<dyn SecretStore> {
+        &self.secrets
+    }
+
+    pub(crate) fn active_session(&self) -> MutexGuard<'_, Option<ActiveSession>> {
+        // A panic while holding it cannot leave a half-written session: recover the value.
+        self.session
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn info(&self) -> Result<AppInfo, CoreError> {

@@ -1,0 +1,130 @@
+//! The till's notion of time while offline: `max(system clock, highest time seen)`, persisted,
+//! so setting the clock back cannot make an expired grant valid again. A jump back of more
+//! than [`BACKWARD_TOLERANCE_SECS`] (more than clock drift or a time-zone slip) locks offline
+//! selling until the till is online again and the server's time can be trusted.
+
+use rusqlite::{Connection, OptionalExtension};
+
+/// Clocks drift, and NTP corrects them in small steps; five minutes back is not an attack.
+pub const BACKWARD_TOLERANCE_SECS: i64 = 300;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockReading {
+    /// The time to judge grants by (Unix seconds).
+    pub now: i64,
+    /// The clock went back beyond the tolerance; offline work is refused until online.
+    pub locked: bool,
+}
+
+/// Reads the till's time given the system clock's `system_now`, and records it.
+pub fn observe(conn: &Connection, system_now: i64) -> rusqlite::Result<ClockReading> {
+    let stored: Option<(i64, Option<i64>)> = conn
+        .query_row(
+            "SELECT highest_seen, locked_at FROM till_clock WHERE singleton = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (highest, mut locked_at) = stored.unwrap_or((system_now, None));
+    if system_now < highest - BACKWARD_TOLERANCE_SECS && locked_at.is_none() {
+        tracing::warn!(
+            system_now,
+            highest,
+            "the system clock went back; offline work is locked until online"
+        );
+        locked_at = Some(system_now);
+    }
+    let now = highest.max(system_now);
+    conn.execute(
+        "INSERT INTO till_clock (singleton, highest_seen, locked_at) VALUES (1, ?1, ?2)
+         ON CONFLICT (singleton) DO UPDATE SET highest_seen = ?1, locked_at = ?2",
+        (now, locked_at),
+    )?;
+    Ok(ClockReading {
+        now,
+        locked: locked_at.is_some(),
+    })
+}
+
+/// After an online sign-in (the server vouched for the time): clears the lock.
+pub fn trust_online(conn: &Connection, system_now: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO till_clock (singleton, highest_seen, locked_at) VALUES (1, ?1, NULL)
+         ON CONFLICT (singleton) DO UPDATE SET highest_seen = max(highest_seen, ?1), locked_at = NULL",
+        [system_now],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, crate::store::LocalStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::LocalStore::open(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn time_follows_the_system_clock_forward() {
+        let (_d, store) = store();
+        let conn = store.conn().unwrap();
+        assert_eq!(
+            observe(&conn, 1_000).unwrap(),
+            ClockReading {
+                now: 1_000,
+                locked: false
+            }
+        );
+        assert_eq!(
+            observe(&conn, 5_000).unwrap(),
+            ClockReading {
+                now: 5_000,
+                locked: false
+            }
+        );
+    }
+
+    #[test]
+    fn winding_the_clock_back_does_not_turn_time_back() {
+        let (_d, store) = store();
+        let conn = store.conn().unwrap();
+        observe(&conn, 100_000).unwrap();
+        // Within the tolerance: no lock, but time still reads the highest seen.
+        let small = observe(&conn, 100_000 - BACKWARD_TOLERANCE_SECS).unwrap();
+        assert_eq!(
+            small,
+            ClockReading {
+                now: 100_000,
+                locked: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_jump_back_beyond_the_tolerance_locks_until_online() {
+        let (_d, store) = store();
+        let conn = store.conn().unwrap();
+        observe(&conn, 100_000).unwrap();
+        let back = observe(&conn, 100_000 - 3 * 3600).unwrap();
+        assert_eq!(
+            back,
+            ClockReading {
+                now: 100_000,
+                locked: true
+            }
+        );
+        // Setting it forward again does not lift the lock...
+        assert!(observe(&conn, 100_100).unwrap().locked);
+        // ...only an online sign-in does.
+        trust_online(&conn, 100_200).unwrap();
+        assert_eq!(
+            observe(&conn, 100_200).unwrap(),
+            ClockReading {
+                now: 100_200,
+                locked: false
+            }
+        );
+    }
+}

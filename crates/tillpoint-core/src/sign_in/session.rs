@@ -1,0 +1,512 @@
+//! The sign-in flows of a till: online sign-in, refresh, offline unlock, lock, and the
+//! permission check every action goes through.
+//!
+//! A signed-in person is either *online* (an access token in memory, refreshed before it
+//! expires) or *offline* (their grant governs). The grant is checked on every
+//! [`Till::require`], not only at unlock: it expires, and the clock may be tampered with
+//! while a person is signed in.
+
+use chrono::Utc;
+use serde::Serialize;
+use tillpoint_protocol::auth::{
+    LoginRequest, OfflineGrantClaims, RefreshRequest, TokenResponse, UserInfo,
+};
+use tillpoint_protocol::permission::any_covers;
+use tillpoint_protocol::token::Jwks;
+use tillpoint_protocol::{ErrorBody, Permission, UserId};
+
+use super::clock;
+use super::grant::{self, GrantError};
+use super::identity::{self, IdentityError, TillIdentity};
+use super::offline_users;
+use super::secrets::SecretError;
+use crate::till::Till;
+
+/// How much of an access token's life passes before it is refreshed.
+pub const REFRESH_AT_FRACTION: f64 = 0.8;
+/// A grant with less than this left is shown with a warning.
+pub const GRANT_WARNING_SECS: i64 = 4 * 3600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("cannot reach the server; if you signed in on this till before, unlock it offline with your password")]
+    ServerUnreachable,
+    #[error("the username or password is incorrect")]
+    WrongCredentials,
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("this till has been revoked by an administrator; it cannot sign anyone in")]
+    DeviceRevoked,
+    #[error("this till belongs to another organisation; it must be set up again to change")]
+    OtherOrganisation,
+    #[error("the server answered unexpectedly: {0}")]
+    Server(String),
+    #[error("{0}")]
+    Grant(#[from] GrantError),
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("nobody is signed in on this till")]
+    NotSignedIn,
+    #[error("{0} has not signed in online on this till, so cannot unlock it offline")]
+    NotKnownOffline(String),
+    #[error("wait {retry_after_secs} s before trying the password again")]
+    BackingOff { retry_after_secs: i64 },
+    #[error("your offline access has expired; sign in online to continue")]
+    GrantExpired,
+    #[error(
+        "the computer's clock was set back; offline work is locked until the till is online again"
+    )]
+    ClockLocked,
+    #[error("this needs the permission {0}, which you do not hold{1}")]
+    Forbidden(Permission, &'static str),
+    #[error("your session ended: {0}; sign in again")]
+    SignedOut(&'static str),
+    #[error("the till's own store failed: {0}")]
+    Store(String),
+}
+
+impl From<rusqlite::Error> for SignInError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Store(e.to_string())
+    }
+}
+
+impl SignInError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::ServerUnreachable => "server_unreachable",
+            Self::WrongCredentials => "wrong_credentials",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::DeviceRevoked => "device_revoked",
+            Self::OtherOrganisation => "other_organisation",
+            Self::Server(_) => "server_error",
+            Self::Grant(_) => "grant_invalid",
+            Self::Identity(_) => "identity_unavailable",
+            Self::Secret(SecretError::Unavailable(_)) => "keyring_unavailable",
+            Self::Secret(_) => "keyring_failed",
+            Self::NotSignedIn => "not_signed_in",
+            Self::NotKnownOffline(_) => "not_known_offline",
+            Self::BackingOff { .. } => "backing_off",
+            Self::GrantExpired => "grant_expired",
+            Self::ClockLocked => "clock_locked",
+            Self::Forbidden(..) => "forbidden",
+            Self::SignedOut(_) => "signed_out",
+            Self::Store(_) => "store_unavailable",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionMode {
+    Online,
+    Offline,
+}
+
+/// The person signed in on this till right now.
+#[derive(Clone)]
+pub(crate) struct ActiveSession {
+    user: UserInfo,
+    mode: SessionMode,
+    /// Online only: the access token, kept in memory and never handed to the window.
+    access: Option<AccessToken>,
+    grant: OfflineGrantClaims,
+}
+
+#[derive(Clone)]
+struct AccessToken {
+    /// For the API calls sync will make; never handed to the window.
+    #[allow(dead_code)]
+    token: String,
+    refresh_at: i64,
+}
+
+/// What the shell shows about who is signed in (no secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionStatus {
+    pub user_name: String,
+    pub role: String,
+    pub mode: SessionMode,
+    pub grant_expires_at: i64,
+    pub grant_remaining_secs: i64,
+    /// Set in the grant's last hours.
+    pub grant_warning: Option<String>,
+}
+
+/// What a refresh led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    Refreshed,
+    /// The server could not be reached: the person carries on offline under their grant.
+    WentOffline,
+}
+
+impl Till {
+    fn conn(&self) -> Result<std::sync::MutexGuard<'_, rusqlite::Connection>, SignInError> {
+        self.store()
+            .conn()
+            .map_err(|e| SignInError::Store(e.to_string()))
+    }
+
+    fn identity(&self) -> Result<TillIdentity, SignInError> {
+        let conn = self.conn()?;
+        Ok(identity::load_or_create(&conn, self.secrets().as_ref())?)
+    }
+
+    /// Signs `username` in with the server. On success the refresh token is in the keyring,
+    /// the grant and an argon2id verifier of the password are in the store (for offline
+    /// unlock), the server's keys are cached, and the person is signed in online.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<SessionStatus, SignInError> {
+        let identity = self.identity()?;
+        let client = self.connection().client();
+        let url = self.config().server_url.clone();
+        let response = client
+            .post(url.endpoint("api/v1/auth/login"))
+            .json(&LoginRequest {
+                username: username.trim().to_owned(),
+                password: password.to_owned(),
+                device_id: identity.device_id,
+            })
+            .send()
+            .await
+            .map_err(|_| SignInError::ServerUnreachable)?;
+        let tokens: TokenResponse = read_answer(response).await?;
+        let jwks: Jwks = client
+            .get(url.endpoint(".well-known/jwks.json"))
+            .send()
+            .await
+            .map_err(|_| SignInError::ServerUnreachable)?
+            .json()
+            .await
+            .map_err(|e| SignInError::Server(e.to_string()))?;
+        if identity
+            .org
+            .is_some_and(|org| org != tokens.user.organisation_id)
+        {
+            return Err(SignInError::OtherOrganisation);
+        }
+        let keys = jwks
+            .public_keys()
+            .map_err(|e| SignInError::Server(e.to_string()))?;
+        let now = Utc::now().timestamp();
+        // The grant must verify with the keys it will be checked against offline.
+        let claims = grant::verify(
+            &tokens.offline_grant,
+            &keys,
+            tokens.user.organisation_id,
+            identity.device_id,
+            now,
+        )?;
+        let verifier = {
+            let password = password.to_owned();
+            tokio::task::spawn_blocking(move || tillpoint_password::hash_password(&password))
+                .await
+                .map_err(|e| SignInError::Server(e.to_string()))?
+        };
+        self.secrets().set(
+            &identity.secret_name(&refresh_secret(tokens.user.id)),
+            tokens.refresh_token.as_bytes(),
+        )?;
+        {
+            let conn = self.conn()?;
+            identity::bind_organisation(&conn, tokens.user.organisation_id)?;
+            grant::cache_keys(&conn, &jwks).map_err(|e| SignInError::Server(e.to_string()))?;
+            offline_users::remember(
+                &conn,
+                &tokens.user,
+                username.trim(),
+                &tokens.offline_grant,
+                claims.exp,
+                &verifier,
+            )?;
+            clock::trust_online(&conn, now)?;
+        }
+        let session = ActiveSession {
+            access: Some(access_token(&tokens, now)),
+            user: tokens.user,
+            mode: SessionMode::Online,
+            grant: claims,
+        };
+        let status = status_of(&session, now);
+        *self.active_session() = Some(session);
+        Ok(status)
+    }
+
+    /// When the current access token should be refreshed (Unix seconds), if online.
+    pub fn refresh_due_at(&self) -> Option<i64> {
+        self.active_session()
+            .as_ref()
+            .and_then(|s| s.access.as_ref())
+            .map(|a| a.refresh_at)
+    }
+
+    /// Refreshes the signed-in person's tokens. Unreachable server: carry on offline under
+    /// the grant. Refused (revoked, disabled, reused): sign out and forget them offline.
+    pub async fn refresh_session(&self) -> Result<RefreshOutcome, SignInError> {
+        let identity = self.identity()?;
+        let user = self
+            .active_session()
+            .as_ref()
+            .map(|s| s.user.clone())
+            .ok_or(SignInError::NotSignedIn)?;
+        let secret = identity.secret_name(&refresh_secret(user.id));
+        let refresh_token = self
+            .secrets()
+            .get(&secret)?
+            .and_then(|t| String::from_utf8(t).ok())
+            .ok_or(SignInError::SignedOut(
+                "no refresh token is stored for you on this till",
+            ))?;
+        let response = self
+            .connection()
+            .client()
+            .post(self.config().server_url.endpoint("api/v1/auth/refresh"))
+            .json(&RefreshRequest {
+                refresh_token,
+                device_id: identity.device_id,
+            })
+            .send()
+            .await;
+        let Ok(response) = response else {
+            if let Some(session) = self.active_session().as_mut() {
+                session.mode = SessionMode::Offline;
+                session.access = None;
+            }
+            return Ok(RefreshOutcome::WentOffline);
+        };
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+            self.forget_person(&identity, user.id)?;
+            return Err(SignInError::SignedOut(
+                "the server no longer accepts your sign-in",
+            ));
+        }
+        let tokens: TokenResponse = read_answer(response).await?;
+        let now = Utc::now().timestamp();
+        let keys = {
+            let conn = self.conn()?;
+            grant::cached_keys(&conn)?
+        };
+        let claims = grant::verify(
+            &tokens.offline_grant,
+            &keys,
+            tokens.user.organisation_id,
+            identity.device_id,
+            now,
+        )?;
+        self.secrets()
+            .set(&secret, tokens.refresh_token.as_bytes())?;
+        {
+            let conn = self.conn()?;
+            offline_users::update_grant(&conn, user.id, &tokens.offline_grant, claims.exp)?;
+        }
+        *self.active_session() = Some(ActiveSession {
+            access: Some(access_token(&tokens, now)),
+            user: tokens.user,
+            mode: SessionMode::Online,
+            grant: claims,
+        });
+        Ok(RefreshOutcome::Refreshed)
+    }
+
+    /// Unlocks the till offline for someone who signed in online on it before, with the
+    /// password they used then. Wrong passwords back off exponentially; every attempt is
+    /// recorded.
+    pub async fn unlock_offline(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<SessionStatus, SignInError> {
+        let identity = self.identity()?;
+        let org = identity
+            .org
+            .ok_or_else(|| SignInError::NotKnownOffline(username.trim().to_owned()))?;
+        let (reading, person) = {
+            let conn = self.conn()?;
+            let reading = clock::observe(&conn, Utc::now().timestamp())?;
+            (reading, offline_users::find(&conn, username)?)
+        };
+        let now = reading.now;
+        let Some(person) = person else {
+            return Err(SignInError::NotKnownOffline(username.trim().to_owned()));
+        };
+        if let Some(until) = person.locked_until.filter(|until| *until > now) {
+            return Err(SignInError::BackingOff {
+                retry_after_secs: until - now,
+            });
+        }
+        let matches = {
+            let (password, verifier) = (password.to_owned(), person.password_verifier.clone());
+            tokio::task::spawn_blocking(move || {
+                tillpoint_password::verify_password(&password, &verifier)
+            })
+            .await
+            .map_err(|e| SignInError::Server(e.to_string()))?
+        };
+        let conn = self.conn()?;
+        offline_users::record_attempt(&conn, username, now, matches)?;
+        if !matches {
+            let until = offline_users::record_failure(&conn, person.user_id, now)?;
+            tracing::warn!(username = %person.username, "wrong offline password");
+            return Err(if until > now + 1 {
+                SignInError::BackingOff {
+                    retry_after_secs: until - now,
+                }
+            } else {
+                SignInError::WrongCredentials
+            });
+        }
+        offline_users::record_success(&conn, person.user_id)?;
+        if reading.locked {
+            return Err(SignInError::ClockLocked);
+        }
+        let keys = grant::cached_keys(&conn)?;
+        let claims = match grant::verify(&person.grant_token, &keys, org, identity.device_id, now) {
+            Err(GrantError::Token(tillpoint_protocol::token::TokenError::Expired)) => {
+                return Err(SignInError::GrantExpired)
+            }
+            other => other?,
+        };
+        drop(conn);
+        let session = ActiveSession {
+            user: UserInfo {
+                id: claims.sub,
+                name: claims.name.clone(),
+                email: String::new(),
+                role: claims.role.clone(),
+                permissions: claims.perms.clone(),
+                organisation_id: claims.org,
+            },
+            mode: SessionMode::Offline,
+            access: None,
+            grant: claims,
+        };
+        let status = status_of(&session, now);
+        *self.active_session() = Some(session);
+        Ok(status)
+    }
+
+    /// The id this till signs in as, once it has one (made at the first sign-in).
+    pub fn device_id(&self) -> Result<Option<tillpoint_protocol::DeviceId>, SignInError> {
+        let conn = self.conn()?;
+        Ok(identity::load(&conn)?.map(|i| i.device_id))
+    }
+
+    /// The lock screen: nobody is signed in until someone signs in or unlocks again.
+    pub fn lock(&self) {
+        *self.active_session() = None;
+    }
+
+    pub fn session_status(&self) -> Option<SessionStatus> {
+        let now = Utc::now().timestamp();
+        self.active_session().as_ref().map(|s| status_of(s, now))
+    }
+
+    /// Whether the signed-in person may do what needs `permission`, now. Online, their
+    /// access token's permissions decide; offline, their grant's — while it is valid and the
+    /// clock is trustworthy. The UI hides what is not allowed; this is what refuses it.
+    pub fn require(&self, permission: &Permission) -> Result<(), SignInError> {
+        let session = self
+            .active_session()
+            .clone()
+            .ok_or(SignInError::NotSignedIn)?;
+        match session.mode {
+            SessionMode::Online => {
+                if !any_covers(&session.user.permissions, permission) {
+                    return Err(SignInError::Forbidden(permission.clone(), ""));
+                }
+            }
+            SessionMode::Offline => {
+                let conn = self.conn()?;
+                let reading = clock::observe(&conn, Utc::now().timestamp())?;
+                if reading.locked {
+                    return Err(SignInError::ClockLocked);
+                }
+                if reading.now > session.grant.exp {
+                    return Err(SignInError::GrantExpired);
+                }
+                if !any_covers(&session.grant.perms, permission) {
+                    return Err(SignInError::Forbidden(permission.clone(), " offline"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn forget_person(&self, identity: &TillIdentity, user: UserId) -> Result<(), SignInError> {
+        self.secrets()
+            .delete(&identity.secret_name(&refresh_secret(user)))?;
+        let conn = self.conn()?;
+        offline_users::forget(&conn, user)?;
+        drop(conn);
+        *self.active_session() = None;
+        Ok(())
+    }
+}
+
+fn refresh_secret(user: UserId) -> String {
+    format!("refresh/{user}")
+}
+
+fn access_token(tokens: &TokenResponse, now: i64) -> AccessToken {
+    let life = tokens.expires_in as i64;
+    AccessToken {
+        token: tokens.access_token.clone(),
+        refresh_at: now + (life as f64 * REFRESH_AT_FRACTION) as i64,
+    }
+}
+
+fn status_of(session: &ActiveSession, now: i64) -> SessionStatus {
+    let remaining = session.grant.exp - now;
+    SessionStatus {
+        user_name: session.user.name.clone(),
+        role: session.user.role.clone(),
+        mode: session.mode,
+        grant_expires_at: session.grant.exp,
+        grant_remaining_secs: remaining.max(0),
+        grant_warning: (remaining < GRANT_WARNING_SECS).then(|| {
+            format!(
+                "offline access ends in {} h {} min; sign in online before then",
+                remaining.max(0) / 3600,
+                remaining.max(0) % 3600 / 60
+            )
+        }),
+    }
+}
+
+async fn read_answer<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, SignInError> {
+    let status = response.status();
+    if status.is_success() {
+        return response
+            .json()
+            .await
+            .map_err(|e| SignInError::Server(e.to_string()));
+    }
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let message = response
+        .json::<ErrorBody>()
+        .await
+        .map(|b| b.error.message)
+        .unwrap_or_else(|_| status.to_string());
+    Err(match status.as_u16() {
+        401 => SignInError::WrongCredentials,
+        429 => SignInError::RateLimited {
+            retry_after_secs: retry_after,
+        },
+        403 => SignInError::DeviceRevoked,
+        _ => SignInError::Server(message),
+    })
+}

@@ -1,0 +1,535 @@
+//! Till sign-in against a real server (ARCHITECTURE.md §3): online sign-in and refresh,
+//! offline unlock with back-off, grant checks that cannot be fooled, a clock that cannot be
+//! wound back, permissions enforced in the core, and revocation reaching the till.
+
+mod support;
+
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rusqlite::Connection;
+use support::{spawn_server, spawn_till, TestServer, TestTill};
+use tillpoint_core::sign_in::offline_users::MAX_BACKOFF_SECS;
+use tillpoint_core::sign_in::secrets::SecretStore;
+use tillpoint_core::sign_in::session::{RefreshOutcome, SessionMode, SignInError};
+use tillpoint_protocol::auth::{OfflineGrantClaims, OFFLINE_GRANT_TYP};
+use tillpoint_protocol::Permission;
+
+const PASSWORD: &str = "till-password-1";
+
+async fn shop_with(role: &str) -> (TestServer, support::TestOrg) {
+    let server = spawn_server().await;
+    let org = server.create_organisation("Shop").await;
+    server.create_user(&org, "tendai", role, PASSWORD).await;
+    (server, org)
+}
+
+fn till_db(till: &TestTill) -> Connection {
+    Connection::open(till.data_dir().join("till.db")).unwrap()
+}
+
+fn stored_grant(till: &TestTill) -> String {
+    till_db(till)
+        .query_row(
+            "SELECT grant_token FROM offline_users WHERE username = 'tendai'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+fn replace_grant(till: &TestTill, token: &str) {
+    till_db(till)
+        .execute(
+            "UPDATE offline_users SET grant_token = ?1 WHERE username = 'tendai'",
+            [token],
+        )
+        .unwrap();
+}
+
+fn claims_of(token: &str) -> OfflineGrantClaims {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn perm(p: &str) -> Permission {
+    Permission::parse(p).unwrap()
+}
+
+/// Signs in online, then stops the server and locks: the till is offline with a grant.
+async fn offline_till(role: &str) -> (TestServer, TestTill) {
+    let (mut server, _org) = shop_with(role).await;
+    let till = spawn_till(&server.url);
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    server.stop().await;
+    till.till.lock();
+    (server, till)
+}
+
+#[tokio::test]
+async fn signing_in_keeps_the_refresh_token_in_the_keyring_and_the_grant_in_the_store() {
+    let (server, _org) = shop_with("Cashier").await;
+    let till = spawn_till(&server.url);
+    let status = till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    assert_eq!(status.mode, SessionMode::Online);
+    assert_eq!(status.role, "Cashier");
+    assert!(
+        status.grant_remaining_secs > 71 * 3600,
+        "a 72 h grant: {status:?}"
+    );
+
+    let db = till_db(&till);
+    let (user_id, verifier, grant): (String, String, String) = db
+        .query_row(
+            "SELECT user_id, password_verifier, grant_token FROM offline_users",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(
+        verifier.starts_with("$argon2id$"),
+        "an argon2id verifier, not the password"
+    );
+    assert!(!verifier.contains(PASSWORD));
+    assert_eq!(
+        claims_of(&grant).device,
+        till.till.device_id().unwrap().unwrap()
+    );
+    let keys: i64 = db
+        .query_row("SELECT COUNT(*) FROM server_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(keys, 1, "the server's keys are cached for offline checks");
+
+    // The refresh token is in the secret store, and nowhere in the database file.
+    let install: String = db
+        .query_row("SELECT install_id FROM till_identity", [], |r| r.get(0))
+        .unwrap();
+    let refresh = till
+        .secrets
+        .get(&format!("{install}/refresh/{user_id}"))
+        .unwrap()
+        .expect("stored");
+    let db_bytes = std::fs::read(till.data_dir().join("till.db")).unwrap();
+    let wal = std::fs::read(till.data_dir().join("till.db-wal")).unwrap_or_default();
+    let needle = refresh.as_slice();
+    for bytes in [db_bytes, wal] {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "no refresh token in SQLite"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_access_token_is_refreshed_before_it_expires() {
+    let (server, org) = shop_with("Cashier").await;
+    let org_id = org.id.to_string();
+    server
+        .db
+        .call(
+            move |c| -> Result<usize, tillpoint_server::store::DbError> {
+                Ok(c.execute(
+                    "UPDATE organisation_settings SET access_token_ttl_secs = 60 WHERE org_id = ?1",
+                    [org_id],
+                )?)
+            },
+        )
+        .await
+        .unwrap();
+    let till = spawn_till(&server.url);
+    let before = chrono::Utc::now().timestamp();
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    let due = till.till.refresh_due_at().expect("online");
+    assert!(
+        (before + 47..=before + 49).contains(&due),
+        "at 80 % of 60 s: {due} vs {before}"
+    );
+    assert_eq!(
+        till.till.refresh_session().await.unwrap(),
+        RefreshOutcome::Refreshed
+    );
+    assert!(till.till.refresh_due_at().unwrap() >= due);
+    assert_eq!(
+        till.till.session_status().unwrap().mode,
+        SessionMode::Online
+    );
+}
+
+#[tokio::test]
+async fn when_the_network_goes_the_signed_in_person_carries_on_offline() {
+    let (mut server, _org) = shop_with("Cashier").await;
+    let till = spawn_till(&server.url);
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    server.stop().await;
+    assert_eq!(
+        till.till.refresh_session().await.unwrap(),
+        RefreshOutcome::WentOffline
+    );
+    assert_eq!(
+        till.till.session_status().unwrap().mode,
+        SessionMode::Offline
+    );
+    assert!(till.till.require(&perm("pos:sales:create")).is_ok());
+}
+
+#[tokio::test]
+async fn offline_unlock_works_with_the_right_password() {
+    let (_server, till) = offline_till("Cashier").await;
+    assert!(matches!(
+        till.till.require(&perm("pos:sales:create")),
+        Err(SignInError::NotSignedIn)
+    ));
+    let status = till.till.unlock_offline("Tendai", PASSWORD).await.unwrap();
+    assert_eq!(status.mode, SessionMode::Offline);
+    assert!(till.till.require(&perm("pos:sales:create")).is_ok());
+}
+
+#[tokio::test]
+async fn wrong_offline_passwords_back_off_exponentially_and_are_recorded() {
+    let (_server, till) = offline_till("Cashier").await;
+    let first = till
+        .till
+        .unlock_offline("tendai", "wrong")
+        .await
+        .unwrap_err();
+    assert!(matches!(first, SignInError::WrongCredentials), "{first:?}");
+    // Straight after a failure, even the right password must wait.
+    let waiting = till
+        .till
+        .unlock_offline("tendai", PASSWORD)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(waiting, SignInError::BackingOff { .. }),
+        "{waiting:?}"
+    );
+
+    // The waits double: force the lock to have passed, fail again, and read the new wait.
+    let mut waits = Vec::new();
+    for _ in 0..10 {
+        till_db(&till)
+            .execute("UPDATE offline_users SET locked_until = NULL", [])
+            .unwrap();
+        match till
+            .till
+            .unlock_offline("tendai", "wrong")
+            .await
+            .unwrap_err()
+        {
+            SignInError::BackingOff { retry_after_secs } => waits.push(retry_after_secs),
+            SignInError::WrongCredentials => waits.push(1),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(&waits[..5], &[2, 4, 8, 16, 32], "{waits:?}");
+    assert_eq!(*waits.last().unwrap(), MAX_BACKOFF_SECS);
+    let (failed, succeeded): (i64, i64) = till_db(&till)
+        .query_row(
+            "SELECT SUM(succeeded = 0), SUM(succeeded = 1) FROM unlock_attempts",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (failed, succeeded),
+        (11, 0),
+        "every wrong attempt is recorded"
+    );
+}
+
+#[tokio::test]
+async fn someone_who_never_signed_in_online_here_cannot_unlock_offline() {
+    let (_server, till) = offline_till("Cashier").await;
+    let err = till
+        .till
+        .unlock_offline("stranger", PASSWORD)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SignInError::NotKnownOffline(_)), "{err:?}");
+}
+
+/// Signs `claims` as an offline grant with a key the server never had, under its kid.
+fn signed_by_another_key(token: &str, claims: &OfflineGrantClaims) -> String {
+    use base64::Engine as _;
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    let mut h = Header::new(Algorithm::EdDSA);
+    h.typ = Some(OFFLINE_GRANT_TYP.into());
+    h.kid = header["kid"].as_str().map(str::to_owned);
+    jsonwebtoken::encode(
+        &h,
+        claims,
+        &EncodingKey::from_ed_der(key.to_pkcs8_der().unwrap().as_bytes()),
+    )
+    .unwrap()
+}
+
+async fn assert_unlock_refused(till: &TestTill, forged: &str) {
+    replace_grant(till, forged);
+    let err = till
+        .till
+        .unlock_offline("tendai", PASSWORD)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SignInError::Grant(_) | SignInError::GrantExpired),
+        "{err:?}"
+    );
+    assert!(
+        till.till.require(&perm("pos:sales:create")).is_err(),
+        "nothing is allowed"
+    );
+}
+
+#[tokio::test]
+async fn a_grant_re_signed_with_another_key_is_refused() {
+    let (_server, till) = offline_till("Cashier").await;
+    let grant = stored_grant(&till);
+    assert_unlock_refused(&till, &signed_by_another_key(&grant, &claims_of(&grant))).await;
+}
+
+#[tokio::test]
+async fn a_grant_with_an_edited_payload_is_refused() {
+    use base64::Engine as _;
+    let (_server, till) = offline_till("Cashier").await;
+    let grant = stored_grant(&till);
+    let mut claims = claims_of(&grant);
+    claims.perms.push(perm("*:*:*"));
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(&claims).unwrap());
+    let parts: Vec<&str> = grant.split('.').collect();
+    assert_unlock_refused(&till, &format!("{}.{payload}.{}", parts[0], parts[2])).await;
+}
+
+#[tokio::test]
+async fn an_unsigned_alg_none_grant_is_refused() {
+    use base64::Engine as _;
+    let (_server, till) = offline_till("Cashier").await;
+    let grant = stored_grant(&till);
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::json!({"alg": "none", "typ": OFFLINE_GRANT_TYP}).to_string());
+    let payload = grant.split('.').nth(1).unwrap();
+    assert_unlock_refused(&till, &format!("{header}.{payload}.")).await;
+}
+
+#[tokio::test]
+async fn a_grant_for_another_device_is_refused() {
+    let (server, till) = offline_till("Cashier").await;
+    let mut claims = claims_of(&stored_grant(&till));
+    claims.device = support::new_device();
+    // Genuinely signed by the server, but for another till.
+    let forged = server
+        .identity
+        .keys
+        .current()
+        .sign(OFFLINE_GRANT_TYP, &claims);
+    assert_unlock_refused(&till, &forged).await;
+}
+
+#[tokio::test]
+async fn a_grant_for_another_organisation_is_refused() {
+    let (server, till) = offline_till("Cashier").await;
+    let mut claims = claims_of(&stored_grant(&till));
+    claims.org = tillpoint_protocol::OrgId::from_uuid(uuid::Uuid::now_v7());
+    let forged = server
+        .identity
+        .keys
+        .current()
+        .sign(OFFLINE_GRANT_TYP, &claims);
+    assert_unlock_refused(&till, &forged).await;
+}
+
+#[tokio::test]
+async fn an_expired_grant_is_refused() {
+    let (server, till) = offline_till("Cashier").await;
+    let mut claims = claims_of(&stored_grant(&till));
+    let now = chrono::Utc::now().timestamp();
+    (claims.iat, claims.nbf, claims.exp) = (now - 80 * 3600, now - 80 * 3600, now - 8 * 3600);
+    let expired = server
+        .identity
+        .keys
+        .current()
+        .sign(OFFLINE_GRANT_TYP, &claims);
+    assert_unlock_refused(&till, &expired).await;
+}
+
+#[tokio::test]
+async fn winding_the_clock_back_does_not_extend_a_grant() {
+    let (_server, till) = offline_till("Cashier").await;
+    let exp = claims_of(&stored_grant(&till)).exp;
+    // The till has already seen a time past the grant's end; the system clock now says
+    // otherwise (wound back), but the till's time does not run backwards.
+    till_db(&till)
+        .execute("UPDATE till_clock SET highest_seen = ?1", [exp + 60])
+        .unwrap();
+    let err = till
+        .till
+        .unlock_offline("tendai", PASSWORD)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SignInError::ClockLocked | SignInError::GrantExpired),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_clock_set_back_beyond_the_tolerance_locks_offline_work_until_online() {
+    let (_server, till) = offline_till("Cashier").await;
+    till.till.unlock_offline("tendai", PASSWORD).await.unwrap();
+    assert!(till.till.require(&perm("pos:sales:create")).is_ok());
+    // The system clock jumps an hour back while someone is signed in.
+    let now = chrono::Utc::now().timestamp();
+    till_db(&till)
+        .execute("UPDATE till_clock SET highest_seen = ?1", [now + 3600])
+        .unwrap();
+    assert!(matches!(
+        till.till.require(&perm("pos:sales:create")),
+        Err(SignInError::ClockLocked)
+    ));
+    till.till.lock();
+    let err = till
+        .till
+        .unlock_offline("tendai", PASSWORD)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SignInError::ClockLocked), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_permission_outside_the_grant_is_refused_offline_even_if_held_online() {
+    let (mut server, _org) = shop_with("Administrator").await;
+    let till = spawn_till(&server.url);
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    let manage = perm("admin:users:manage");
+    assert!(
+        till.till.require(&manage).is_ok(),
+        "online, the role decides"
+    );
+    server.stop().await;
+    till.till.lock();
+    till.till.unlock_offline("tendai", PASSWORD).await.unwrap();
+    let err = till.till.require(&manage).unwrap_err();
+    assert!(matches!(err, SignInError::Forbidden(..)), "{err:?}");
+    assert!(
+        till.till.require(&perm("pos:sales:create")).is_ok(),
+        "what the grant holds is allowed"
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_user_is_signed_out_at_the_next_refresh_and_forgotten_offline() {
+    let (server, _org) = shop_with("Cashier").await;
+    let till = spawn_till(&server.url);
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    server
+        .db
+        .call(|c| -> Result<(), tillpoint_server::store::DbError> {
+            c.execute(
+                "UPDATE users SET disabled = 1 WHERE username = 'tendai'",
+                [],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let err = till.till.refresh_session().await.unwrap_err();
+    assert!(matches!(err, SignInError::SignedOut(_)), "{err:?}");
+    assert!(till.till.session_status().is_none());
+    let err = till
+        .till
+        .unlock_offline("tendai", PASSWORD)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SignInError::NotKnownOffline(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_till_stays_with_its_organisation() {
+    let (server, _org) = shop_with("Cashier").await;
+    let other = server.create_organisation("Other shop").await;
+    server
+        .create_user(&other, "farai", "Cashier", PASSWORD)
+        .await;
+    let till = spawn_till(&server.url);
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    let err = till.till.sign_in("farai", PASSWORD).await.unwrap_err();
+    assert!(matches!(err, SignInError::OtherOrganisation), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_wrong_password_online_is_refused_without_touching_the_till() {
+    let (server, _org) = shop_with("Cashier").await;
+    let till = spawn_till(&server.url);
+    let err = till.till.sign_in("tendai", "nope").await.unwrap_err();
+    assert!(matches!(err, SignInError::WrongCredentials), "{err:?}");
+    let known: i64 = till_db(&till)
+        .query_row("SELECT COUNT(*) FROM offline_users", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(known, 0);
+}
+
+#[tokio::test]
+async fn a_grant_that_expires_while_someone_is_signed_in_stops_them() {
+    let (mut server, org) = shop_with("Cashier").await;
+    let org_id = org.id.to_string();
+    server
+        .db
+        .call(
+            move |c| -> Result<usize, tillpoint_server::store::DbError> {
+                Ok(c.execute(
+                    "UPDATE organisation_settings SET offline_grant_ttl_secs = 2 WHERE org_id = ?1",
+                    [org_id],
+                )?)
+            },
+        )
+        .await
+        .unwrap();
+    let till = spawn_till(&server.url);
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    server.stop().await;
+    assert_eq!(
+        till.till.refresh_session().await.unwrap(),
+        RefreshOutcome::WentOffline
+    );
+    assert!(till.till.require(&perm("pos:sales:create")).is_ok());
+    // Past the grant's end (plus the verifier's 30 s leeway does not apply here: the till
+    // judges its own grant strictly).
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let err = till.till.require(&perm("pos:sales:create")).unwrap_err();
+    assert!(matches!(err, SignInError::GrantExpired), "{err:?}");
+    let status = till.till.session_status().unwrap();
+    assert_eq!(status.grant_remaining_secs, 0);
+    assert!(status.grant_warning.is_some(), "the last hours are flagged");
+}
+
+/// The OS keyring itself (GNOME Keyring's Secret Service, started unlocked for the suite by
+/// scripts/with-test-keyring.sh): secrets round-trip, are replaced, and are deleted.
+#[test]
+fn the_os_keyring_keeps_replaces_and_deletes_secrets() {
+    use tillpoint_core::sign_in::secrets::KeyringSecrets;
+    if std::env::var_os("TILLPOINT_TEST_KEYRING").is_none() {
+        eprintln!("no test keyring in this environment: run through scripts/test.sh");
+        return;
+    }
+    let store = KeyringSecrets;
+    let name = format!("test-{}/refresh/someone", uuid::Uuid::now_v7());
+    assert_eq!(store.get(&name).unwrap(), None);
+    store.set(&name, b"first").unwrap();
+    assert_eq!(store.get(&name).unwrap().as_deref(), Some(&b"first"[..]));
+    store.set(&name, b"second").unwrap();
+    assert_eq!(store.get(&name).unwrap().as_deref(), Some(&b"second"[..]));
+    store.delete(&name).unwrap();
+    assert_eq!(store.get(&name).unwrap(), None);
+    store.delete(&name).unwrap();
+}
