@@ -39,7 +39,9 @@ done
 export TILLPOINT_SERVER_URL="http://127.0.0.1:$port"
 export TILLPOINT_DATA_DIR="$data/till"
 if [ "${TILLPOINT_HEADLESS:-0}" = 1 ]; then
-  xvfb-run -a -s "-screen 0 1280x800x24" target/debug/tillpoint
+  # No desktop session: give the app a throw-away unlocked keyring, as the tests do.
+  dbus-run-session -- keyctl session - scripts/with-test-keyring.sh \
+    xvfb-run -a -s "-screen 0 1280x800x24" target/debug/tillpoint
 else
   target/debug/tillpoint
 fi

@@ -6,6 +6,10 @@ const COMMANDS: &[&str] = &[
     "local_product_count",
     "connection_status",
     "check_server",
+    "session_status",
+    "sign_in",
+    "unlock_offline",
+    "lock",
 ];
 
 fn main() {

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use tauri::State;
+use tillpoint_core::sign_in::session::SessionStatus;
 use tillpoint_core::{AppInfo, ConnectionStatus, CoreError};
 
 use crate::startup::ShellState;
@@ -52,4 +53,44 @@ pub async fn check_server(
     url: String,
 ) -> Result<ConnectionStatus, CommandError> {
     Ok(state.till()?.check_server(&url).await?)
+}
+
+/// Who is signed in on this till, if anyone (no token or grant ever crosses to the window).
+#[tauri::command]
+pub async fn session_status(
+    state: State<'_, ShellState>,
+) -> Result<Option<SessionStatus>, CommandError> {
+    Ok(state.till()?.session_status())
+}
+
+#[tauri::command]
+pub async fn sign_in(
+    state: State<'_, ShellState>,
+    username: String,
+    password: String,
+) -> Result<SessionStatus, CommandError> {
+    Ok(state
+        .till()?
+        .sign_in(&username, &password)
+        .await
+        .map_err(CoreError::from)?)
+}
+
+#[tauri::command]
+pub async fn unlock_offline(
+    state: State<'_, ShellState>,
+    username: String,
+    password: String,
+) -> Result<SessionStatus, CommandError> {
+    Ok(state
+        .till()?
+        .unlock_offline(&username, &password)
+        .await
+        .map_err(CoreError::from)?)
+}
+
+#[tauri::command]
+pub async fn lock(state: State<'_, ShellState>) -> Result<(), CommandError> {
+    state.till()?.lock();
+    Ok(())
 }

@@ -21,6 +21,10 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::local_product_count,
             commands::connection_status,
             commands::check_server,
+            commands::session_status,
+            commands::sign_in,
+            commands::unlock_offline,
+            commands::lock,
         ])
         .setup(|app| {
             startup::start(app)?;

@@ -13,6 +13,8 @@ use crate::logging;
 
 /// The event the UI listens to for connection changes.
 pub const CONNECTION_CHANGED: &str = "connection-changed";
+/// The event the UI listens to for sign-in changes (refreshed, offline, signed out).
+pub const SESSION_CHANGED: &str = "session-changed";
 
 pub enum ShellState {
     Ready(Arc<Till>),
@@ -40,6 +42,7 @@ pub fn start<R: Runtime>(app: &mut App<R>) -> tauri::Result<()> {
                 Ok(till) => {
                     let till = Arc::new(till);
                     watch_connection(app, &till);
+                    keep_session(app, &till);
                     tracing::info!(data_dir = %till.config().data_dir.display(), "till opened");
                     ShellState::Ready(till)
                 }
@@ -71,5 +74,18 @@ fn watch_connection<R: Runtime>(app: &App<R>, till: &Till) {
                 }
             })
             .await;
+    });
+}
+
+fn keep_session<R: Runtime>(app: &App<R>, till: &Arc<Till>) {
+    let till = till.clone();
+    let handle = app.handle().clone();
+    tauri::async_runtime::spawn(async move {
+        till.keep_session(|status| {
+            if let Err(err) = handle.emit(SESSION_CHANGED, status) {
+                tracing::warn!(error = %err, "could not tell the window about the sign-in");
+            }
+        })
+        .await;
     });
 }
