@@ -533,3 +533,29 @@ fn the_os_keyring_keeps_replaces_and_deletes_secrets() {
     assert_eq!(store.get(&name).unwrap(), None);
     store.delete(&name).unwrap();
 }
+
+/// A machine with no keyring service: sign-in says so, and nothing is kept anywhere else.
+/// (nextest runs each test in its own process, so emptying this one's environment touches no
+/// other test.)
+#[tokio::test]
+async fn without_a_keyring_service_sign_in_says_so_clearly() {
+    for var in [
+        "DBUS_SESSION_BUS_ADDRESS",
+        "DISPLAY",
+        "XDG_RUNTIME_DIR",
+        "GNOME_KEYRING_CONTROL",
+    ] {
+        std::env::remove_var(var);
+    }
+    let (server, _org) = shop_with("Cashier").await;
+    let dir = tempfile::tempdir().unwrap();
+    let till = tillpoint_core::Till::open(support::till_config(&server.url, dir.path())).unwrap();
+    let err = till.sign_in("tendai", PASSWORD).await.unwrap_err();
+    assert_eq!(err.code(), "keyring_unavailable", "{err}");
+    assert!(err.to_string().contains("keyring"), "{err}");
+    let known: i64 = Connection::open(dir.path().join("till.db"))
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM offline_users", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(known, 0, "no half sign-in is left behind");
+}

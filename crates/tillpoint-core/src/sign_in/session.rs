@@ -83,8 +83,11 @@ impl SignInError {
             Self::OtherOrganisation => "other_organisation",
             Self::Server(_) => "server_error",
             Self::Grant(_) => "grant_invalid",
+            Self::Secret(SecretError::Unavailable(_))
+            | Self::Identity(IdentityError::Secret(SecretError::Unavailable(_))) => {
+                "keyring_unavailable"
+            }
             Self::Identity(_) => "identity_unavailable",
-            Self::Secret(SecretError::Unavailable(_)) => "keyring_unavailable",
             Self::Secret(_) => "keyring_failed",
             Self::NotSignedIn => "not_signed_in",
             Self::NotKnownOffline(_) => "not_known_offline",
