@@ -8,6 +8,32 @@ use std::time::Duration;
 use fantoccini::Locator;
 use support::{desktop, spawn_server};
 
+const PASSWORD: &str = "e2e-password-1";
+
+/// Fills the sign-in form and presses `button` ("Sign in" or "Unlock offline").
+async fn sign_in(app: &desktop::DesktopApp, username: &str, button: &str) {
+    let form = app
+        .client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("[data-testid=sign-in]"))
+        .await
+        .expect("the sign-in screen");
+    let username_field = form
+        .find(Locator::Css("input[autocomplete=username]"))
+        .await
+        .expect("a username field");
+    username_field.clear().await.unwrap();
+    username_field.send_keys(username).await.unwrap();
+    form.find(Locator::Css("input[type=password]"))
+        .await
+        .expect("a password field")
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    app.click_button(button).await;
+}
+
 /// Puts `names` into the till's store the way a catalog sync will, before the app starts,
 /// so the window must read the real store to show them.
 fn stock_the_till(data_dir: &std::path::Path, names: &[&str]) {
@@ -32,6 +58,10 @@ fn stock_the_till(data_dir: &std::path::Path, names: &[&str]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shell_shows_the_store_and_the_server_connection() {
     let mut server = spawn_server().await;
+    let org = server.create_organisation("Shop").await;
+    server
+        .create_user(&org, "tendai", "Cashier", PASSWORD)
+        .await;
     let data_dir = tempfile::tempdir().unwrap();
     stock_the_till(data_dir.path(), &["Bread", "Milk", "Sugar"]);
     let config = data_dir.path().join("config.toml");
@@ -43,6 +73,7 @@ async fn the_shell_shows_the_store_and_the_server_connection() {
         ("TILLPOINT_SERVER_URL", server.url.to_string()),
     ])
     .await;
+    sign_in(&app, "tendai", "Sign in").await;
 
     // The shell: brand, the four sections, and the POS screen first.
     for label in ["POS", "Stock", "Reports", "Settings"] {
@@ -147,5 +178,74 @@ async fn a_store_that_cannot_open_is_explained_on_screen() {
         "no navigation on a failed start"
     );
     app.save_screenshot("corrupt-store").await;
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cashier_signs_in_then_unlocks_offline_when_the_server_is_gone() {
+    let mut server = spawn_server().await;
+    let org = server.create_organisation("Shop").await;
+    server
+        .create_user(&org, "tendai", "Cashier", PASSWORD)
+        .await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let app = desktop::launch(&[
+        ("TILLPOINT_CONFIG", "/dev/null".to_owned()),
+        ("TILLPOINT_DATA_DIR", data_dir.path().display().to_string()),
+        ("TILLPOINT_SERVER_URL", server.url.to_string()),
+    ])
+    .await;
+
+    sign_in(&app, "tendai", "Sign in").await;
+    app.wait_for_text("[data-testid=session-mode]", Duration::from_secs(20), |t| {
+        t == "Online"
+    })
+    .await;
+    let badge = app
+        .wait_for_text("[data-testid=session]", Duration::from_secs(5), |t| {
+            t.contains("Cashier")
+        })
+        .await;
+    let badge_html = app
+        .client
+        .find(Locator::Css("[data-testid=session]"))
+        .await
+        .unwrap()
+        .html(true)
+        .await
+        .unwrap();
+    assert!(
+        badge_html.contains("tendai"),
+        "the badge names who is signed in: {badge} / {badge_html}"
+    );
+
+    // The network goes: lock the till (a shift change), and wait for the indicator.
+    server.stop().await;
+    app.click_button("Lock").await;
+    app.wait_for_text(
+        "[data-testid=connection-state]",
+        Duration::from_secs(40),
+        |t| t == "Offline",
+    )
+    .await;
+
+    // The cashier unlocks with the password they signed in with.
+    sign_in(&app, "tendai", "Unlock offline").await;
+    app.wait_for_text("[data-testid=session-mode]", Duration::from_secs(20), |t| {
+        t == "Offline"
+    })
+    .await;
+    let left = app
+        .wait_for_text(
+            "[data-testid=grant-remaining]",
+            Duration::from_secs(5),
+            |t| t.contains("h"),
+        )
+        .await;
+    assert!(
+        left.contains("71 h") || left.contains("72 h"),
+        "a 72 h grant: {left}"
+    );
+    app.save_screenshot("offline-unlocked").await;
     app.close().await;
 }

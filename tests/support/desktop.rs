@@ -122,8 +122,12 @@ impl DesktopApp {
     }
 
     pub async fn click_button(&self, label: &str) {
-        let xpath =
-            format!("//button[normalize-space(.)='{label}' or .//*[normalize-space(.)='{label}']]");
+        // The whole text, a child element's text, or the button's own text beside an icon
+        // or a shortcut hint.
+        let xpath = format!(
+            "//button[normalize-space(.)='{label}' or .//*[normalize-space(.)='{label}'] \
+             or normalize-space(text()[normalize-space()])='{label}']"
+        );
         self.client
             .find(Locator::XPath(&xpath))
             .await

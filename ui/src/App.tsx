@@ -1,12 +1,15 @@
-import { type ComponentType, useEffect, useState } from 'react';
+import { type ComponentType, useCallback, useEffect, useRef, useState } from 'react';
+import { type BackendError, toBackendError } from './backend';
 import { Brand } from './components/Brand';
 import { ConnectionIndicator } from './components/ConnectionIndicator';
 import { ErrorBox } from './components/ErrorBox';
 import { PosIcon, ReportsIcon, SettingsIcon, StockIcon } from './components/Icons';
+import { LockButton, SessionBadge } from './components/SessionBadge';
 import { PosScreen } from './screens/PosScreen';
 import { ReportsScreen } from './screens/ReportsScreen';
 import { SettingsScreen } from './screens/SettingsScreen';
 import { StockScreen } from './screens/StockScreen';
+import { useSignedIn } from './session';
 import { useConnection } from './useConnection';
 
 export type ScreenId = 'pos' | 'stock' | 'reports' | 'settings';
@@ -30,12 +33,41 @@ const NAV: readonly NavItem[] = [
 export function App({ initialScreen = 'pos' }: { initialScreen?: ScreenId }) {
   const [active, setActive] = useState<ScreenId>(initialScreen);
   const connection = useConnection();
+  const signedIn = useSignedIn();
+  const lockSession = signedIn?.lock;
+  const [locking, setLocking] = useState(false);
+  const [lockError, setLockError] = useState<BackendError | null>(null);
+  // The button is disabled while locking, but Alt+L could still come in twice.
+  const lockingNow = useRef(false);
 
-  // Keyboard-first: Alt+1…4 switch screens from anywhere.
+  const runLock = useCallback(async () => {
+    if (!lockSession || lockingNow.current) return;
+    lockingNow.current = true;
+    setLocking(true);
+    setLockError(null);
+    try {
+      // On success Root shows the sign-in screen instead of this shell.
+      await lockSession();
+    } catch (reason: unknown) {
+      setLockError(toBackendError(reason));
+    } finally {
+      lockingNow.current = false;
+      setLocking(false);
+    }
+  }, [lockSession]);
+
+  // Keyboard-first: Alt+1…4 switch screens and Alt+L locks, from anywhere.
   useEffect(() => {
     function onKeyDown(event: KeyboardEvent) {
       if (!event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
-      // `code` so layouts where Alt+digit types a character still work.
+      // `code` so layouts where Alt+key types a character still work.
+      if (event.code === 'KeyL' || event.key === 'l' || event.key === 'L') {
+        if (lockSession) {
+          event.preventDefault();
+          void runLock();
+        }
+        return;
+      }
       const item = NAV.find((n) => event.code === `Digit${n.key}` || event.key === n.key);
       if (item) {
         event.preventDefault();
@@ -46,19 +78,40 @@ export function App({ initialScreen = 'pos' }: { initialScreen?: ScreenId }) {
     return () => {
       window.removeEventListener('keydown', onKeyDown);
     };
-  }, []);
+  }, [lockSession, runLock]);
 
   const current = NAV.find((n) => n.id === active) ?? NAV[0];
   const Screen = current?.Screen ?? PosScreen;
+  const grantWarning = signedIn?.session.grantWarning ?? null;
+  const sessionLiveError = signedIn?.liveError ?? null;
+  const hasAlerts =
+    connection.statusError !== null ||
+    connection.liveError !== null ||
+    grantWarning !== null ||
+    sessionLiveError !== null ||
+    lockError !== null;
 
   return (
     <div className="shell">
       <header className="topbar">
         <Brand />
-        <ConnectionIndicator
-          status={connection.status}
-          problem={connection.statusError ? connection.statusError.message : null}
-        />
+        <div className="topbar__end">
+          <ConnectionIndicator
+            status={connection.status}
+            problem={connection.statusError ? connection.statusError.message : null}
+          />
+          {signedIn && (
+            <>
+              <SessionBadge session={signedIn.session} remainingSecs={signedIn.remainingSecs} />
+              <LockButton
+                busy={locking}
+                onLock={() => {
+                  void runLock();
+                }}
+              />
+            </>
+          )}
+        </div>
       </header>
 
       <nav className="rail" aria-label="Main">
@@ -86,8 +139,17 @@ export function App({ initialScreen = 'pos' }: { initialScreen?: ScreenId }) {
       </nav>
 
       <main className="main">
-        {(connection.statusError ?? connection.liveError) && (
+        {hasAlerts && (
           <div className="main__alerts">
+            {grantWarning !== null && (
+              <p className="notice notice--warning" role="status" data-testid="grant-warning">
+                {grantWarning}
+              </p>
+            )}
+            {lockError && <ErrorBox title="Could not lock the till" error={lockError} />}
+            {sessionLiveError && (
+              <ErrorBox title="Live session updates are unavailable" error={sessionLiveError} />
+            )}
             {connection.statusError && (
               <ErrorBox title="Could not read the connection state" error={connection.statusError} />
             )}

@@ -1,8 +1,19 @@
 import { App } from './App';
-import { type BackendError, startupError } from './backend';
+import { type BackendError, type SessionStatus, startupError } from './backend';
 import { Brand } from './components/Brand';
 import { ErrorDetails } from './components/ErrorBox';
+import { SignInScreen } from './screens/SignInScreen';
+import { SessionContext, useRemainingSecs } from './session';
 import { useCommand } from './useCommand';
+import { useSession } from './useSession';
+
+function Starting() {
+  return (
+    <p className="starting" role="status">
+      Starting Tillpoint…
+    </p>
+  );
+}
 
 /** Shown instead of the shell when the till could not start: nothing else would work. */
 function StartupFailure({ error }: { error: BackendError }) {
@@ -24,23 +35,52 @@ function StartupFailure({ error }: { error: BackendError }) {
   );
 }
 
+/** The shell, with the signed-in person provided to it (the one place that does). */
+function SignedInShell({
+  session,
+  liveError,
+  lock,
+}: {
+  session: SessionStatus;
+  liveError: BackendError | null;
+  lock: () => Promise<void>;
+}) {
+  const remainingSecs = useRemainingSecs(session);
+  return (
+    <SessionContext value={{ session, remainingSecs, liveError, lock }}>
+      <App />
+    </SessionContext>
+  );
+}
+
+/** The shell while someone is signed in, the sign-in screen while nobody is. */
+function SessionGate() {
+  const { state, liveError, signedIn, lock } = useSession();
+
+  switch (state.status) {
+    case 'loading':
+      return <Starting />;
+    case 'signed-out':
+      return <SignInScreen notice={state.notice} problem={state.problem} onSignedIn={signedIn} />;
+    case 'signed-in':
+      return <SignedInShell session={state.session} liveError={liveError} lock={lock} />;
+  }
+}
+
 /**
  * Asks the backend once whether the till started, before any other command: when it did not,
- * every command fails with the same error, so that error gets one screen of its own.
+ * every command fails with the same error, so that error gets one screen of its own. Only
+ * then does it ask who is signed in.
  */
 export function Root() {
   const [startup] = useCommand(startupError);
 
   if (startup.status === 'loading') {
-    return (
-      <p className="starting" role="status">
-        Starting Tillpoint…
-      </p>
-    );
+    return <Starting />;
   }
   const failure = startup.status === 'error' ? startup.error : startup.data;
   if (failure) {
     return <StartupFailure error={failure} />;
   }
-  return <App />;
+  return <SessionGate />;
 }

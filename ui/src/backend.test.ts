@@ -5,10 +5,15 @@ import {
   checkServer,
   connectionStatus,
   localProductCount,
+  lock,
+  onSessionChanged,
+  sessionStatus,
+  signIn,
   startupError,
   toBackendError,
+  unlockOffline,
 } from './backend';
-import { mockBackend, sampleInfo } from './test/backendMock';
+import { emitSessionChanged, mockBackend, sampleInfo, session } from './test/backendMock';
 
 describe('toBackendError', () => {
   it('keeps the code and message of a backend error', () => {
@@ -110,5 +115,101 @@ describe('startupError', () => {
       },
     });
     await expect(startupError()).rejects.toMatchObject({ code: 'ipc_failed', message: 'gone' });
+  });
+});
+
+describe('session commands', () => {
+  it('sends username and password by name and returns the status', async () => {
+    const offline = session({ mode: 'offline', grantRemainingSecs: 60, grantWarning: 'soon' });
+    const calls = mockBackend({ unlock_offline: () => offline });
+
+    expect(await signIn('alice', 'pw 1')).toEqual(session());
+    expect(await unlockOffline('bea', 'pw 2')).toEqual(offline);
+    expect(await sessionStatus()).toEqual(session());
+    await expect(lock()).resolves.toBeUndefined();
+    expect(calls).toEqual([
+      { cmd: 'sign_in', args: { username: 'alice', password: 'pw 1' } },
+      { cmd: 'unlock_offline', args: { username: 'bea', password: 'pw 2' } },
+      { cmd: 'session_status', args: {} },
+      { cmd: 'lock', args: {} },
+    ]);
+  });
+
+  it('reads null from session_status as nobody signed in, and a missing warning as null', async () => {
+    const withoutWarning: Record<string, unknown> = { ...session() };
+    delete withoutWarning.grantWarning;
+    mockBackend({ session_status: () => null, sign_in: () => withoutWarning });
+    expect(await sessionStatus()).toBeNull();
+    expect((await signIn('a', 'b')).grantWarning).toBeNull();
+  });
+
+  it('rejects a session of the wrong shape as bad_response', async () => {
+    const answers: unknown[] = [
+      undefined,
+      42,
+      [],
+      {},
+      { ...session(), mode: 'sideways' },
+      { ...session(), userName: 7 },
+      { ...session(), role: null },
+      { ...session(), grantExpiresAt: '1767261600' },
+      { ...session(), grantRemainingSecs: -1 },
+      { ...session(), grantRemainingSecs: Number.NaN },
+      { ...session(), grantWarning: 3 },
+    ];
+    for (const answer of answers) {
+      mockBackend({ session_status: () => answer, sign_in: () => answer });
+      await expect(sessionStatus(), JSON.stringify(answer)).rejects.toMatchObject({
+        code: 'bad_response',
+        message: 'The backend returned an unexpected session status.',
+      });
+      if (answer !== undefined) {
+        await expect(signIn('a', 'b'), JSON.stringify(answer)).rejects.toMatchObject({ code: 'bad_response' });
+      }
+    }
+  });
+
+  it('rejects anything but null from lock as bad_response', async () => {
+    mockBackend({ lock: () => ({ ok: true }) });
+    await expect(lock()).rejects.toMatchObject({ code: 'bad_response' });
+  });
+
+  it('rejects with the sign-in error the backend gave', async () => {
+    mockBackend({
+      sign_in: () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error
+        throw { code: 'wrong_credentials', message: 'the username or password is incorrect' };
+      },
+    });
+    await expect(signIn('a', 'b')).rejects.toMatchObject({
+      code: 'wrong_credentials',
+      message: 'the username or password is incorrect',
+    });
+  });
+
+  it('delivers session-changed payloads, and reports malformed ones', async () => {
+    mockBackend();
+    const seen: unknown[] = [];
+    const errors: string[] = [];
+    const stop = await onSessionChanged(
+      (value) => seen.push(value),
+      (error) => errors.push(error.code),
+    );
+    await emitSessionChanged(null);
+    await emitSessionChanged(session({ mode: 'offline' }));
+    await emitSessionChanged({ mode: 'offline' });
+    stop();
+    stop();
+    // Unsubscribing goes through the (mocked) IPC too.
+    await new Promise((r) => setTimeout(r, 0));
+    await emitSessionChanged(null);
+    expect(seen).toEqual([null, session({ mode: 'offline' })]);
+    expect(errors).toEqual(['bad_response']);
+  });
+
+  it('says so when there is no Tauri backend at all', async () => {
+    await expect(sessionStatus()).rejects.toMatchObject({ code: 'no_backend' });
+    await expect(signIn('a', 'b')).rejects.toMatchObject({ code: 'no_backend' });
+    await expect(onSessionChanged(() => undefined, () => undefined)).rejects.toMatchObject({ code: 'no_backend' });
   });
 });

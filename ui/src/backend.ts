@@ -10,6 +10,9 @@ import { listen } from '@tauri-apps/api/event';
 
 export type ConnectionState = 'online' | 'offline' | 'checking';
 
+/** How the person at the till is signed in: against the server, or offline under their grant. */
+export type SessionMode = 'online' | 'offline';
+
 export interface AppInfo {
   version: string;
   dataDir: string;
@@ -27,6 +30,19 @@ export interface ConnectionStatus {
   serverVersion: string | null;
 }
 
+/** Who is signed in on this till. No token or grant ever reaches the window, only this. */
+export interface SessionStatus {
+  userName: string;
+  role: string;
+  mode: SessionMode;
+  /** When the offline grant ends, in unix seconds. */
+  grantExpiresAt: number;
+  /** Seconds of offline access left when the backend answered (never negative). */
+  grantRemainingSecs: number;
+  /** Set in the grant's last hours: what the person should do before it ends. */
+  grantWarning: string | null;
+}
+
 /** The error every backend function rejects with. */
 export class BackendError extends Error {
   readonly code: string;
@@ -40,6 +56,9 @@ export class BackendError extends Error {
 
 /** The name of the event the backend emits whenever the connection state changes. */
 export const CONNECTION_CHANGED_EVENT = 'connection-changed';
+
+/** The name of the event the backend emits when the session changes on its own (refresh, sign-out). */
+export const SESSION_CHANGED_EVENT = 'session-changed';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -130,6 +149,36 @@ function parseConnectionStatus(value: unknown): ConnectionStatus {
   };
 }
 
+function parseSessionStatus(value: unknown): SessionStatus {
+  const what = 'session status';
+  if (!isRecord(value)) {
+    throw badResponse(what);
+  }
+  const { mode, grantExpiresAt, grantRemainingSecs } = value;
+  if (mode !== 'online' && mode !== 'offline') {
+    throw badResponse(what);
+  }
+  if (typeof grantExpiresAt !== 'number' || !Number.isFinite(grantExpiresAt)) {
+    throw badResponse(what);
+  }
+  if (typeof grantRemainingSecs !== 'number' || !Number.isFinite(grantRemainingSecs) || grantRemainingSecs < 0) {
+    throw badResponse(what);
+  }
+  return {
+    userName: stringField(value, 'userName', what),
+    role: stringField(value, 'role', what),
+    mode,
+    grantExpiresAt,
+    grantRemainingSecs,
+    grantWarning: optionalStringField(value, 'grantWarning', what),
+  };
+}
+
+/** A session status, or null for "nobody is signed in". */
+function parseOptionalSession(value: unknown): SessionStatus | null {
+  return value === null ? null : parseSessionStatus(value);
+}
+
 function parseAppInfo(value: unknown): AppInfo {
   const what = 'app configuration';
   if (!isRecord(value) || typeof value.schemaVersion !== 'number') {
@@ -187,12 +236,49 @@ export async function checkServer(url: string): Promise<ConnectionStatus> {
 }
 
 /**
- * Subscribes to `connection-changed`. Resolves once the subscription is in place, with a
- * function that ends it (safe to call more than once, and never throws).
+ * `session_status`: who is signed in on this till, or null when nobody is.
+ */
+export async function sessionStatus(): Promise<SessionStatus | null> {
+  return parseOptionalSession(await call('session_status'));
+}
+
+/**
+ * `sign_in`: signs the person in against the server. The password goes straight to the
+ * backend and is never kept, logged or echoed here.
+ */
+export async function signIn(username: string, password: string): Promise<SessionStatus> {
+  return parseSessionStatus(await call('sign_in', { username, password }));
+}
+
+/**
+ * `unlock_offline`: lets someone who signed in online on this till before in without the
+ * server, under their offline grant. The password is handled as for `signIn`.
+ */
+export async function unlockOffline(username: string, password: string): Promise<SessionStatus> {
+  return parseSessionStatus(await call('unlock_offline', { username, password }));
+}
+
+/**
+ * `lock`: signs the person out of the window (lock screen, switch user). Their offline access
+ * stays on the till.
+ */
+export async function lock(): Promise<void> {
+  const value = await call('lock');
+  // A Rust `()` arrives as null.
+  if (value !== null && value !== undefined) {
+    throw badResponse('answer to lock');
+  }
+}
+
+/**
+ * Subscribes to `event`, parsing each payload with `parse`. Resolves once the subscription is
+ * in place, with a function that ends it (safe to call more than once, and never throws).
  * A payload of the wrong shape is reported through `onError` rather than dropped silently.
  */
-export async function onConnectionChanged(
-  onStatus: (status: ConnectionStatus) => void,
+async function subscribe<T>(
+  event: string,
+  parse: (payload: unknown) => T,
+  onValue: (value: T) => void,
   onError: (error: BackendError) => void,
 ): Promise<() => void> {
   if (!isTauriPresent()) {
@@ -200,15 +286,15 @@ export async function onConnectionChanged(
   }
   let unlisten: () => void;
   try {
-    unlisten = await listen<unknown>(CONNECTION_CHANGED_EVENT, (event) => {
-      let status: ConnectionStatus;
+    unlisten = await listen<unknown>(event, (message) => {
+      let value: T;
       try {
-        status = parseConnectionStatus(event.payload);
+        value = parse(message.payload);
       } catch (reason: unknown) {
         onError(toBackendError(reason));
         return;
       }
-      onStatus(status);
+      onValue(value);
     });
   } catch (reason: unknown) {
     throw toBackendError(reason);
@@ -225,4 +311,24 @@ export async function onConnectionChanged(
       .then(unlisten)
       .catch(() => undefined);
   };
+}
+
+/** Subscribes to `connection-changed`; see `subscribe` for how it resolves and reports. */
+export async function onConnectionChanged(
+  onStatus: (status: ConnectionStatus) => void,
+  onError: (error: BackendError) => void,
+): Promise<() => void> {
+  return subscribe(CONNECTION_CHANGED_EVENT, parseConnectionStatus, onStatus, onError);
+}
+
+/**
+ * Subscribes to `session-changed`: null when the person was signed out (by the server),
+ * otherwise their new status (after a refresh, or when the network went and they carry on
+ * offline). See `subscribe` for how it resolves and reports.
+ */
+export async function onSessionChanged(
+  onSession: (session: SessionStatus | null) => void,
+  onError: (error: BackendError) => void,
+): Promise<() => void> {
+  return subscribe(SESSION_CHANGED_EVENT, parseOptionalSession, onSession, onError);
 }

@@ -68,7 +68,7 @@ describe('Local catalog panel', () => {
     mockBackend({ local_product_count: () => 5 });
     render(<App />);
     expect((await screen.findByTestId('product-count')).textContent).toBe('5');
-    expect(screen.getByText('Selling arrives with till sign-in.')).toBeDefined();
+    expect(screen.getByText('The cart and checkout are not in this build yet.')).toBeDefined();
 
     fireEvent.click(screen.getByRole('button', { name: 'Stock' }));
     expect((await screen.findByTestId('product-count')).textContent).toBe('5');

@@ -6,7 +6,7 @@
 import { act } from '@testing-library/react';
 import { emit } from '@tauri-apps/api/event';
 import { mockIPC } from '@tauri-apps/api/mocks';
-import type { AppInfo, ConnectionStatus } from '../backend';
+import type { AppInfo, ConnectionStatus, SessionStatus } from '../backend';
 
 type Handler = (args: Record<string, unknown>) => unknown;
 
@@ -16,6 +16,10 @@ export interface BackendHandlers {
   local_product_count?: Handler;
   connection_status?: Handler;
   check_server?: Handler;
+  session_status?: Handler;
+  sign_in?: Handler;
+  unlock_offline?: Handler;
+  lock?: Handler;
 }
 
 export interface CommandCall {
@@ -42,6 +46,22 @@ export function status(overrides: Partial<ConnectionStatus> = {}): ConnectionSta
   };
 }
 
+/** 71 h 58 min, in seconds. */
+export const SEVENTY_ONE_HOURS_58 = 71 * 3600 + 58 * 60;
+
+/** A signed-in status; online by default, as `session_status` answers unless a test says otherwise. */
+export function session(overrides: Partial<SessionStatus> = {}): SessionStatus {
+  return {
+    userName: 'Alice Martin',
+    role: 'cashier',
+    mode: 'online',
+    grantExpiresAt: 1_767_261_600,
+    grantRemainingSecs: SEVENTY_ONE_HOURS_58,
+    grantWarning: null,
+    ...overrides,
+  };
+}
+
 /** Defaults answer every command, so a test only states what it is about. */
 const defaults: Required<BackendHandlers> = {
   startup_error: () => null,
@@ -49,6 +69,10 @@ const defaults: Required<BackendHandlers> = {
   local_product_count: () => 12,
   connection_status: () => status(),
   check_server: () => status({ state: 'online', serverVersion: '0.1.0', detail: null }),
+  session_status: () => session(),
+  sign_in: () => session(),
+  unlock_offline: () => session({ mode: 'offline' }),
+  lock: () => null,
 };
 
 /** Installs the mock; returns the list of commands called (events excluded). */
@@ -76,6 +100,13 @@ export function mockBackend(handlers: BackendHandlers = {}): CommandCall[] {
 export async function emitConnectionChanged(payload: unknown): Promise<void> {
   await act(async () => {
     await emit('connection-changed', payload);
+  });
+}
+
+/** Emits `session-changed` as the backend would. */
+export async function emitSessionChanged(payload: unknown): Promise<void> {
+  await act(async () => {
+    await emit('session-changed', payload);
   });
 }
 
