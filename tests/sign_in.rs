@@ -559,3 +559,131 @@ async fn without_a_keyring_service_sign_in_says_so_clearly() {
         .unwrap();
     assert_eq!(known, 0, "no half sign-in is left behind");
 }
+
+fn usd() -> tillpoint_protocol::CurrencyCode {
+    tillpoint_protocol::CurrencyCode::parse("USD").unwrap()
+}
+
+#[tokio::test]
+async fn offline_the_grants_money_limits_hold_in_the_core() {
+    use tillpoint_core::sign_in::limits::record_offline_sale;
+    let (_server, till) = offline_till("Cashier").await;
+    till.till.unlock_offline("tendai", PASSWORD).await.unwrap();
+    // A new organisation's defaults: 500.00 a sale, 50.00 discount, 5,000.00 in all (USD).
+    let jti = till
+        .till
+        .check_offline_sale(usd(), 50_000, 5_000)
+        .unwrap()
+        .expect("offline: the grant's jti");
+    let code = |r: Result<Option<String>, SignInError>| r.unwrap_err().code();
+    assert_eq!(
+        code(till.till.check_offline_sale(usd(), 50_001, 0)),
+        "offline_limit"
+    );
+    assert_eq!(
+        code(till.till.check_offline_sale(usd(), 100, 5_001)),
+        "offline_limit"
+    );
+    let zwg = tillpoint_protocol::CurrencyCode::parse("ZWG").unwrap();
+    assert_eq!(
+        code(till.till.check_offline_sale(zwg, 100, 0)),
+        "offline_limit",
+        "no limit set: not allowed"
+    );
+    // The running total: nine sales of 500.00 leave room for exactly 500.00 more.
+    {
+        let db = till_db(&till);
+        for _ in 0..9 {
+            record_offline_sale(&db, &jti, usd(), 50_000).unwrap();
+        }
+    }
+    assert!(till.till.check_offline_sale(usd(), 50_000, 0).is_ok());
+    till_db(&till)
+        .execute(
+            "UPDATE offline_totals SET total_minor = total_minor + 1",
+            [],
+        )
+        .unwrap();
+    let err = till.till.check_offline_sale(usd(), 50_000, 0).unwrap_err();
+    assert!(err.to_string().contains("at most 500000"), "{err}");
+}
+
+#[tokio::test]
+async fn online_the_offline_limits_do_not_apply() {
+    let (server, _org) = shop_with("Cashier").await;
+    let till = spawn_till(&server.url);
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    assert_eq!(
+        till.till.check_offline_sale(usd(), 10_000_000, 0).unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn cashiers_share_a_till_by_locking_and_signing_in_again() {
+    let (mut server, org) = shop_with("Cashier").await;
+    server
+        .create_user(&org, "rudo", "Cashier", "rudo-password-1")
+        .await;
+    let till = spawn_till(&server.url);
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    till.till.lock();
+    let status = till.till.sign_in("rudo", "rudo-password-1").await.unwrap();
+    assert_eq!(status.user_name, "rudo");
+    // Offline, each unlocks with their own password, and only their own.
+    server.stop().await;
+    till.till.lock();
+    assert_eq!(
+        till.till
+            .unlock_offline("tendai", PASSWORD)
+            .await
+            .unwrap()
+            .user_name,
+        "tendai"
+    );
+    till.till.lock();
+    assert!(till.till.unlock_offline("rudo", PASSWORD).await.is_err());
+}
+
+/// The background keeper refreshes on its own at 80 % of the token's life (60 s, the
+/// shortest an organisation may set: this test waits about 50 s).
+#[tokio::test]
+async fn the_keeper_refreshes_the_sign_in_by_itself() {
+    let (server, org) = shop_with("Cashier").await;
+    let org_id = org.id.to_string();
+    server
+        .db
+        .call(
+            move |c| -> Result<usize, tillpoint_server::store::DbError> {
+                Ok(c.execute(
+                    "UPDATE organisation_settings SET access_token_ttl_secs = 60 WHERE org_id = ?1",
+                    [org_id],
+                )?)
+            },
+        )
+        .await
+        .unwrap();
+    let till = std::sync::Arc::new(spawn_till(&server.url));
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    let first_due = till.till.refresh_due_at().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let keeper = {
+        let till = till.clone();
+        tokio::spawn(async move {
+            till.till
+                .keep_session(move |status| drop(tx.send(status)))
+                .await
+        })
+    };
+    let change = tokio::time::timeout(std::time::Duration::from_secs(75), rx.recv())
+        .await
+        .expect("the keeper refreshed within 75 s")
+        .expect("a change");
+    keeper.abort();
+    let status = change.expect("still signed in");
+    assert_eq!(status.mode, SessionMode::Online);
+    assert!(
+        till.till.refresh_due_at().unwrap() > first_due,
+        "a new token, due later"
+    );
+}

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod grant;
 pub mod identity;
 pub mod keeper;
+pub mod limits;
 pub mod offline_users;
 pub mod secrets;
 pub mod session;

@@ -65,6 +65,8 @@ pub enum SignInError {
     SignedOut(&'static str),
     #[error("the till's own store failed: {0}")]
     Store(String),
+    #[error(transparent)]
+    Limit(#[from] super::limits::LimitError),
 }
 
 impl From<rusqlite::Error> for SignInError {
@@ -97,6 +99,7 @@ impl SignInError {
             Self::Forbidden(..) => "forbidden",
             Self::SignedOut(_) => "signed_out",
             Self::Store(_) => "store_unavailable",
+            Self::Limit(_) => "offline_limit",
         }
     }
 }
@@ -116,6 +119,16 @@ pub(crate) struct ActiveSession {
     /// Online only: the access token, kept in memory and never handed to the window.
     access: Option<AccessToken>,
     grant: OfflineGrantClaims,
+}
+
+impl ActiveSession {
+    pub(crate) fn mode(&self) -> SessionMode {
+        self.mode
+    }
+
+    pub(crate) fn grant(&self) -> &OfflineGrantClaims {
+        &self.grant
+    }
 }
 
 #[derive(Clone)]

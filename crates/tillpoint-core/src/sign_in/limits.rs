@@ -1,0 +1,122 @@
+//! The offline grant's money limits, per currency: the largest sale, the largest discount on
+//! one sale, and the most sold offline in all under that grant. Online, the server's rules
+//! apply and these do not. Checkout calls [`Till::check_offline_sale`] before it commits and
+//! [`record_offline_sale`] inside the sale's own transaction, so the running total can never
+//! disagree with the sales.
+
+use rusqlite::{Connection, OptionalExtension};
+use tillpoint_protocol::CurrencyCode;
+
+use super::session::{SessionMode, SignInError};
+use crate::till::Till;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitError {
+    #[error("offline, you may not sell in {0}: your offline access sets no limit for it")]
+    CurrencyNotAllowed(CurrencyCode),
+    #[error("offline, one sale may be at most {limit} (minor units of {currency}); this one is {amount}")]
+    SaleTooLarge {
+        currency: CurrencyCode,
+        amount: i64,
+        limit: i64,
+    },
+    #[error("offline, a discount may be at most {limit} (minor units of {currency}); this one is {amount}")]
+    DiscountTooLarge {
+        currency: CurrencyCode,
+        amount: i64,
+        limit: i64,
+    },
+    #[error("offline, you may sell at most {limit} in {currency} in all; {sold} is sold already")]
+    OfflineTotalReached {
+        currency: CurrencyCode,
+        sold: i64,
+        limit: i64,
+    },
+}
+
+/// What has been sold offline under `grant_jti` in `currency`.
+pub fn sold_offline(
+    conn: &Connection,
+    grant_jti: &str,
+    currency: CurrencyCode,
+) -> rusqlite::Result<i64> {
+    Ok(conn
+        .query_row(
+            "SELECT total_minor FROM offline_totals WHERE grant_jti = ?1 AND currency = ?2",
+            (grant_jti, currency.as_str()),
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Adds a sale to its grant's running total. Call it in the sale's transaction.
+pub fn record_offline_sale(
+    conn: &Connection,
+    grant_jti: &str,
+    currency: CurrencyCode,
+    amount_minor: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO offline_totals (grant_jti, currency, total_minor) VALUES (?1, ?2, ?3)
+         ON CONFLICT (grant_jti, currency) DO UPDATE SET total_minor = total_minor + ?3",
+        (grant_jti, currency.as_str(), amount_minor),
+    )?;
+    Ok(())
+}
+
+impl Till {
+    /// Whether the signed-in person may make a sale of `total_minor` with `discount_minor`
+    /// off, in `currency`, now. Also checks they may sell at all (`pos:sales:create`).
+    /// Returns the grant's `jti` when offline (the sale carries it and records its total).
+    pub fn check_offline_sale(
+        &self,
+        currency: CurrencyCode,
+        total_minor: i64,
+        discount_minor: i64,
+    ) -> Result<Option<String>, SignInError> {
+        self.require(&tillpoint_protocol::Permission::parse("pos:sales:create").expect("valid"))?;
+        let session = self
+            .active_session()
+            .clone()
+            .ok_or(SignInError::NotSignedIn)?;
+        if session.mode() == SessionMode::Online {
+            return Ok(None);
+        }
+        let grant = session.grant();
+        let limits = grant
+            .limits
+            .get(&currency)
+            .ok_or(LimitError::CurrencyNotAllowed(currency))?;
+        if total_minor > limits.max_sale {
+            return Err(LimitError::SaleTooLarge {
+                currency,
+                amount: total_minor,
+                limit: limits.max_sale,
+            }
+            .into());
+        }
+        if discount_minor > limits.max_discount {
+            return Err(LimitError::DiscountTooLarge {
+                currency,
+                amount: discount_minor,
+                limit: limits.max_discount,
+            }
+            .into());
+        }
+        let conn = self
+            .store()
+            .conn()
+            .map_err(|e| SignInError::Store(e.to_string()))?;
+        let sold = sold_offline(&conn, &grant.jti, currency)?;
+        if sold.saturating_add(total_minor) > limits.max_offline_total {
+            return Err(LimitError::OfflineTotalReached {
+                currency,
+                sold,
+                limit: limits.max_offline_total,
+            }
+            .into());
+        }
+        Ok(Some(grant.jti.clone()))
+    }
+}
