@@ -23,6 +23,29 @@ async fn shop_with(role: &str) -> (TestServer, support::TestOrg) {
     (server, org)
 }
 
+/// Sets one of `org`'s security settings on the server (bypassing the admin API's bounds
+/// where a test needs a short lifetime).
+async fn set_org_setting(
+    server: &TestServer,
+    org: &support::TestOrg,
+    column: &'static str,
+    value: i64,
+) {
+    let org_id = org.id.to_string();
+    server
+        .db
+        .call(
+            move |c| -> Result<usize, tillpoint_server::store::DbError> {
+                Ok(c.execute(
+                    &format!("UPDATE organisation_settings SET {column} = ?1 WHERE org_id = ?2"),
+                    (value, org_id),
+                )?)
+            },
+        )
+        .await
+        .unwrap();
+}
+
 fn till_db(till: &TestTill) -> Connection {
     Connection::open(till.data_dir().join("till.db")).unwrap()
 }
@@ -128,19 +151,7 @@ async fn signing_in_keeps_the_refresh_token_in_the_keyring_and_the_grant_in_the_
 #[tokio::test]
 async fn the_access_token_is_refreshed_before_it_expires() {
     let (server, org) = shop_with("Cashier").await;
-    let org_id = org.id.to_string();
-    server
-        .db
-        .call(
-            move |c| -> Result<usize, tillpoint_server::store::DbError> {
-                Ok(c.execute(
-                    "UPDATE organisation_settings SET access_token_ttl_secs = 60 WHERE org_id = ?1",
-                    [org_id],
-                )?)
-            },
-        )
-        .await
-        .unwrap();
+    set_org_setting(&server, &org, "access_token_ttl_secs", 60).await;
     let till = spawn_till(&server.url);
     let before = chrono::Utc::now().timestamp();
     till.till.sign_in("tendai", PASSWORD).await.unwrap();
@@ -482,19 +493,7 @@ async fn a_wrong_password_online_is_refused_without_touching_the_till() {
 #[tokio::test]
 async fn a_grant_that_expires_while_someone_is_signed_in_stops_them() {
     let (mut server, org) = shop_with("Cashier").await;
-    let org_id = org.id.to_string();
-    server
-        .db
-        .call(
-            move |c| -> Result<usize, tillpoint_server::store::DbError> {
-                Ok(c.execute(
-                    "UPDATE organisation_settings SET offline_grant_ttl_secs = 2 WHERE org_id = ?1",
-                    [org_id],
-                )?)
-            },
-        )
-        .await
-        .unwrap();
+    set_org_setting(&server, &org, "offline_grant_ttl_secs", 2).await;
     let till = spawn_till(&server.url);
     till.till.sign_in("tendai", PASSWORD).await.unwrap();
     server.stop().await;
@@ -650,19 +649,7 @@ async fn cashiers_share_a_till_by_locking_and_signing_in_again() {
 #[tokio::test]
 async fn the_keeper_refreshes_the_sign_in_by_itself() {
     let (server, org) = shop_with("Cashier").await;
-    let org_id = org.id.to_string();
-    server
-        .db
-        .call(
-            move |c| -> Result<usize, tillpoint_server::store::DbError> {
-                Ok(c.execute(
-                    "UPDATE organisation_settings SET access_token_ttl_secs = 60 WHERE org_id = ?1",
-                    [org_id],
-                )?)
-            },
-        )
-        .await
-        .unwrap();
+    set_org_setting(&server, &org, "access_token_ttl_secs", 60).await;
     let till = std::sync::Arc::new(spawn_till(&server.url));
     till.till.sign_in("tendai", PASSWORD).await.unwrap();
     let first_due = till.till.refresh_due_at().unwrap();
