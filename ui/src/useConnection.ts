@@ -1,11 +1,6 @@
-import { useEffect, useState } from 'react';
-import {
-  type BackendError,
-  type ConnectionStatus,
-  connectionStatus,
-  onConnectionChanged,
-  toBackendError,
-} from './backend';
+import { useState } from 'react';
+import { type BackendError, type ConnectionStatus, connectionStatus, onConnectionChanged } from './backend';
+import { useLive } from './useLive';
 
 export interface ConnectionView {
   /** Null until the backend has told us anything. */
@@ -18,8 +13,7 @@ export interface ConnectionView {
 
 /**
  * The server connection as the backend sees it: `connection_status` once, then every
- * `connection-changed` event. The subscription is made first, so no change is missed, and
- * an event that arrives before the initial answer wins over it.
+ * `connection-changed` event (see `useLive`).
  */
 export function useConnection(): ConnectionView {
   const [view, setView] = useState<ConnectionView>({
@@ -28,46 +22,20 @@ export function useConnection(): ConnectionView {
     liveError: null,
   });
 
-  useEffect(() => {
-    let active = true;
-    let heardEvent = false;
-    let unlisten: (() => void) | null = null;
-
-    async function start(): Promise<void> {
-      try {
-        const stop = await onConnectionChanged(
-          (status) => {
-            if (!active) return;
-            heardEvent = true;
-            setView((v) => ({ ...v, status, statusError: null }));
-          },
-          (error) => {
-            if (active) setView((v) => ({ ...v, liveError: error }));
-          },
-        );
-        if (active) {
-          unlisten = stop;
-        } else {
-          stop();
-        }
-      } catch (reason: unknown) {
-        if (active) setView((v) => ({ ...v, liveError: toBackendError(reason) }));
-      }
-
-      try {
-        const status = await connectionStatus();
-        if (active && !heardEvent) setView((v) => ({ ...v, status, statusError: null }));
-      } catch (reason: unknown) {
-        if (active && !heardEvent) setView((v) => ({ ...v, statusError: toBackendError(reason) }));
-      }
-    }
-
-    void start();
-    return () => {
-      active = false;
-      unlisten?.();
-    };
-  }, []);
+  useLive(onConnectionChanged, connectionStatus, {
+    onEvent: (status) => {
+      setView((v) => ({ ...v, status, statusError: null }));
+    },
+    onInitial: (status) => {
+      setView((v) => ({ ...v, status, statusError: null }));
+    },
+    onInitialError: (error) => {
+      setView((v) => ({ ...v, statusError: error }));
+    },
+    onLiveError: (error) => {
+      setView((v) => ({ ...v, liveError: error }));
+    },
+  });
 
   return view;
 }

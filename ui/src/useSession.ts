@@ -1,12 +1,12 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useState } from 'react';
 import {
   type BackendError,
   type SessionStatus,
   lock as lockTill,
   onSessionChanged,
   sessionStatus,
-  toBackendError,
 } from './backend';
+import { useLive } from './useLive';
 
 /** Shown on the sign-in screen when the backend signed the person out on its own. */
 export const SIGNED_OUT_NOTICE = 'You were signed out: sign in again.';
@@ -52,57 +52,24 @@ function afterEvent(current: SessionState, session: SessionStatus | null): Sessi
 
 /**
  * Who is signed in, as the backend sees it: `session_status` once, then every
- * `session-changed` event. As in `useConnection`, the subscription is made first and an
- * event that arrives before the initial answer wins over it.
+ * `session-changed` event (see `useLive`).
  */
 export function useSession(): SessionControl {
   const [state, setState] = useState<SessionState>({ status: 'loading' });
   const [liveError, setLiveError] = useState<BackendError | null>(null);
 
-  useEffect(() => {
-    let active = true;
-    let heardEvent = false;
-    let unlisten: (() => void) | null = null;
-
-    async function start(): Promise<void> {
-      try {
-        const stop = await onSessionChanged(
-          (session) => {
-            if (!active) return;
-            heardEvent = true;
-            setState((current) => afterEvent(current, session));
-          },
-          (error) => {
-            if (active) setLiveError(error);
-          },
-        );
-        if (active) {
-          unlisten = stop;
-        } else {
-          stop();
-        }
-      } catch (reason: unknown) {
-        if (active) setLiveError(toBackendError(reason));
-      }
-
-      try {
-        const session = await sessionStatus();
-        if (active && !heardEvent) {
-          setState(session === null ? SIGNED_OUT : { status: 'signed-in', session });
-        }
-      } catch (reason: unknown) {
-        if (active && !heardEvent) {
-          setState({ status: 'signed-out', notice: null, problem: toBackendError(reason) });
-        }
-      }
-    }
-
-    void start();
-    return () => {
-      active = false;
-      unlisten?.();
-    };
-  }, []);
+  useLive(onSessionChanged, sessionStatus, {
+    onEvent: (session) => {
+      setState((current) => afterEvent(current, session));
+    },
+    onInitial: (session) => {
+      setState(session === null ? SIGNED_OUT : { status: 'signed-in', session });
+    },
+    onInitialError: (problem) => {
+      setState({ status: 'signed-out', notice: null, problem });
+    },
+    onLiveError: setLiveError,
+  });
 
   const signedIn = useCallback((session: SessionStatus) => {
     setState({ status: 'signed-in', session });
