@@ -2,7 +2,8 @@
 //!
 //! This crate owns the serde types that cross the wire (health, errors, and — as the
 //! identity and sync work lands — claims, grants and sync batches) and the value types both
-//! sides must validate identically: barcodes, permissions, currency codes.
+//! sides must validate identically: barcodes, permissions, currency codes, money, VAT and the
+//! journal's hash chain.
 //!
 //! It must never do I/O, read a clock, or know about storage: both the till and the server
 //! depend on it, and nothing else is shared between them.
@@ -13,7 +14,10 @@ pub mod currency;
 pub mod error;
 pub mod health;
 pub mod ids;
+pub mod journal;
+pub mod money;
 pub mod permission;
+pub mod tax;
 pub mod token;
 
 pub use barcode::{Barcode, BarcodeError};
