@@ -332,3 +332,802 @@ export async function onSessionChanged(
 ): Promise<() => void> {
   return subscribe(SESSION_CHANGED_EVENT, parseOptionalSession, onSession, onError);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Point of sale: the cart, tenders, the till session, refunds and receipts.
+//
+// Amounts are integers in minor units; `minorUnits` says how many decimals their currency has.
+// Amounts the cashier types (quantities, prices, discounts, tendered cash) go to the backend
+// as typed, as strings: the backend parses them with the currency's rules.
+// ---------------------------------------------------------------------------------------------
+
+export type Unit = 'each' | 'kg';
+export type TenderMethod = 'cash' | 'card' | 'mobile_money';
+
+export const TENDER_METHODS: readonly TenderMethod[] = ['cash', 'card', 'mobile_money'];
+
+/** A discount as typed: `{ kind: 'amount', value: '1.50' }` or `{ kind: 'percent', value: '10' }`. */
+export interface DiscountInput {
+  kind: 'amount' | 'percent';
+  value: string;
+}
+
+export interface VatBandView {
+  label: string;
+  grossMinor: number;
+  vatMinor: number;
+  netMinor: number;
+}
+
+export interface CartLineView {
+  /** Stable within the cart. */
+  lineId: number;
+  productId: string;
+  sku: string;
+  name: string;
+  unit: Unit;
+  /** As text: "2", "1.235". */
+  quantity: string;
+  unitPriceMinor: number;
+  listPriceMinor: number;
+  priceOverridden: boolean;
+  lineDiscount: DiscountInput | null;
+  lineDiscountMinor: number;
+  cartDiscountMinor: number;
+  /** After discounts. */
+  totalMinor: number;
+  /** "15%", "0%", "exempt". */
+  taxLabel: string;
+}
+
+export interface CartView {
+  lines: CartLineView[];
+  currency: string;
+  minorUnits: number;
+  subtotalMinor: number;
+  discountMinor: number;
+  totalMinor: number;
+  vat: VatBandView[];
+  vatTotalMinor: number;
+  cartDiscount: DiscountInput | null;
+  /** The sum of the quantities, as text. */
+  itemCount: string;
+}
+
+export interface ProductHit {
+  productId: string;
+  sku: string;
+  name: string;
+  unit: Unit;
+  priceMinor: number;
+  currency: string;
+  minorUnits: number;
+  taxLabel: string;
+  barcode: string | null;
+}
+
+export interface CurrencyOption {
+  code: string;
+  name: string;
+  minorUnits: number;
+  /** Units of `code` per 1 of the sale currency ("1" for the sale currency itself). */
+  rate: string;
+}
+
+export interface TillSessionInfo {
+  id: string;
+  openedAt: string;
+  openedByName: string;
+}
+
+export interface ParkedCartInfo {
+  id: string;
+  label: string;
+  parkedAt: string;
+  parkedByName: string;
+  lineCount: number;
+  totalMinor: number;
+  currency: string;
+  minorUnits: number;
+}
+
+export interface PosState {
+  /** Null: the till must be opened (its float counted) before selling. */
+  tillSession: TillSessionInfo | null;
+  cart: CartView;
+  parked: ParkedCartInfo[];
+  /** The sale currency first. */
+  currencies: CurrencyOption[];
+  shopName: string | null;
+  canDiscount: boolean;
+  canOverridePrice: boolean;
+  canRefund: boolean;
+}
+
+/** One tender as typed: `amount` is "20" or "12.50" in `currency`. */
+export interface PaymentInput {
+  method: TenderMethod;
+  currency: string;
+  amount: string;
+  reference?: string | null;
+}
+
+export interface DueIn {
+  currency: string;
+  minorUnits: number;
+  amountMinor: number;
+  rate: string;
+}
+
+export interface TenderView {
+  currency: string;
+  minorUnits: number;
+  /** Due, in the sale currency. */
+  totalMinor: number;
+  /** What the payments count for, in the sale currency. */
+  paidMinor: number;
+  /** Still due (0 when covered). */
+  remainingMinor: number;
+  /** Change due, in `changeCurrency`. */
+  changeMinor: number;
+  changeCurrency: string;
+  changeMinorUnits: number;
+  /** The remaining amount in each currency. */
+  dueIn: DueIn[];
+  /** The payments cover the total: checkout may go ahead. */
+  complete: boolean;
+}
+
+export interface ReceiptAmount {
+  currency: string;
+  minorUnits: number;
+  minor: number;
+}
+
+export interface ReceiptLine {
+  name: string;
+  quantity: string;
+  unitPriceMinor: number;
+  discountMinor: number;
+  totalMinor: number;
+  taxLabel: string;
+  priceOverridden: boolean;
+}
+
+export interface ReceiptPayment {
+  /** As printed: "Cash", "Card", "Mobile money". */
+  method: string;
+  amount: ReceiptAmount;
+  rate: string | null;
+  reference: string | null;
+}
+
+/** What a receipt says (the receipt crate's model). */
+export interface Receipt {
+  kind: 'sale' | 'refund';
+  shopName: string;
+  location: string | null;
+  taxNumber: string | null;
+  receiptNo: string;
+  refundOf: string | null;
+  reason: string | null;
+  date: string;
+  cashier: string;
+  currency: string;
+  minorUnits: number;
+  lines: ReceiptLine[];
+  subtotalMinor: number;
+  discountMinor: number;
+  totalMinor: number;
+  vat: VatBandView[];
+  vatTotalMinor: number;
+  payments: ReceiptPayment[];
+  change: ReceiptAmount | null;
+  verificationCode: string;
+  reprint: boolean;
+}
+
+export interface PrintedReceipt {
+  receipt: Receipt;
+  /** A full self-contained document: show it only in `<iframe sandbox="" srcDoc=…>`. */
+  html: string;
+  printed: boolean;
+  printError: string | null;
+}
+
+export interface SaleDone extends PrintedReceipt {
+  saleId: string;
+  receiptNo: string;
+}
+
+/** A counted amount of one tender in one currency, as typed. */
+export interface CountInput {
+  currency: string;
+  tender: TenderMethod;
+  amount: string;
+}
+
+export interface ReportTender {
+  method: TenderMethod;
+  expectedMinor: number;
+  countedMinor: number | null;
+  overShortMinor: number | null;
+}
+
+export interface ReportCurrency {
+  currency: string;
+  minorUnits: number;
+  salesMinor: number;
+  refundsMinor: number;
+  discountsMinor: number;
+  netMinor: number;
+  vat: VatBandView[];
+  tenders: ReportTender[];
+}
+
+export interface ReportCashier {
+  name: string;
+  salesCount: number;
+  totals: { currency: string; minorUnits: number; amountMinor: number }[];
+}
+
+export interface SessionReport {
+  kind: 'x' | 'z';
+  sessionId: string;
+  openedAt: string;
+  openedByName: string;
+  closedAt: string | null;
+  salesCount: number;
+  refundsCount: number;
+  currencies: ReportCurrency[];
+  cashiers: ReportCashier[];
+  /** A printable document, shown like receipts. */
+  html: string;
+}
+
+export interface SaleListItem {
+  saleId: string;
+  receiptNo: string;
+  kind: 'sale' | 'refund';
+  createdAt: string;
+  cashierName: string;
+  totalMinor: number;
+  currency: string;
+  minorUnits: number;
+  refundable: boolean;
+}
+
+export interface SaleDetailLine {
+  lineNo: number;
+  name: string;
+  unit: Unit;
+  quantity: string;
+  refundableQuantity: string;
+  totalMinor: number;
+}
+
+export interface SaleDetail {
+  sale: SaleListItem;
+  lines: SaleDetailLine[];
+}
+
+export interface RefundLineInput {
+  lineNo: number;
+  quantity: string;
+  restock: boolean;
+}
+
+/** A manager's own credentials, when the cashier may not refund on their own. */
+export interface Approver {
+  username: string;
+  password: string;
+}
+
+export interface RefundInput {
+  saleId: string;
+  lines: RefundLineInput[];
+  reason: string;
+  approver: Approver | null;
+  tender: TenderMethod;
+}
+
+// ---- Shape checks ----
+// Each parser takes `what` (the answer being read, e.g. "cart") so a malformed part anywhere
+// inside it reports the answer as a whole: "The backend returned an unexpected cart."
+
+type Parse<T> = (value: unknown, what: string) => T;
+
+function recordOf(value: unknown, what: string): Record<string, unknown> {
+  if (!isRecord(value)) throw badResponse(what);
+  return value;
+}
+
+/** A whole number of minor units, a count or an id. */
+function intField(record: Record<string, unknown>, key: string, what: string): number {
+  const value = record[key];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw badResponse(what);
+  return value;
+}
+
+function optionalIntField(record: Record<string, unknown>, key: string, what: string): number | null {
+  const value = record[key];
+  return value === undefined || value === null ? null : intField(record, key, what);
+}
+
+function boolField(record: Record<string, unknown>, key: string, what: string): boolean {
+  const value = record[key];
+  if (typeof value !== 'boolean') throw badResponse(what);
+  return value;
+}
+
+function oneOfField<T extends string>(
+  record: Record<string, unknown>,
+  key: string,
+  what: string,
+  allowed: readonly T[],
+): T {
+  const value = record[key];
+  const found = allowed.find((a) => a === value);
+  if (found === undefined) throw badResponse(what);
+  return found;
+}
+
+function arrayField<T>(record: Record<string, unknown>, key: string, what: string, parse: Parse<T>): T[] {
+  return arrayOf(record[key], what, parse);
+}
+
+function arrayOf<T>(value: unknown, what: string, parse: Parse<T>): T[] {
+  if (!Array.isArray(value)) throw badResponse(what);
+  return value.map((item: unknown) => parse(item, what));
+}
+
+function nullableField<T>(record: Record<string, unknown>, key: string, what: string, parse: Parse<T>): T | null {
+  const value = record[key];
+  return value === undefined || value === null ? null : parse(value, what);
+}
+
+const UNITS: readonly Unit[] = ['each', 'kg'];
+const SALE_KINDS = ['sale', 'refund'] as const;
+
+const parseDiscount: Parse<DiscountInput> = (value, what) => {
+  const r = recordOf(value, what);
+  return { kind: oneOfField(r, 'kind', what, ['amount', 'percent']), value: stringField(r, 'value', what) };
+};
+
+const parseVatBand: Parse<VatBandView> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    label: stringField(r, 'label', what),
+    grossMinor: intField(r, 'grossMinor', what),
+    vatMinor: intField(r, 'vatMinor', what),
+    netMinor: intField(r, 'netMinor', what),
+  };
+};
+
+const parseCartLine: Parse<CartLineView> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    lineId: intField(r, 'lineId', what),
+    productId: stringField(r, 'productId', what),
+    sku: stringField(r, 'sku', what),
+    name: stringField(r, 'name', what),
+    unit: oneOfField(r, 'unit', what, UNITS),
+    quantity: stringField(r, 'quantity', what),
+    unitPriceMinor: intField(r, 'unitPriceMinor', what),
+    listPriceMinor: intField(r, 'listPriceMinor', what),
+    priceOverridden: boolField(r, 'priceOverridden', what),
+    lineDiscount: nullableField(r, 'lineDiscount', what, parseDiscount),
+    lineDiscountMinor: intField(r, 'lineDiscountMinor', what),
+    cartDiscountMinor: intField(r, 'cartDiscountMinor', what),
+    totalMinor: intField(r, 'totalMinor', what),
+    taxLabel: stringField(r, 'taxLabel', what),
+  };
+};
+
+const parseCartWithin: Parse<CartView> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    lines: arrayField(r, 'lines', what, parseCartLine),
+    currency: stringField(r, 'currency', what),
+    minorUnits: intField(r, 'minorUnits', what),
+    subtotalMinor: intField(r, 'subtotalMinor', what),
+    discountMinor: intField(r, 'discountMinor', what),
+    totalMinor: intField(r, 'totalMinor', what),
+    vat: arrayField(r, 'vat', what, parseVatBand),
+    vatTotalMinor: intField(r, 'vatTotalMinor', what),
+    cartDiscount: nullableField(r, 'cartDiscount', what, parseDiscount),
+    itemCount: stringField(r, 'itemCount', what),
+  };
+};
+
+function parseCart(value: unknown): CartView {
+  return parseCartWithin(value, 'cart');
+}
+
+const parseProductHit: Parse<ProductHit> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    productId: stringField(r, 'productId', what),
+    sku: stringField(r, 'sku', what),
+    name: stringField(r, 'name', what),
+    unit: oneOfField(r, 'unit', what, UNITS),
+    priceMinor: intField(r, 'priceMinor', what),
+    currency: stringField(r, 'currency', what),
+    minorUnits: intField(r, 'minorUnits', what),
+    taxLabel: stringField(r, 'taxLabel', what),
+    barcode: optionalStringField(r, 'barcode', what),
+  };
+};
+
+const parseCurrency: Parse<CurrencyOption> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    code: stringField(r, 'code', what),
+    name: stringField(r, 'name', what),
+    minorUnits: intField(r, 'minorUnits', what),
+    rate: stringField(r, 'rate', what),
+  };
+};
+
+const parseTillSession: Parse<TillSessionInfo> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    id: stringField(r, 'id', what),
+    openedAt: stringField(r, 'openedAt', what),
+    openedByName: stringField(r, 'openedByName', what),
+  };
+};
+
+const parseParked: Parse<ParkedCartInfo> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    id: stringField(r, 'id', what),
+    label: stringField(r, 'label', what),
+    parkedAt: stringField(r, 'parkedAt', what),
+    parkedByName: stringField(r, 'parkedByName', what),
+    lineCount: intField(r, 'lineCount', what),
+    totalMinor: intField(r, 'totalMinor', what),
+    currency: stringField(r, 'currency', what),
+    minorUnits: intField(r, 'minorUnits', what),
+  };
+};
+
+function parsePosState(value: unknown): PosState {
+  const what = 'till state';
+  const r = recordOf(value, what);
+  const currencies = arrayField(r, 'currencies', what, parseCurrency);
+  // The sale currency comes first, and every screen that takes money needs it.
+  if (currencies.length === 0) throw badResponse(what);
+  return {
+    tillSession: nullableField(r, 'tillSession', what, parseTillSession),
+    cart: parseCartWithin(r.cart, what),
+    parked: arrayField(r, 'parked', what, parseParked),
+    currencies,
+    shopName: optionalStringField(r, 'shopName', what),
+    canDiscount: boolField(r, 'canDiscount', what),
+    canOverridePrice: boolField(r, 'canOverridePrice', what),
+    canRefund: boolField(r, 'canRefund', what),
+  };
+}
+
+const parseDueIn: Parse<DueIn> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    currency: stringField(r, 'currency', what),
+    minorUnits: intField(r, 'minorUnits', what),
+    amountMinor: intField(r, 'amountMinor', what),
+    rate: stringField(r, 'rate', what),
+  };
+};
+
+function parseTenderView(value: unknown): TenderView {
+  const what = 'tender';
+  const r = recordOf(value, what);
+  return {
+    currency: stringField(r, 'currency', what),
+    minorUnits: intField(r, 'minorUnits', what),
+    totalMinor: intField(r, 'totalMinor', what),
+    paidMinor: intField(r, 'paidMinor', what),
+    remainingMinor: intField(r, 'remainingMinor', what),
+    changeMinor: intField(r, 'changeMinor', what),
+    changeCurrency: stringField(r, 'changeCurrency', what),
+    changeMinorUnits: intField(r, 'changeMinorUnits', what),
+    dueIn: arrayField(r, 'dueIn', what, parseDueIn),
+    complete: boolField(r, 'complete', what),
+  };
+}
+
+const parseReceiptAmount: Parse<ReceiptAmount> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    currency: stringField(r, 'currency', what),
+    minorUnits: intField(r, 'minorUnits', what),
+    minor: intField(r, 'minor', what),
+  };
+};
+
+const parseReceiptLine: Parse<ReceiptLine> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    name: stringField(r, 'name', what),
+    quantity: stringField(r, 'quantity', what),
+    unitPriceMinor: intField(r, 'unitPriceMinor', what),
+    discountMinor: intField(r, 'discountMinor', what),
+    totalMinor: intField(r, 'totalMinor', what),
+    taxLabel: stringField(r, 'taxLabel', what),
+    priceOverridden: boolField(r, 'priceOverridden', what),
+  };
+};
+
+const parseReceiptPayment: Parse<ReceiptPayment> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    method: stringField(r, 'method', what),
+    amount: parseReceiptAmount(r.amount, what),
+    rate: optionalStringField(r, 'rate', what),
+    reference: optionalStringField(r, 'reference', what),
+  };
+};
+
+const parseReceipt: Parse<Receipt> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    kind: oneOfField(r, 'kind', what, SALE_KINDS),
+    shopName: stringField(r, 'shopName', what),
+    location: optionalStringField(r, 'location', what),
+    taxNumber: optionalStringField(r, 'taxNumber', what),
+    receiptNo: stringField(r, 'receiptNo', what),
+    refundOf: optionalStringField(r, 'refundOf', what),
+    reason: optionalStringField(r, 'reason', what),
+    date: stringField(r, 'date', what),
+    cashier: stringField(r, 'cashier', what),
+    currency: stringField(r, 'currency', what),
+    minorUnits: intField(r, 'minorUnits', what),
+    lines: arrayField(r, 'lines', what, parseReceiptLine),
+    subtotalMinor: intField(r, 'subtotalMinor', what),
+    discountMinor: intField(r, 'discountMinor', what),
+    totalMinor: intField(r, 'totalMinor', what),
+    vat: arrayField(r, 'vat', what, parseVatBand),
+    vatTotalMinor: intField(r, 'vatTotalMinor', what),
+    payments: arrayField(r, 'payments', what, parseReceiptPayment),
+    change: nullableField(r, 'change', what, parseReceiptAmount),
+    verificationCode: stringField(r, 'verificationCode', what),
+    reprint: boolField(r, 'reprint', what),
+  };
+};
+
+function parsePrintedWithin(r: Record<string, unknown>, what: string): PrintedReceipt {
+  return {
+    receipt: parseReceipt(r.receipt, what),
+    html: stringField(r, 'html', what),
+    printed: boolField(r, 'printed', what),
+    printError: optionalStringField(r, 'printError', what),
+  };
+}
+
+function parsePrintedReceipt(value: unknown): PrintedReceipt {
+  const what = 'receipt';
+  return parsePrintedWithin(recordOf(value, what), what);
+}
+
+function parseSaleDone(value: unknown): SaleDone {
+  const what = 'receipt';
+  const r = recordOf(value, what);
+  return {
+    ...parsePrintedWithin(r, what),
+    saleId: stringField(r, 'saleId', what),
+    receiptNo: stringField(r, 'receiptNo', what),
+  };
+}
+
+const parseReportTender: Parse<ReportTender> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    method: oneOfField(r, 'method', what, TENDER_METHODS),
+    expectedMinor: intField(r, 'expectedMinor', what),
+    countedMinor: optionalIntField(r, 'countedMinor', what),
+    overShortMinor: optionalIntField(r, 'overShortMinor', what),
+  };
+};
+
+const parseReportCurrency: Parse<ReportCurrency> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    currency: stringField(r, 'currency', what),
+    minorUnits: intField(r, 'minorUnits', what),
+    salesMinor: intField(r, 'salesMinor', what),
+    refundsMinor: intField(r, 'refundsMinor', what),
+    discountsMinor: intField(r, 'discountsMinor', what),
+    netMinor: intField(r, 'netMinor', what),
+    vat: arrayField(r, 'vat', what, parseVatBand),
+    tenders: arrayField(r, 'tenders', what, parseReportTender),
+  };
+};
+
+const parseCashierTotal: Parse<ReportCashier['totals'][number]> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    currency: stringField(r, 'currency', what),
+    minorUnits: intField(r, 'minorUnits', what),
+    amountMinor: intField(r, 'amountMinor', what),
+  };
+};
+
+const parseReportCashier: Parse<ReportCashier> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    name: stringField(r, 'name', what),
+    salesCount: intField(r, 'salesCount', what),
+    totals: arrayField(r, 'totals', what, parseCashierTotal),
+  };
+};
+
+function parseSessionReport(value: unknown, kind: 'x' | 'z'): SessionReport {
+  const what = 'till report';
+  const r = recordOf(value, what);
+  // An X report asked for must not come back as a Z report, nor the other way round.
+  if (r.kind !== kind) throw badResponse(what);
+  return {
+    kind,
+    sessionId: stringField(r, 'sessionId', what),
+    openedAt: stringField(r, 'openedAt', what),
+    openedByName: stringField(r, 'openedByName', what),
+    closedAt: optionalStringField(r, 'closedAt', what),
+    salesCount: intField(r, 'salesCount', what),
+    refundsCount: intField(r, 'refundsCount', what),
+    currencies: arrayField(r, 'currencies', what, parseReportCurrency),
+    cashiers: arrayField(r, 'cashiers', what, parseReportCashier),
+    html: stringField(r, 'html', what),
+  };
+}
+
+const parseSaleListItem: Parse<SaleListItem> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    saleId: stringField(r, 'saleId', what),
+    receiptNo: stringField(r, 'receiptNo', what),
+    kind: oneOfField(r, 'kind', what, SALE_KINDS),
+    createdAt: stringField(r, 'createdAt', what),
+    cashierName: stringField(r, 'cashierName', what),
+    totalMinor: intField(r, 'totalMinor', what),
+    currency: stringField(r, 'currency', what),
+    minorUnits: intField(r, 'minorUnits', what),
+    refundable: boolField(r, 'refundable', what),
+  };
+};
+
+const parseSaleDetailLine: Parse<SaleDetailLine> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    lineNo: intField(r, 'lineNo', what),
+    name: stringField(r, 'name', what),
+    unit: oneOfField(r, 'unit', what, UNITS),
+    quantity: stringField(r, 'quantity', what),
+    refundableQuantity: stringField(r, 'refundableQuantity', what),
+    totalMinor: intField(r, 'totalMinor', what),
+  };
+};
+
+function parseSaleDetail(value: unknown): SaleDetail {
+  const what = 'sale';
+  const r = recordOf(value, what);
+  return {
+    sale: parseSaleListItem(r.sale, what),
+    lines: arrayField(r, 'lines', what, parseSaleDetailLine),
+  };
+}
+
+// ---- Commands ----
+
+/** `pos_state`: the till session, the cart, parked carts, currencies and what the cashier may do. */
+export async function posState(): Promise<PosState> {
+  return parsePosState(await call('pos_state'));
+}
+
+/** `find_products`: up to 20 products whose name or SKU starts with `query` ("" finds none). */
+export async function findProducts(query: string): Promise<ProductHit[]> {
+  return arrayOf(await call('find_products', { query }), 'product list', parseProductHit);
+}
+
+/** `scan_barcode`: adds the product with this barcode. Rejects with `unknown_barcode`, cart unchanged. */
+export async function scanBarcode(code: string): Promise<CartView> {
+  return parseCart(await call('scan_barcode', { code }));
+}
+
+/** `cart_add`: adds a product; a null quantity lets the backend choose (1 of an `each` product). */
+export async function cartAdd(productId: string, quantity: string | null = null): Promise<CartView> {
+  return parseCart(await call('cart_add', { productId, quantity }));
+}
+
+/** `cart_set_quantity`: the line's new quantity, as typed. */
+export async function cartSetQuantity(lineId: number, quantity: string): Promise<CartView> {
+  return parseCart(await call('cart_set_quantity', { lineId, quantity }));
+}
+
+/** `cart_remove_line`. */
+export async function cartRemoveLine(lineId: number): Promise<CartView> {
+  return parseCart(await call('cart_remove_line', { lineId }));
+}
+
+/** `cart_void`: empties the cart. */
+export async function cartVoid(): Promise<CartView> {
+  return parseCart(await call('cart_void'));
+}
+
+/** `cart_set_line_discount`: null removes the line's discount. */
+export async function cartSetLineDiscount(lineId: number, discount: DiscountInput | null): Promise<CartView> {
+  return parseCart(await call('cart_set_line_discount', { lineId, discount }));
+}
+
+/** `cart_set_discount`: the whole cart's discount; null removes it. */
+export async function cartSetDiscount(discount: DiscountInput | null): Promise<CartView> {
+  return parseCart(await call('cart_set_discount', { discount }));
+}
+
+/** `cart_set_price`: overrides the line's unit price, as typed; null restores the list price. */
+export async function cartSetPrice(lineId: number, price: string | null): Promise<CartView> {
+  return parseCart(await call('cart_set_price', { lineId, price }));
+}
+
+/** `park_cart`: sets the cart aside under `label` and starts an empty one. */
+export async function parkCart(label: string): Promise<PosState> {
+  return parsePosState(await call('park_cart', { label }));
+}
+
+/** `resume_parked`: brings a parked cart back. Rejects with `cart_not_empty` if the cart has lines. */
+export async function resumeParked(id: string): Promise<PosState> {
+  return parsePosState(await call('resume_parked', { id }));
+}
+
+/** `tender_preview`: what these payments leave to pay, and the change, without selling. */
+export async function tenderPreview(payments: PaymentInput[], changeCurrency: string): Promise<TenderView> {
+  return parseTenderView(await call('tender_preview', { payments, changeCurrency }));
+}
+
+/** `checkout`: sells the cart for these payments and prints the receipt. */
+export async function checkout(payments: PaymentInput[], changeCurrency: string): Promise<SaleDone> {
+  return parseSaleDone(await call('checkout', { payments, changeCurrency }));
+}
+
+/** `open_till`: opens a till session with the counted float (cash, per currency). */
+export async function openTill(float: CountInput[]): Promise<PosState> {
+  return parsePosState(await call('open_till', { float }));
+}
+
+/** `till_report`: the X report of the open session (the till stays open). */
+export async function tillReport(): Promise<SessionReport> {
+  return parseSessionReport(await call('till_report'), 'x');
+}
+
+/** `close_till`: closes the session with the counted amounts; answers its Z report. */
+export async function closeTill(counted: CountInput[]): Promise<SessionReport> {
+  return parseSessionReport(await call('close_till', { counted }), 'z');
+}
+
+/** `recent_sales`: the till's latest sales and refunds, newest first. */
+export async function recentSales(limit: number): Promise<SaleListItem[]> {
+  return arrayOf(await call('recent_sales', { limit }), 'sales list', parseSaleListItem);
+}
+
+/** `sale_detail`: one sale's lines, with what may still be refunded of each. */
+export async function saleDetail(saleId: string): Promise<SaleDetail> {
+  return parseSaleDetail(await call('sale_detail', { saleId }));
+}
+
+/** `refund`: refunds lines of a sale; `approver` carries a manager's credentials when needed. */
+export async function refund(input: RefundInput): Promise<SaleDone> {
+  return parseSaleDone(
+    await call('refund', {
+      saleId: input.saleId,
+      lines: input.lines,
+      reason: input.reason,
+      approver: input.approver,
+      tender: input.tender,
+    }),
+  );
+}
+
+/** `reprint_receipt`: prints a sale's receipt again, marked as a reprint. */
+export async function reprintReceipt(saleId: string): Promise<PrintedReceipt> {
+  return parsePrintedReceipt(await call('reprint_receipt', { saleId }));
+}

@@ -7,6 +7,7 @@ import { act } from '@testing-library/react';
 import { emit } from '@tauri-apps/api/event';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import type { AppInfo, ConnectionStatus, SessionStatus } from '../backend';
+import { fakeTill } from './fakeTill';
 
 type Handler = (args: Record<string, unknown>) => unknown;
 
@@ -20,6 +21,28 @@ export interface BackendHandlers {
   sign_in?: Handler;
   unlock_offline?: Handler;
   lock?: Handler;
+  // Point of sale (answered by a fresh `fakeTill()` unless a test says otherwise).
+  pos_state?: Handler;
+  find_products?: Handler;
+  scan_barcode?: Handler;
+  cart_add?: Handler;
+  cart_set_quantity?: Handler;
+  cart_remove_line?: Handler;
+  cart_void?: Handler;
+  cart_set_line_discount?: Handler;
+  cart_set_discount?: Handler;
+  cart_set_price?: Handler;
+  park_cart?: Handler;
+  resume_parked?: Handler;
+  tender_preview?: Handler;
+  checkout?: Handler;
+  open_till?: Handler;
+  till_report?: Handler;
+  close_till?: Handler;
+  recent_sales?: Handler;
+  sale_detail?: Handler;
+  refund?: Handler;
+  reprint_receipt?: Handler;
 }
 
 export interface CommandCall {
@@ -63,7 +86,7 @@ export function session(overrides: Partial<SessionStatus> = {}): SessionStatus {
 }
 
 /** Defaults answer every command, so a test only states what it is about. */
-const defaults: Required<BackendHandlers> = {
+const defaults: BackendHandlers = {
   startup_error: () => null,
   app_info: () => sampleInfo,
   local_product_count: () => 12,
@@ -78,7 +101,7 @@ const defaults: Required<BackendHandlers> = {
 /** Installs the mock; returns the list of commands called (events excluded). */
 export function mockBackend(handlers: BackendHandlers = {}): CommandCall[] {
   const calls: CommandCall[] = [];
-  const all: Record<string, Handler> = { ...defaults, ...handlers };
+  const all: Record<string, Handler | undefined> = { ...defaults, ...fakeTill().handlers, ...handlers };
   mockIPC(
     (cmd, payload) => {
       const args = (payload ?? {}) as Record<string, unknown>;
