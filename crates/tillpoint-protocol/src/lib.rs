@@ -17,6 +17,7 @@ pub mod ids;
 pub mod journal;
 pub mod money;
 pub mod permission;
+pub mod sales;
 pub mod tax;
 pub mod token;
 

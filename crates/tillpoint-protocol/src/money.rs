@@ -223,6 +223,11 @@ impl ExchangeRate {
         }
     }
 
+    /// The rate as the exact fraction `(numerator, denominator)`.
+    pub fn as_fraction(self) -> (i128, i128) {
+        (self.mantissa, 10_i128.pow(self.scale))
+    }
+
     /// `amount` (minor units of the base currency, `from_units` decimals) in the quote
     /// currency (`to_units` decimals).
     pub fn convert(

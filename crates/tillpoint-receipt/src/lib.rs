@@ -18,9 +18,11 @@ pub mod html;
 mod layout;
 pub mod model;
 pub mod printer;
+pub mod report;
 #[cfg(test)]
 mod sample_receipts;
 
 pub use escpos::{EscPosOptions, PaperWidth};
 pub use model::{Amount, Receipt, ReceiptKind, ReceiptLine, ReceiptPayment, ReceiptVat};
 pub use printer::{PrintError, PrinterTarget, TargetError};
+pub use report::{CashierReport, CashierTotal, CurrencyReport, ReportKind, SessionReport, TenderLine};
