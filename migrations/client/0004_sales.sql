@@ -187,8 +187,9 @@ CREATE TABLE sale_payments (
     method       TEXT NOT NULL CHECK (method IN ('cash', 'card', 'mobile_money')),
     currency     TEXT NOT NULL,
     amount_minor INTEGER NOT NULL,
-    -- Units of `currency` per unit of the sale's currency, as captured at the sale.
+    -- The rate captured at the sale: one `rate_base` is `rate` units of the other currency.
     rate         TEXT NOT NULL,
+    rate_base    TEXT NOT NULL,
     -- What the tender counts for, in the sale's currency.
     value_minor  INTEGER NOT NULL,
     reference    TEXT,

@@ -4,6 +4,7 @@
 
 mod commands;
 mod logging;
+mod pos_commands;
 mod startup;
 
 use tauri::{Builder, Runtime};
@@ -25,6 +26,27 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::sign_in,
             commands::unlock_offline,
             commands::lock,
+            pos_commands::pos_state,
+            pos_commands::find_products,
+            pos_commands::scan_barcode,
+            pos_commands::cart_add,
+            pos_commands::cart_set_quantity,
+            pos_commands::cart_remove_line,
+            pos_commands::cart_void,
+            pos_commands::cart_set_line_discount,
+            pos_commands::cart_set_discount,
+            pos_commands::cart_set_price,
+            pos_commands::park_cart,
+            pos_commands::resume_parked,
+            pos_commands::tender_preview,
+            pos_commands::checkout,
+            pos_commands::open_till,
+            pos_commands::till_report,
+            pos_commands::close_till,
+            pos_commands::recent_sales,
+            pos_commands::sale_detail,
+            pos_commands::refund,
+            pos_commands::reprint_receipt,
         ])
         .setup(|app| {
             startup::start(app)?;

@@ -96,6 +96,28 @@ impl TestServer {
         }
     }
 
+    /// Stops the server and starts it again on the same address and data folder, as an
+    /// operator restarting it would: only what is on disk survives.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let mut config = ServerConfig::for_tests(&self.data_dir);
+        config.listen = self
+            .url
+            .endpoint("")
+            .socket_addrs(|| None)
+            .expect("a loopback address")[0];
+        let app = Application::build_with_clock(&config, self.clock.clone())
+            .await
+            .expect("the server starts again");
+        self.db = app.database().clone();
+        self.identity = app.identity().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        self.task = Some(tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        })));
+        self.stop = Some(stop);
+    }
+
     /// The URL of `path` on this server, e.g. `server.at("api/v1/me")`.
     pub fn at(&self, path: &str) -> String {
         self.url.endpoint(path).to_string()
@@ -211,6 +233,7 @@ pub fn till_config(server_url: &ServerUrl, data_dir: &Path) -> TillConfig {
         data_dir: PathBuf::from(data_dir),
         log_level: LogLevel::Info,
         source_file: None,
+        printer: None,
     }
 }
 

@@ -10,6 +10,12 @@
 //! | `server_url` | `TILLPOINT_SERVER_URL`   | `http://127.0.0.1:8787`         |
 //! | `data_dir`   | `TILLPOINT_DATA_DIR`     | the OS app-data folder          |
 //! | `log_level`  | `TILLPOINT_LOG_LEVEL`    | `info`                          |
+//! | `printer`    | `TILLPOINT_PRINTER`      | none: receipts show on screen   |
+//! | `printer_width` | `TILLPOINT_PRINTER_WIDTH` | `80` (mm; or `58`)          |
+//! | `cash_drawer` | `TILLPOINT_CASH_DRAWER` | `true`: open it on cash sales   |
+//!
+//! `printer` is `tcp://address[:port]` for a network receipt printer (port 9100 by default)
+//! or a device path such as `/dev/usb/lp0`.
 //!
 //! The file is `TILLPOINT_CONFIG` if set (then it must exist), else `config.toml` in the OS
 //! config folder for Tillpoint.
@@ -28,6 +34,18 @@ pub const ENV_CONFIG: &str = "TILLPOINT_CONFIG";
 pub const ENV_SERVER_URL: &str = "TILLPOINT_SERVER_URL";
 pub const ENV_DATA_DIR: &str = "TILLPOINT_DATA_DIR";
 pub const ENV_LOG_LEVEL: &str = "TILLPOINT_LOG_LEVEL";
+pub const ENV_PRINTER: &str = "TILLPOINT_PRINTER";
+pub const ENV_PRINTER_WIDTH: &str = "TILLPOINT_PRINTER_WIDTH";
+pub const ENV_CASH_DRAWER: &str = "TILLPOINT_CASH_DRAWER";
+
+/// The receipt printer, when one is set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrinterSettings {
+    pub target: tillpoint_receipt::PrinterTarget,
+    pub width: tillpoint_receipt::PaperWidth,
+    /// Whether a cash sale opens the drawer wired to the printer.
+    pub cash_drawer: bool,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TillConfig {
@@ -36,6 +54,7 @@ pub struct TillConfig {
     pub log_level: LogLevel,
     /// The file the settings were read from, if any (shown in Settings).
     pub source_file: Option<PathBuf>,
+    pub printer: Option<PrinterSettings>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -113,7 +132,7 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("the config file {path} is not valid: {message}. Keys allowed: server_url, data_dir, log_level")]
+    #[error("the config file {path} is not valid: {message}. Keys allowed: server_url, data_dir, log_level, printer, printer_width, cash_drawer")]
     Invalid { path: PathBuf, message: String },
     #[error("{origin}: {message}")]
     BadValue { origin: String, message: String },
@@ -125,6 +144,9 @@ struct FileConfig {
     server_url: Option<String>,
     data_dir: Option<PathBuf>,
     log_level: Option<String>,
+    printer: Option<String>,
+    printer_width: Option<u32>,
+    cash_drawer: Option<bool>,
 }
 
 impl TillConfig {
@@ -181,11 +203,61 @@ impl TillConfig {
                 .unwrap_or_else(|| sources.default_data_dir.clone()),
         };
 
+        let printer = match sources.env.get(ENV_PRINTER) {
+            Some(v) => Some((v.clone(), ENV_PRINTER.to_owned())),
+            None => file.printer.clone().map(|v| (v, file_origin("printer"))),
+        };
+        let printer = match printer {
+            Some((target, _)) if target.trim().is_empty() => None,
+            Some((target, origin)) => {
+                let target = tillpoint_receipt::PrinterTarget::parse(&target).map_err(|e| {
+                    ConfigError::BadValue {
+                        origin,
+                        message: e.to_string(),
+                    }
+                })?;
+                let width = match sources.env.get(ENV_PRINTER_WIDTH) {
+                    Some(v) => (v.trim().parse().ok(), ENV_PRINTER_WIDTH.to_owned()),
+                    None => (file.printer_width.or(Some(80)), file_origin("printer_width")),
+                };
+                let width = match width.0 {
+                    Some(80) => tillpoint_receipt::PaperWidth::Mm80,
+                    Some(58) => tillpoint_receipt::PaperWidth::Mm58,
+                    _ => {
+                        return Err(ConfigError::BadValue {
+                            origin: width.1,
+                            message: "a receipt printer is 58 or 80 (mm) wide".into(),
+                        })
+                    }
+                };
+                let cash_drawer = match sources.env.get(ENV_CASH_DRAWER) {
+                    Some(v) => match v.trim() {
+                        "true" | "1" | "yes" => true,
+                        "false" | "0" | "no" => false,
+                        _ => {
+                            return Err(ConfigError::BadValue {
+                                origin: ENV_CASH_DRAWER.into(),
+                                message: "is true or false".into(),
+                            })
+                        }
+                    },
+                    None => file.cash_drawer.unwrap_or(true),
+                };
+                Some(PrinterSettings {
+                    target,
+                    width,
+                    cash_drawer,
+                })
+            }
+            None => None,
+        };
+
         Ok(Self {
             server_url,
             data_dir,
             log_level,
             source_file,
+            printer,
         })
     }
 }

@@ -24,6 +24,8 @@ pub enum CoreError {
     StorePoisoned,
     #[error(transparent)]
     SignIn(#[from] crate::sign_in::session::SignInError),
+    #[error(transparent)]
+    Sale(#[from] crate::sales::SaleError),
 }
 
 impl CoreError {
@@ -34,6 +36,7 @@ impl CoreError {
             Self::Store(_) | Self::StorePoisoned => "store_unavailable",
             Self::InvalidServerUrl(_) => "invalid_server_url",
             Self::SignIn(err) => err.code(),
+            Self::Sale(err) => err.code(),
         }
     }
 }

@@ -1,16 +1,20 @@
 //! Everything a Tillpoint till does, usable without a window: from tests, benchmarks and a
 //! headless command line exactly as the desktop app uses it.
 //!
-//! Today it owns the till's configuration, its local store (SQLite, migrated from
-//! `migrations/client/`) and its view of the server's reachability. Money, tax, cart and
-//! checkout, the journal, the auth session, grant checks and the sync client grow here.
+//! It owns the till's configuration, its local store (SQLite, migrated from
+//! `migrations/client/`), its view of the server's reachability, sign-in and the offline
+//! grant, the catalog, selling (cart, tax, tender, checkout, refunds, till sessions,
+//! receipts) and the journal. The sync client grows here.
 //!
 //! It must never know about Tauri, windows or the webview: `src-tauri/` adapts this crate to
 //! the desktop, and anything the desktop can do must be reachable from here.
 
+pub mod catalog;
 pub mod config;
 pub mod connection;
 pub mod error;
+pub mod journal;
+pub mod sales;
 pub mod server_url;
 pub mod sign_in;
 pub mod store;

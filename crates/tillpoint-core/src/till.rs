@@ -115,6 +115,7 @@ mod tests {
             data_dir: dir.join("nested/data"),
             log_level: LogLevel::Info,
             source_file: None,
+            printer: None,
         }
     }
 

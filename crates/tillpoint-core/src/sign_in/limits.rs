@@ -1,10 +1,11 @@
 //! The offline grant's money limits, per currency: the largest sale, the largest discount on
 //! one sale, and the most sold offline in all under that grant. Online, the server's rules
-//! apply and these do not. Checkout calls [`Till::check_offline_sale`] before it commits and
-//! [`record_offline_sale`] inside the sale's own transaction, so the running total can never
+//! apply and these do not. Checkout calls [`check_sale`] and [`record_offline_sale`] inside the sale's own
+//! transaction, so the running total can never
 //! disagree with the sales.
 
 use rusqlite::{Connection, OptionalExtension};
+use tillpoint_protocol::auth::GrantLimits;
 use tillpoint_protocol::CurrencyCode;
 
 use super::session::{SessionMode, SignInError};
@@ -65,6 +66,61 @@ pub fn record_offline_sale(
     Ok(())
 }
 
+/// Checks a discount (or a hand-set price below list) of `reduction_minor` against the
+/// grant's limit for `currency`.
+pub fn check_discount(
+    limits: &GrantLimits,
+    currency: CurrencyCode,
+    reduction_minor: i64,
+) -> Result<(), LimitError> {
+    let limit = limits
+        .get(&currency)
+        .ok_or(LimitError::CurrencyNotAllowed(currency))?;
+    if reduction_minor > limit.max_discount {
+        return Err(LimitError::DiscountTooLarge {
+            currency,
+            amount: reduction_minor,
+            limit: limit.max_discount,
+        });
+    }
+    Ok(())
+}
+
+/// Checks a sale of `total_minor` with `reduction_minor` off against the grant's limits,
+/// including what was already sold under it. Call it in the sale's transaction, before
+/// [`record_offline_sale`].
+pub fn check_sale(
+    conn: &Connection,
+    limits: &GrantLimits,
+    grant_jti: &str,
+    currency: CurrencyCode,
+    total_minor: i64,
+    reduction_minor: i64,
+) -> Result<(), SignInError> {
+    let limit = limits
+        .get(&currency)
+        .ok_or(LimitError::CurrencyNotAllowed(currency))?;
+    if total_minor > limit.max_sale {
+        return Err(LimitError::SaleTooLarge {
+            currency,
+            amount: total_minor,
+            limit: limit.max_sale,
+        }
+        .into());
+    }
+    check_discount(limits, currency, reduction_minor)?;
+    let sold = sold_offline(conn, grant_jti, currency)?;
+    if sold.saturating_add(total_minor) > limit.max_offline_total {
+        return Err(LimitError::OfflineTotalReached {
+            currency,
+            sold,
+            limit: limit.max_offline_total,
+        }
+        .into());
+    }
+    Ok(())
+}
+
 impl Till {
     /// Whether the signed-in person may make a sale of `total_minor` with `discount_minor`
     /// off, in `currency`, now. Also checks they may sell at all (`pos:sales:create`).
@@ -84,39 +140,18 @@ impl Till {
             return Ok(None);
         }
         let grant = session.grant();
-        let limits = grant
-            .limits
-            .get(&currency)
-            .ok_or(LimitError::CurrencyNotAllowed(currency))?;
-        if total_minor > limits.max_sale {
-            return Err(LimitError::SaleTooLarge {
-                currency,
-                amount: total_minor,
-                limit: limits.max_sale,
-            }
-            .into());
-        }
-        if discount_minor > limits.max_discount {
-            return Err(LimitError::DiscountTooLarge {
-                currency,
-                amount: discount_minor,
-                limit: limits.max_discount,
-            }
-            .into());
-        }
         let conn = self
             .store()
             .conn()
             .map_err(|e| SignInError::Store(e.to_string()))?;
-        let sold = sold_offline(&conn, &grant.jti, currency)?;
-        if sold.saturating_add(total_minor) > limits.max_offline_total {
-            return Err(LimitError::OfflineTotalReached {
-                currency,
-                sold,
-                limit: limits.max_offline_total,
-            }
-            .into());
-        }
+        check_sale(
+            &conn,
+            &grant.limits,
+            &grant.jti,
+            currency,
+            total_minor,
+            discount_minor,
+        )?;
         Ok(Some(grant.jti.clone()))
     }
 }

@@ -129,6 +129,15 @@ impl ActiveSession {
     pub(crate) fn grant(&self) -> &OfflineGrantClaims {
         &self.grant
     }
+
+    /// The access token, while online: for the till's own API calls (sync), never the window.
+    pub(crate) fn access_token(&self) -> Option<&str> {
+        self.access.as_ref().map(|a| a.token.as_str())
+    }
+
+    pub(crate) fn user(&self) -> &UserInfo {
+        &self.user
+    }
 }
 
 #[derive(Clone)]

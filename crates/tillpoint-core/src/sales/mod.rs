@@ -1,0 +1,192 @@
+//! Selling: the cart, tender, checkout, refunds, parked carts, till sessions and receipts.
+//!
+//! The rules live here, not in the window: every action checks the signed-in person's
+//! permission (and, offline, their grant's limits) itself. Every sale, refund and till
+//! open/close is ONE `BEGIN IMMEDIATE` transaction that writes its rows, the till session's
+//! running totals, its stock movements, its journal entry and its outbox row together: a
+//! failure anywhere leaves nothing behind, and a committed sale survives a power cut
+//! (`synchronous=FULL`).
+
+pub mod cart;
+mod checkout;
+mod parked;
+pub mod receipt;
+mod refund;
+pub mod tender;
+pub mod till_session;
+mod views;
+
+use std::sync::MutexGuard;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension};
+use tillpoint_protocol::Permission;
+
+pub use checkout::{CheckoutInput, SaleDone};
+pub use refund::{Approver, RefundInput, RefundLineInput};
+pub use views::*;
+
+use crate::catalog::CatalogError;
+use crate::journal::Author;
+use crate::sign_in::clock;
+use crate::sign_in::identity;
+use crate::sign_in::session::{SessionMode, SignInError};
+use crate::till::Till;
+use cart::{Cart, CartError};
+use tender::TenderError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaleError {
+    #[error(transparent)]
+    SignIn(#[from] SignInError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Cart(#[from] CartError),
+    #[error(transparent)]
+    Tender(#[from] TenderError),
+    #[error("open the till (count the float) before selling")]
+    TillNotOpen,
+    #[error("the till is already open")]
+    TillAlreadyOpen,
+    #[error("the cart is empty")]
+    CartEmpty,
+    #[error("finish or park the sale on the till first")]
+    CartNotEmpty,
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{0}")]
+    NotRefundable(String),
+    #[error("no parked sale has the id {0}")]
+    NoSuchParkedCart(String),
+    #[error("no sale on this till has the id {0}")]
+    NoSuchSale(String),
+    #[error("the till's own store failed: {0}")]
+    Store(String),
+}
+
+impl From<rusqlite::Error> for SaleError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Store(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for SaleError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Store(e.to_string())
+    }
+}
+
+impl From<crate::sign_in::limits::LimitError> for SaleError {
+    fn from(e: crate::sign_in::limits::LimitError) -> Self {
+        Self::SignIn(e.into())
+    }
+}
+
+impl SaleError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::SignIn(err) => err.code(),
+            Self::Catalog(err) => err.code(),
+            Self::Cart(_) | Self::InvalidInput(_) => "invalid_input",
+            Self::Tender(TenderError::Short { .. }) => "payment_short",
+            Self::Tender(_) => "invalid_input",
+            Self::TillNotOpen => "till_not_open",
+            Self::TillAlreadyOpen => "till_already_open",
+            Self::CartEmpty => "cart_empty",
+            Self::CartNotEmpty => "cart_not_empty",
+            Self::NotRefundable(_) => "not_refundable",
+            Self::NoSuchParkedCart(_) | Self::NoSuchSale(_) => "not_found",
+            Self::Store(_) => "store_unavailable",
+        }
+    }
+}
+
+pub(crate) fn permission(text: &str) -> Permission {
+    Permission::parse(text).expect("a valid permission literal")
+}
+
+pub const SELL: &str = "pos:sales:create";
+pub const DISCOUNT: &str = "pos:discounts:apply";
+pub const REFUND: &str = "pos:sales:refund";
+pub const TILL_SESSIONS: &str = "pos:sessions:manage";
+
+/// Now, as the till records it: RFC 3339 UTC with milliseconds, never earlier than the
+/// latest time this till has seen (so a clock wound back cannot date a sale in the past).
+pub(crate) fn now(conn: &Connection) -> Result<String, SaleError> {
+    let system = Utc::now();
+    let reading = clock::observe(conn, system.timestamp())?;
+    let at = if reading.now > system.timestamp() {
+        DateTime::from_timestamp(reading.now, 0).unwrap_or(system)
+    } else {
+        system
+    };
+    Ok(at.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+impl Till {
+    pub(crate) fn sales_conn(&self) -> Result<MutexGuard<'_, Connection>, SaleError> {
+        self.store()
+            .conn()
+            .map_err(|e| SaleError::Store(e.to_string()))
+    }
+
+    /// Checks `permission` and says who is acting. Call before taking the store lock.
+    pub(crate) fn author(&self, permission_text: &str) -> Result<Author, SaleError> {
+        self.require(&permission(permission_text))?;
+        let session = self
+            .active_session()
+            .clone()
+            .ok_or(SignInError::NotSignedIn)?;
+        let device_id = {
+            let conn = self.sales_conn()?;
+            identity::load(&conn)?
+                .ok_or(SignInError::NotSignedIn)?
+                .device_id
+        };
+        let user = session.user();
+        Ok(Author {
+            org_id: user.organisation_id,
+            user_id: user.id,
+            user_name: user.name.clone(),
+            device_id,
+            grant_jti: (session.mode() == SessionMode::Offline).then(|| session.grant().jti.clone()),
+        })
+    }
+
+    /// Whether the signed-in person may do what needs `permission_text` (for the screen).
+    pub(crate) fn may(&self, permission_text: &str) -> bool {
+        self.require(&permission(permission_text)).is_ok()
+    }
+}
+
+pub(crate) fn load_cart(conn: &Connection) -> Result<Cart, SaleError> {
+    let text: Option<String> = conn
+        .prepare_cached("SELECT cart FROM open_cart WHERE singleton = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(match text {
+        Some(text) => serde_json::from_str(&text)?,
+        None => Cart::default(),
+    })
+}
+
+pub(crate) fn save_cart(conn: &Connection, cart: &Cart) -> Result<(), SaleError> {
+    if cart.is_empty() {
+        conn.execute("DELETE FROM open_cart", [])?;
+        return Ok(());
+    }
+    conn.prepare_cached(
+        "INSERT INTO open_cart (singleton, cart, updated_at) VALUES (1, ?1, ?2)
+         ON CONFLICT (singleton) DO UPDATE SET cart = ?1, updated_at = ?2",
+    )?
+    .execute((serde_json::to_string(cart)?, Utc::now().to_rfc3339()))?;
+    Ok(())
+}
+
+/// The receipt number prefix of a device: the last 8 hex digits of its id (random in a
+/// UUIDv7), upper case. See docs/decisions/selling.md.
+pub(crate) fn receipt_prefix(device: tillpoint_protocol::DeviceId) -> String {
+    let hex = device.as_uuid().simple().to_string();
+    hex[hex.len() - 8..].to_uppercase()
+}

@@ -1,0 +1,372 @@
+//! Refunds and returns against a sale held on this till: whole or per line, never more than
+//! was sold (less what was refunded already). Needs `pos:sales:refund`; a cashier without it
+//! may refund with a manager's own username and password, checked on the till against that
+//! manager's offline verifier and grant, so it works offline too. Returned goods go back on
+//! the shelf unless marked damaged.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use serde::Deserialize;
+use tillpoint_protocol::journal::RecordKind;
+use tillpoint_protocol::money::{divide, ExchangeRate, Quantity, Rounding, Unit};
+use tillpoint_protocol::sales::{Payment, SaleLine, SalePayload, TenderMethod};
+use tillpoint_protocol::tax::{vat_breakdown, TaxCode, TaxRate};
+use tillpoint_protocol::{CurrencyCode, UserId};
+use uuid::Uuid;
+
+use super::checkout::{insert_sale, SaleDone};
+use super::views::{SaleDetail, SaleDetailLine, SaleListItem};
+use super::{now, permission, till_session, SaleError, REFUND, SELL};
+use crate::catalog;
+use crate::sign_in::session::SignInError;
+use crate::sign_in::{clock, grant, identity, limits, offline_users};
+use crate::till::Till;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundLineInput {
+    pub line_no: u32,
+    pub quantity: String,
+    pub restock: bool,
+}
+
+/// A manager approving a refund the cashier may not make alone.
+#[derive(Clone, Deserialize)]
+pub struct Approver {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Approver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Approver")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundInput {
+    pub sale_id: String,
+    pub lines: Vec<RefundLineInput>,
+    pub reason: String,
+    #[serde(default)]
+    pub approver: Option<Approver>,
+    #[serde(default = "cash")]
+    pub tender: TenderMethod,
+}
+
+fn cash() -> TenderMethod {
+    TenderMethod::Cash
+}
+
+/// One line of a sale, with what is left to refund of it.
+struct SoldLine {
+    line: SaleLine,
+    refunded_quantity: i64,
+    refunded_total: i64,
+}
+
+fn sold_lines(conn: &Connection, sale_id: &str) -> Result<Vec<SoldLine>, SaleError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT l.line_no, l.product_id, l.sku, l.name, l.unit, l.quantity_milli,
+                l.unit_price_minor, l.list_price_minor, l.line_discount_minor,
+                l.cart_discount_minor, l.total_minor, l.tax_code, l.tax_rate_bp, l.vat_minor,
+                COALESCE((SELECT -SUM(r.quantity_milli) FROM sale_lines r JOIN sales s ON s.id = r.sale_id
+                          WHERE s.refund_of = l.sale_id AND r.refund_of_line = l.line_no), 0),
+                COALESCE((SELECT -SUM(r.total_minor) FROM sale_lines r JOIN sales s ON s.id = r.sale_id
+                          WHERE s.refund_of = l.sale_id AND r.refund_of_line = l.line_no), 0)
+         FROM sale_lines l WHERE l.sale_id = ?1 ORDER BY l.line_no",
+    )?;
+    let rows = statement.query_map([sale_id], |r| {
+        let bad = |i| rusqlite::Error::InvalidColumnType(i, "sale line".into(), rusqlite::types::Type::Text);
+        Ok(SoldLine {
+            line: SaleLine {
+                line_no: r.get(0)?,
+                product_id: r.get::<_, String>(1)?.parse().map_err(|_| bad(1))?,
+                sku: r.get(2)?,
+                name: r.get(3)?,
+                unit: Unit::parse(&r.get::<_, String>(4)?).ok_or_else(|| bad(4))?,
+                quantity: Quantity::from_milli(r.get(5)?),
+                unit_price_minor: r.get(6)?,
+                list_price_minor: r.get(7)?,
+                line_discount_minor: r.get(8)?,
+                cart_discount_minor: r.get(9)?,
+                total_minor: r.get(10)?,
+                tax: TaxRate {
+                    code: TaxCode::parse(&r.get::<_, String>(11)?).ok_or_else(|| bad(11))?,
+                    rate_bp: r.get(12)?,
+                },
+                vat_minor: r.get(13)?,
+                refund_of_line: None,
+                restock: None,
+            },
+            refunded_quantity: r.get(14)?,
+            refunded_total: r.get(15)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn sale_item(conn: &Connection, sale_id: &str) -> Result<Option<SaleListItem>, SaleError> {
+    let row: Option<(String, String, String, String, String, i64, String)> = conn
+        .prepare_cached(
+            "SELECT id, receipt_no, kind, created_at, creator_name, total_minor, currency
+             FROM sales WHERE id = ?1",
+        )?
+        .query_row([sale_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+        })
+        .optional()?;
+    let Some((id, receipt_no, kind, created_at, cashier, total, currency)) = row else {
+        return Ok(None);
+    };
+    let code = CurrencyCode::parse(&currency).map_err(|e| SaleError::Store(e.to_string()))?;
+    let refundable = kind == "sale"
+        && sold_lines(conn, &id)?
+            .iter()
+            .any(|l| l.line.quantity.milli() > l.refunded_quantity);
+    Ok(Some(SaleListItem {
+        sale_id: id,
+        receipt_no,
+        kind,
+        created_at: super::receipt::local_time(&created_at),
+        cashier_name: cashier,
+        total_minor: total,
+        minor_units: catalog::minor_units(conn, code)?,
+        currency,
+        refundable,
+    }))
+}
+
+impl Till {
+    /// The latest sales and refunds on this till, newest first.
+    pub fn recent_sales(&self, limit: u32) -> Result<Vec<SaleListItem>, SaleError> {
+        self.author(SELL)?;
+        let conn = self.sales_conn()?;
+        let ids: Vec<String> = conn
+            .prepare_cached("SELECT id FROM sales ORDER BY receipt_seq DESC LIMIT ?1")?
+            .query_map([limit.clamp(1, 200)], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        ids.iter()
+            .filter_map(|id| sale_item(&conn, id).transpose())
+            .collect()
+    }
+
+    /// A sale's lines with what is left to refund of each.
+    pub fn sale_detail(&self, sale_id: &str) -> Result<SaleDetail, SaleError> {
+        self.author(SELL)?;
+        let conn = self.sales_conn()?;
+        let sale = sale_item(&conn, sale_id)?.ok_or_else(|| SaleError::NoSuchSale(sale_id.to_owned()))?;
+        let lines = sold_lines(&conn, sale_id)?
+            .into_iter()
+            .map(|l| SaleDetailLine {
+                line_no: l.line.line_no,
+                name: l.line.name,
+                unit: l.line.unit,
+                quantity: l.line.quantity.to_string(),
+                refundable_quantity: Quantity::from_milli(
+                    (l.line.quantity.milli() - l.refunded_quantity).max(0),
+                )
+                .to_string(),
+                total_minor: l.line.total_minor,
+            })
+            .collect();
+        Ok(SaleDetail { sale, lines })
+    }
+
+    /// Refunds lines of an earlier sale on this till, paying the money back by `tender`.
+    pub async fn refund(&self, input: &RefundInput) -> Result<SaleDone, SaleError> {
+        let author = self.author(SELL)?;
+        let approver_id = if self.may(REFUND) {
+            None
+        } else {
+            match &input.approver {
+                Some(approver) => Some(self.check_approver(approver).await?),
+                None => {
+                    return Err(SignInError::Forbidden(
+                        permission(REFUND),
+                        "; a manager can approve this refund with their password",
+                    )
+                    .into())
+                }
+            }
+        };
+        let reason = input.reason.trim();
+        if reason.is_empty() {
+            return Err(SaleError::InvalidInput("give the reason for the refund".into()));
+        }
+        let grant = self
+            .active_session()
+            .as_ref()
+            .filter(|_| author.grant_jti.is_some())
+            .map(|s| s.grant().limits.clone());
+        let (sale_id, receipt_no) = {
+            let mut conn = self.sales_conn()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let payload = refund_payload(&tx, input, reason, approver_id)?;
+            if let (Some(limits), Some(jti)) = (&grant, author.grant_jti.as_deref()) {
+                let amount = -payload.total_minor;
+                limits::check_sale(&tx, limits, jti, payload.currency, amount, 0)?;
+                limits::record_offline_sale(&tx, jti, payload.currency, amount)?;
+            }
+            let created_at = now(&tx)?;
+            let written = insert_sale(&tx, &author, RecordKind::Refund, payload, &created_at)?;
+            tx.commit()?;
+            written
+        };
+        tracing::info!(%receipt_no, refund_of = %input.sale_id, "refund written");
+        let printed = self.print_receipt(&sale_id, false).await?;
+        Ok(SaleDone {
+            sale_id,
+            receipt_no,
+            printed,
+        })
+    }
+
+    /// Checks a manager's credentials on this till, as an offline unlock would (with the same
+    /// back-off), and that their grant, still valid, allows refunds.
+    async fn check_approver(&self, approver: &Approver) -> Result<UserId, SaleError> {
+        let (person, reading, keys, identity) = {
+            let conn = self.sales_conn()?;
+            let reading = clock::observe(&conn, chrono::Utc::now().timestamp())?;
+            let person = offline_users::find(&conn, &approver.username)?;
+            let keys = grant::cached_keys(&conn)?;
+            let identity = identity::load(&conn)?.ok_or(SignInError::NotSignedIn)?;
+            (person, reading, keys, identity)
+        };
+        let person = person.ok_or_else(|| SignInError::NotKnownOffline(approver.username.trim().to_owned()))?;
+        if let Some(until) = person.locked_until.filter(|until| *until > reading.now) {
+            return Err(SignInError::BackingOff {
+                retry_after_secs: until - reading.now,
+            }
+            .into());
+        }
+        let (password, verifier) = (approver.password.clone(), person.password_verifier.clone());
+        let matches = tokio::task::spawn_blocking(move || tillpoint_password::verify_password(&password, &verifier))
+            .await
+            .map_err(|e| SaleError::Store(e.to_string()))?;
+        {
+            let conn = self.sales_conn()?;
+            offline_users::record_attempt(&conn, &approver.username, reading.now, matches)?;
+            if !matches {
+                offline_users::record_failure(&conn, person.user_id, reading.now)?;
+                return Err(SignInError::WrongCredentials.into());
+            }
+            offline_users::record_success(&conn, person.user_id)?;
+        }
+        let org = identity.org.ok_or(SignInError::NotSignedIn)?;
+        let claims = grant::verify(&person.grant_token, &keys, org, identity.device_id, reading.now)
+            .map_err(SignInError::from)?;
+        if !tillpoint_protocol::permission::any_covers(&claims.perms, &permission(REFUND)) {
+            return Err(SignInError::Forbidden(permission(REFUND), " (the approver)").into());
+        }
+        Ok(person.user_id)
+    }
+}
+
+/// Works out the refund's lines and amounts from the original sale.
+fn refund_payload(
+    tx: &Connection,
+    input: &RefundInput,
+    reason: &str,
+    approver_id: Option<UserId>,
+) -> Result<SalePayload, SaleError> {
+    let session = till_session::open_session(tx)?.ok_or(SaleError::TillNotOpen)?;
+    let (kind, currency): (String, String) = tx
+        .query_row("SELECT kind, currency FROM sales WHERE id = ?1", [&input.sale_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?
+        .ok_or_else(|| SaleError::NoSuchSale(input.sale_id.clone()))?;
+    if kind != "sale" {
+        return Err(SaleError::NotRefundable("a refund cannot itself be refunded".into()));
+    }
+    if input.lines.is_empty() {
+        return Err(SaleError::InvalidInput("choose at least one line to refund".into()));
+    }
+    let currency = CurrencyCode::parse(&currency).map_err(|e| SaleError::Store(e.to_string()))?;
+    let sold = sold_lines(tx, &input.sale_id)?;
+    let mut lines = Vec::new();
+    for (index, wanted) in input.lines.iter().enumerate() {
+        let original = sold
+            .iter()
+            .find(|l| l.line.line_no == wanted.line_no)
+            .ok_or_else(|| SaleError::InvalidInput(format!("the sale has no line {}", wanted.line_no)))?;
+        let quantity = Quantity::parse(&wanted.quantity).map_err(|e| SaleError::InvalidInput(e.to_string()))?;
+        let left = original.line.quantity.milli() - original.refunded_quantity;
+        if quantity.milli() <= 0 || !original.line.unit.allows(quantity) {
+            return Err(SaleError::InvalidInput(format!(
+                "{} cannot be refunded in that quantity",
+                original.line.name
+            )));
+        }
+        if quantity.milli() > left {
+            return Err(SaleError::NotRefundable(format!(
+                "only {} of {} is left to refund",
+                Quantity::from_milli(left.max(0)),
+                original.line.name
+            )));
+        }
+        let share = |amount: i64| {
+            divide(
+                i128::from(amount) * i128::from(quantity.milli()),
+                i128::from(original.line.quantity.milli()),
+                Rounding::HalfUp,
+            ) as i64
+        };
+        // The last of a line refunds exactly what is left of it, so rounding never drifts.
+        let amount = if quantity.milli() == left {
+            original.line.total_minor - original.refunded_total
+        } else {
+            share(original.line.total_minor)
+        };
+        lines.push(SaleLine {
+            line_no: index as u32 + 1,
+            quantity: Quantity::from_milli(-quantity.milli()),
+            line_discount_minor: -share(original.line.line_discount_minor),
+            cart_discount_minor: -share(original.line.cart_discount_minor),
+            total_minor: -amount,
+            vat_minor: 0,
+            refund_of_line: Some(original.line.line_no),
+            restock: Some(wanted.restock),
+            ..original.line.clone()
+        });
+    }
+    let charged: Vec<(TaxRate, i64)> = lines.iter().map(|l| (l.tax, l.total_minor)).collect();
+    let (vat, shares) = vat_breakdown(&charged);
+    for (line, share) in lines.iter_mut().zip(shares) {
+        line.vat_minor = share;
+    }
+    let total: i64 = lines.iter().map(|l| l.total_minor).sum();
+    let discount: i64 = lines
+        .iter()
+        .map(|l| l.line_discount_minor + l.cart_discount_minor)
+        .sum();
+    Ok(SalePayload {
+        sale_id: Uuid::now_v7(),
+        receipt_no: String::new(),
+        till_session_id: session.id.parse().map_err(|_| SaleError::Store("till session id".into()))?,
+        location_id: None,
+        currency,
+        subtotal_minor: total + discount,
+        discount_minor: discount,
+        total_minor: total,
+        vat,
+        payments: vec![Payment {
+            method: input.tender,
+            currency,
+            amount_minor: total,
+            rate: ExchangeRate::ONE,
+            rate_base: currency,
+            value_minor: total,
+            reference: None,
+        }],
+        change_minor: 0,
+        change_currency: currency,
+        refund_of: Some(input.sale_id.parse().map_err(|_| SaleError::NoSuchSale(input.sale_id.clone()))?),
+        reason: Some(reason.chars().take(200).collect()),
+        approver_id,
+        lines,
+    })
+}

@@ -1,0 +1,190 @@
+//! The selling screen's commands: one-line adapters into `tillpoint_core::sales`. Every rule
+//! (permissions, grant limits, tender, refunds) is checked in the core, never here.
+
+use tauri::State;
+use tillpoint_core::catalog::ProductHit;
+use tillpoint_core::sales::till_session::{CountInput, ReportView};
+use tillpoint_core::sales::{
+    Approver, CartView, CheckoutInput, DiscountInput, PaymentRequest, PosState, PrintedReceipt,
+    RefundInput, RefundLineInput, SaleDetail, SaleDone, SaleError, SaleListItem, TenderView,
+};
+use tillpoint_core::CoreError;
+use tillpoint_protocol::sales::TenderMethod;
+
+use crate::commands::CommandError;
+use crate::startup::ShellState;
+
+impl From<SaleError> for CommandError {
+    fn from(err: SaleError) -> Self {
+        CoreError::from(err).into()
+    }
+}
+
+type Answer<T> = Result<T, CommandError>;
+
+#[tauri::command]
+pub async fn pos_state(state: State<'_, ShellState>) -> Answer<PosState> {
+    Ok(state.till()?.pos_state()?)
+}
+
+#[tauri::command]
+pub async fn find_products(state: State<'_, ShellState>, query: String) -> Answer<Vec<ProductHit>> {
+    Ok(state.till()?.find_products(&query)?)
+}
+
+#[tauri::command]
+pub async fn scan_barcode(state: State<'_, ShellState>, code: String) -> Answer<CartView> {
+    Ok(state.till()?.scan_barcode(&code)?)
+}
+
+#[tauri::command]
+pub async fn cart_add(
+    state: State<'_, ShellState>,
+    product_id: String,
+    quantity: Option<String>,
+) -> Answer<CartView> {
+    Ok(state.till()?.cart_add(&product_id, quantity.as_deref())?)
+}
+
+#[tauri::command]
+pub async fn cart_set_quantity(
+    state: State<'_, ShellState>,
+    line_id: u32,
+    quantity: String,
+) -> Answer<CartView> {
+    Ok(state.till()?.cart_set_quantity(line_id, &quantity)?)
+}
+
+#[tauri::command]
+pub async fn cart_remove_line(state: State<'_, ShellState>, line_id: u32) -> Answer<CartView> {
+    Ok(state.till()?.cart_remove_line(line_id)?)
+}
+
+#[tauri::command]
+pub async fn cart_void(state: State<'_, ShellState>) -> Answer<CartView> {
+    Ok(state.till()?.cart_void()?)
+}
+
+#[tauri::command]
+pub async fn cart_set_line_discount(
+    state: State<'_, ShellState>,
+    line_id: u32,
+    discount: Option<DiscountInput>,
+) -> Answer<CartView> {
+    Ok(state
+        .till()?
+        .cart_set_line_discount(line_id, discount.as_ref())?)
+}
+
+#[tauri::command]
+pub async fn cart_set_discount(
+    state: State<'_, ShellState>,
+    discount: Option<DiscountInput>,
+) -> Answer<CartView> {
+    Ok(state.till()?.cart_set_discount(discount.as_ref())?)
+}
+
+#[tauri::command]
+pub async fn cart_set_price(
+    state: State<'_, ShellState>,
+    line_id: u32,
+    price: Option<String>,
+) -> Answer<CartView> {
+    Ok(state.till()?.cart_set_price(line_id, price.as_deref())?)
+}
+
+#[tauri::command]
+pub async fn park_cart(state: State<'_, ShellState>, label: String) -> Answer<PosState> {
+    Ok(state.till()?.park_cart(&label)?)
+}
+
+#[tauri::command]
+pub async fn resume_parked(state: State<'_, ShellState>, id: String) -> Answer<PosState> {
+    Ok(state.till()?.resume_parked(&id)?)
+}
+
+#[tauri::command]
+pub async fn tender_preview(
+    state: State<'_, ShellState>,
+    payments: Vec<PaymentRequest>,
+    change_currency: String,
+) -> Answer<TenderView> {
+    Ok(state.till()?.tender_preview(&CheckoutInput {
+        payments,
+        change_currency,
+    })?)
+}
+
+#[tauri::command]
+pub async fn checkout(
+    state: State<'_, ShellState>,
+    payments: Vec<PaymentRequest>,
+    change_currency: String,
+) -> Answer<SaleDone> {
+    Ok(state
+        .till()?
+        .checkout(&CheckoutInput {
+            payments,
+            change_currency,
+        })
+        .await?)
+}
+
+#[tauri::command]
+pub async fn open_till(
+    state: State<'_, ShellState>,
+    float: Vec<CountInput>,
+) -> Answer<PosState> {
+    let till = state.till()?;
+    till.open_till(&float)?;
+    Ok(till.pos_state()?)
+}
+
+#[tauri::command]
+pub async fn till_report(state: State<'_, ShellState>) -> Answer<ReportView> {
+    Ok(state.till()?.till_report()?)
+}
+
+#[tauri::command]
+pub async fn close_till(
+    state: State<'_, ShellState>,
+    counted: Vec<CountInput>,
+) -> Answer<ReportView> {
+    Ok(state.till()?.close_till(&counted)?)
+}
+
+#[tauri::command]
+pub async fn recent_sales(state: State<'_, ShellState>, limit: u32) -> Answer<Vec<SaleListItem>> {
+    Ok(state.till()?.recent_sales(limit)?)
+}
+
+#[tauri::command]
+pub async fn sale_detail(state: State<'_, ShellState>, sale_id: String) -> Answer<SaleDetail> {
+    Ok(state.till()?.sale_detail(&sale_id)?)
+}
+
+#[tauri::command]
+pub async fn refund(
+    state: State<'_, ShellState>,
+    sale_id: String,
+    lines: Vec<RefundLineInput>,
+    reason: String,
+    approver: Option<Approver>,
+    tender: TenderMethod,
+) -> Answer<SaleDone> {
+    Ok(state
+        .till()?
+        .refund(&RefundInput {
+            sale_id,
+            lines,
+            reason,
+            approver,
+            tender,
+        })
+        .await?)
+}
+
+#[tauri::command]
+pub async fn reprint_receipt(state: State<'_, ShellState>, sale_id: String) -> Answer<PrintedReceipt> {
+    Ok(state.till()?.print_receipt(&sale_id, true).await?)
+}
