@@ -28,13 +28,13 @@ describe('App shell', () => {
     expect(nav().getAllByRole('button')).toHaveLength(4);
     expect(nav().getByRole('button', { name: 'POS' }).getAttribute('aria-current')).toBe('page');
     expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Point of sale');
-    await screen.findByTestId('product-count');
+    await screen.findByTestId('pos-scan');
   });
 
   it('switches screens on click and moves aria-current', async () => {
     mockBackend();
     render(<App />);
-    await screen.findByTestId('product-count');
+    await screen.findByTestId('pos-scan');
 
     const expected: [string, string][] = [
       ['Stock', 'Stock'],
@@ -58,7 +58,7 @@ describe('App shell', () => {
   it('switches screens with Alt+digit', async () => {
     mockBackend();
     render(<App />);
-    await screen.findByTestId('product-count');
+    await screen.findByTestId('pos-scan');
 
     fireEvent.keyDown(window, { key: '4', code: 'Digit4', altKey: true });
     expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Settings');

@@ -21,10 +21,12 @@ interface NavItem {
   key: string;
   Icon: ComponentType<{ className?: string }>;
   Screen: ComponentType;
+  /** Uses the whole width of the window (the till's selling screen). */
+  wide?: boolean;
 }
 
 const NAV: readonly NavItem[] = [
-  { id: 'pos', label: 'POS', key: '1', Icon: PosIcon, Screen: PosScreen },
+  { id: 'pos', label: 'POS', key: '1', Icon: PosIcon, Screen: PosScreen, wide: true },
   { id: 'stock', label: 'Stock', key: '2', Icon: StockIcon, Screen: StockScreen },
   { id: 'reports', label: 'Reports', key: '3', Icon: ReportsIcon, Screen: ReportsScreen },
   { id: 'settings', label: 'Settings', key: '4', Icon: SettingsIcon, Screen: SettingsScreen },
@@ -158,7 +160,7 @@ export function App({ initialScreen = 'pos' }: { initialScreen?: ScreenId }) {
             )}
           </div>
         )}
-        <div className="screen" key={active}>
+        <div className={current?.wide ? 'screen screen--wide' : 'screen'} key={active}>
           <Screen />
         </div>
       </main>

@@ -42,7 +42,7 @@ describe('Start-up', () => {
     const nav = within(await screen.findByRole('navigation', { name: 'Main' }));
     expect(nav.getAllByRole('button')).toHaveLength(4);
     expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Point of sale');
-    await screen.findByTestId('product-count');
+    await screen.findByTestId('pos-scan');
     expect(screen.queryByTestId('startup-failure')).toBeNull();
     expect(calls.filter((c) => c.cmd === 'startup_error')).toEqual([{ cmd: 'startup_error', args: {} }]);
   });

@@ -324,8 +324,8 @@ describe('Session badge and Lock', () => {
     const calls = mockBackend();
     render(<Root />);
     await badge();
-    // The shell's effects (its key handler among them) have run once the catalog answered.
-    await screen.findByTestId('product-count');
+    // The shell's effects (its key handler among them) have run once the till answered.
+    await screen.findByTestId('pos-scan');
 
     fireEvent.keyDown(window, { key: '¬', code: 'KeyL', altKey: true });
     await signInForm();
@@ -443,7 +443,7 @@ describe('Selling with an expired offline grant', () => {
       mockBackend({ session_status: () => status });
       render(<Root />);
       await badge();
-      await screen.findByTestId('product-count');
+      await screen.findByTestId('pos-scan');
       expect(screen.queryByText(BLOCKED), JSON.stringify(status)).toBeNull();
       cleanup();
     }
@@ -454,8 +454,8 @@ describe('Selling with an expired offline grant', () => {
     mockBackend({ session_status: () => session({ mode: 'offline', grantRemainingSecs: 125 }) });
     render(<Root />);
     await badge();
-    // The countdown starts in an effect; those have run once the catalog answered.
-    await screen.findByTestId('product-count');
+    // The countdown starts in an effect; those have run once the till answered.
+    await screen.findByTestId('pos-scan');
     expect(vi.getTimerCount()).toBe(1);
     expect(screen.getByTestId('grant-remaining').textContent).toBe('Offline access: 2 min left');
 

@@ -64,11 +64,12 @@ describe('Local catalog panel', () => {
     expect(alert.textContent).toContain('unknown');
   });
 
-  it('appears on both POS and Stock', async () => {
+  it('appears on Stock, and no longer on POS (the till sells there)', async () => {
     mockBackend({ local_product_count: () => 5 });
     render(<App />);
-    expect((await screen.findByTestId('product-count')).textContent).toBe('5');
-    expect(screen.getByText('The cart and checkout are not in this build yet.')).toBeDefined();
+    await screen.findByTestId('pos-scan');
+    expect(screen.queryByTestId('product-count')).toBeNull();
+    expect(screen.queryByText('The cart and checkout are not in this build yet.')).toBeNull();
 
     fireEvent.click(screen.getByRole('button', { name: 'Stock' }));
     expect((await screen.findByTestId('product-count')).textContent).toBe('5');

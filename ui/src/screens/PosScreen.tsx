@@ -1,4 +1,4 @@
-import { CatalogPanel } from '../components/CatalogPanel';
+import { PosWorkspace } from '../pos/PosWorkspace';
 import { useSignedIn } from '../session';
 
 export function PosScreen() {
@@ -11,7 +11,7 @@ export function PosScreen() {
       <div className="screen__header">
         <h1 className="screen__title">Point of sale</h1>
       </div>
-      {grantExpired && (
+      {grantExpired ? (
         <div className="error-box selling-blocked" role="alert" data-testid="selling-blocked">
           <div className="error-box__text">
             <p className="error-box__title">
@@ -22,9 +22,9 @@ export function PosScreen() {
             </p>
           </div>
         </div>
+      ) : (
+        <PosWorkspace />
       )}
-      <CatalogPanel />
-      <p className="note">The cart and checkout are not in this build yet.</p>
     </>
   );
 }

@@ -1,0 +1,69 @@
+import { type SubmitEvent, useState } from 'react';
+import { type BackendError, type CurrencyOption, type PosState, openTill, toBackendError } from '../backend';
+import { ErrorBox } from '../components/ErrorBox';
+
+interface OpenTillPanelProps {
+  currencies: CurrencyOption[];
+  onOpened: (state: PosState) => void;
+}
+
+/** Before the first sale of a session: the cash float counted in each currency. */
+export function OpenTillPanel({ currencies, onOpened }: OpenTillPanelProps) {
+  const [amounts, setAmounts] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<BackendError | null>(null);
+
+  async function submit(event: SubmitEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (busy) return;
+    setBusy(true);
+    setError(null);
+    try {
+      onOpened(
+        await openTill(
+          currencies.map((c) => {
+            const amount = (amounts[c.code] ?? '').trim();
+            return { currency: c.code, tender: 'cash', amount: amount === '' ? '0' : amount };
+          }),
+        ),
+      );
+    } catch (reason: unknown) {
+      setError(toBackendError(reason));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="panel open-till" aria-labelledby="open-till-heading">
+      <h2 id="open-till-heading" className="panel__title">
+        Open the till
+      </h2>
+      <p className="muted">Count the cash float in the drawer, per currency. Leave a field empty for none.</p>
+      <form className="open-till__form" onSubmit={(e) => void submit(e)} aria-busy={busy}>
+        {currencies.map((c, i) => (
+          <label className="field" key={c.code}>
+            <span className="field__label">
+              Float in {c.code} <span className="muted">({c.name})</span>
+            </span>
+            <input
+              className="input input--money"
+              data-testid={`float-${c.code}`}
+              inputMode="decimal"
+              autoComplete="off"
+              autoFocus={i === 0}
+              placeholder={(0).toFixed(c.minorUnits)}
+              value={amounts[c.code] ?? ''}
+              onChange={(e) => {
+                setAmounts({ ...amounts, [c.code]: e.target.value });
+              }}
+            />
+          </label>
+        ))}
+        {error && <ErrorBox title="The till was not opened" error={error} />}
+        <button type="submit" className="button button--primary button--pay" data-testid="open-till" disabled={busy}>
+          {busy ? 'Opening…' : 'Open till'}
+        </button>
+      </form>
+    </section>
+  );
+}
