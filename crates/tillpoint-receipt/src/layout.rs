@@ -1,4 +1,5 @@
-//! What a receipt says and in what order, decided once for every output.
+//! What a receipt (and, in [`report`], a till-session report) says and in what order, decided
+//! once for every output.
 //!
 //! [`lay_out`] turns a [`Receipt`] into a list of [`Block`]s: lines of text, labelled amounts,
 //! the VAT table and rules. The blocks carry meaning (this is an amount, this is the title),
@@ -8,9 +9,13 @@
 //!
 //! Amounts are formatted here, with the currency's own decimals, and only here.
 
+mod report;
+
 use tillpoint_protocol::money::format_amount;
 
-use crate::model::{Amount, Receipt, ReceiptKind, ReceiptLine, ReceiptPayment};
+use crate::model::{Amount, Receipt, ReceiptKind, ReceiptLine, ReceiptPayment, ReceiptVat};
+
+pub(crate) use report::lay_out_report;
 
 /// The mark a reprint carries at its top and its bottom, so no part of a torn copy can pass
 /// for an original.
@@ -47,7 +52,7 @@ pub(crate) enum Block {
         emphasis: Emphasis,
         indented: bool,
     },
-    /// The VAT breakdown: a label column, then amount columns.
+    /// A label column, then amount columns: the VAT breakdown, a report's cash-up.
     Table {
         header: Vec<String>,
         rows: Vec<Vec<String>>,
@@ -238,9 +243,17 @@ fn totals(receipt: &Receipt, blocks: &mut Vec<Block>) {
 }
 
 fn vat(receipt: &Receipt, blocks: &mut Vec<Block>) {
-    let units = receipt.minor_units;
-    let rows = receipt
-        .vat
+    vat_table(&receipt.vat, receipt.minor_units, blocks);
+    blocks.push(Block::amount(
+        "VAT total",
+        format_amount(receipt.vat_total_minor, receipt.minor_units),
+        Emphasis::Bold,
+    ));
+}
+
+/// The VAT bands, one row each: rate, net, VAT, gross.
+fn vat_table(vat: &[ReceiptVat], units: u32, blocks: &mut Vec<Block>) {
+    let rows = vat
         .iter()
         .map(|vat| {
             vec![
@@ -255,11 +268,6 @@ fn vat(receipt: &Receipt, blocks: &mut Vec<Block>) {
         header: ["Rate", "Net", "VAT", "Gross"].map(String::from).to_vec(),
         rows,
     });
-    blocks.push(Block::amount(
-        "VAT total",
-        format_amount(receipt.vat_total_minor, units),
-        Emphasis::Bold,
-    ));
 }
 
 fn payment(payment: &ReceiptPayment, blocks: &mut Vec<Block>) {

@@ -1,4 +1,4 @@
-//! A receipt as ESC/POS bytes for a thermal roll printer, 58 or 80 mm wide.
+//! A receipt or a till-session report as ESC/POS bytes for a thermal roll printer, 58 or 80 mm wide.
 //!
 //! Only the commands nearly every ESC/POS printer (Epson and its many clones) understands are
 //! sent: initialise, Font A, alignment, bold, character size, line feed, partial cut and the
@@ -9,8 +9,9 @@ mod ascii;
 mod columns;
 pub mod decode;
 
-use crate::layout::{lay_out, Align};
+use crate::layout::{lay_out, lay_out_report, Align, Block};
 use crate::model::Receipt;
+use crate::report::SessionReport;
 
 use columns::{fit, FittedLine, Size};
 
@@ -50,12 +51,22 @@ const PARTIAL_CUT: &[u8] = b"\x1dVB\x00";
 
 /// The bytes that print `receipt`, ending with the cut.
 pub fn render(receipt: &Receipt, options: &EscPosOptions) -> Vec<u8> {
-    let lines = fit(&lay_out(receipt), options.width.columns());
+    print(&lay_out(receipt), options.width, options.kick_drawer)
+}
+
+/// The bytes that print an X or Z report, ending with the cut. A report never opens the
+/// drawer, whatever `options.kick_drawer` says: only a cash sale does.
+pub fn render_report(report: &SessionReport, options: &EscPosOptions) -> Vec<u8> {
+    print(&lay_out_report(report), options.width, false)
+}
+
+fn print(blocks: &[Block], width: PaperWidth, kick_drawer: bool) -> Vec<u8> {
+    let lines = fit(blocks, width.columns());
     let mut bytes = Vec::with_capacity(lines.iter().map(|line| line.text.len() + 8).sum());
     bytes.extend_from_slice(INIT);
     bytes.extend_from_slice(FONT_A);
     // Before the text, so the drawer opens while the receipt prints.
-    if options.kick_drawer {
+    if kick_drawer {
         bytes.extend_from_slice(DRAWER_KICK);
     }
     let mut printer = StyleTracker::default();
@@ -117,6 +128,7 @@ mod tests {
     use super::decode::{decode, Alignment, Printed, PrintedLine};
     use super::*;
     use crate::sample_receipts::{cash_sale, refund, sale_paid_in_two_currencies};
+    use crate::sample_reports::{x_report, z_report};
 
     const BOTH_WIDTHS: [PaperWidth; 2] = [PaperWidth::Mm58, PaperWidth::Mm80];
 
@@ -389,5 +401,171 @@ mod tests {
         assert!(total.text.ends_with(" 98765432109.87"), "{:?}", total.text);
         assert_eq!((total.width_scale, total.height_scale), (1, 2));
         assert_fits(&printed, PaperWidth::Mm58);
+    }
+
+    fn print_report(report: &SessionReport, width: PaperWidth) -> Vec<Printed> {
+        let options = EscPosOptions {
+            width,
+            kick_drawer: true,
+        };
+        decode(&render_report(report, &options)).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// The lines from the first one starting `from` up to (not including) the next rule.
+    fn section<'a>(printed: &'a [Printed], from: &str) -> Vec<&'a str> {
+        let lines = lines(printed);
+        let start = lines
+            .iter()
+            .position(|line| line.text.starts_with(from))
+            .unwrap_or_else(|| panic!("no line starts {from:?} in\n{}", paper(printed)));
+        lines[start..]
+            .iter()
+            .map(|line| line.text.as_str())
+            .take_while(|text| !text.starts_with("----"))
+            .collect()
+    }
+
+    #[test]
+    fn reports_fit_either_paper_end_with_the_cut_and_never_open_the_drawer() {
+        for report in [x_report(), z_report()] {
+            for width in BOTH_WIDTHS {
+                let printed = print_report(&report, width);
+                assert_fits(&printed, width);
+                assert_eq!(printed.first(), Some(&Printed::Init));
+                assert_eq!(printed.last(), Some(&Printed::Cut { partial: true }));
+                let cuts = printed.iter().filter(|p| matches!(p, Printed::Cut { .. }));
+                assert_eq!(cuts.count(), 1);
+                assert!(
+                    !printed
+                        .iter()
+                        .any(|p| matches!(p, Printed::DrawerKick { .. })),
+                    "a report opened the drawer"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_z_report_on_80_mm_shows_the_cash_up_in_columns_with_over_and_short_signed() {
+        let printed = print_report(&z_report(), PaperWidth::Mm80);
+        let title = find(&printed, "Z REPORT");
+        assert_eq!(title.text, "Z REPORT - till closed");
+        assert_eq!((title.width_scale, title.height_scale), (2, 2));
+        assert_eq!(
+            section(&printed, "Cash-up (USD)"),
+            [
+                "Cash-up (USD)",
+                "Tender              Expected Counted  Over/short",
+                "Cash                  131.05  129.55 SHORT -1.50",
+                "Card                   40.00       -           -",
+            ]
+        );
+        assert_eq!(
+            section(&printed, "Cash-up (ZWG)"),
+            [
+                "Cash-up (ZWG)",
+                "Tender               Expected Counted Over/short",
+                "Cash                  2000.00 2005.00 OVER +5.00",
+                "Mobile money           680.00  680.00       0.00",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_z_report_on_58_mm_gives_each_tender_its_own_lines_with_the_amounts_whole() {
+        let printed = print_report(&z_report(), PaperWidth::Mm58);
+        assert_eq!(
+            section(&printed, "Cash-up (USD)"),
+            [
+                "Cash-up (USD)",
+                "Cash",
+                "  Expected                131.05",
+                "  Counted                 129.55",
+                "  Over/short         SHORT -1.50",
+                "Card",
+                "  Expected                 40.00",
+                "  Counted                      -",
+                "  Over/short                   -",
+            ]
+        );
+        let zwg = section(&printed, "Cash-up (ZWG)");
+        assert!(
+            zwg.contains(&"  Over/short          OVER +5.00"),
+            "{zwg:#?}"
+        );
+        assert!(
+            zwg.contains(&"  Over/short                0.00"),
+            "{zwg:#?}"
+        );
+    }
+
+    #[test]
+    fn each_currency_has_its_own_section_with_its_own_net_and_vat() {
+        for width in BOTH_WIDTHS {
+            let printed = print_report(&z_report(), width);
+            let w = width.columns();
+            let usd = section(&printed, "USD");
+            assert_eq!(usd[1], format!("{:<w2$}50.00", "Opening float", w2 = w - 5));
+            assert!(usd.contains(&format!("{:<w2$}-2.40", "Refunds", w2 = w - 5).as_str()));
+            assert!(usd.contains(&format!("{:<w2$}121.05", "NET USD", w2 = w - 6).as_str()));
+            assert!(usd
+                .iter()
+                .any(|line| line.starts_with("VAT total") && line.ends_with(" 11.88")));
+            let zwg = section(&printed, "ZWG");
+            assert!(zwg.contains(&format!("{:<w2$}2680.00", "NET ZWG", w2 = w - 7).as_str()));
+            assert!(zwg
+                .iter()
+                .any(|line| line.starts_with("VAT total") && line.ends_with(" 349.57")));
+            assert!(!zwg.iter().any(|line| line.contains("121.05")));
+            let heading = find(&printed, "ZWG");
+            assert_eq!((heading.align, heading.width_scale), (Alignment::Center, 2));
+        }
+    }
+
+    #[test]
+    fn sales_by_cashier_come_last_with_each_cashiers_count_and_currencies() {
+        let printed = print_report(&z_report(), PaperWidth::Mm58);
+        assert_eq!(
+            section(&printed, "Sales by cashier"),
+            [
+                "Sales by cashier",
+                "Tendai                  30 sales",
+                "  Net USD                  81.05",
+                "  Net ZWG                2680.00",
+                "Rudo                    12 sales",
+                "  Net USD                  40.00",
+            ]
+        );
+        assert_eq!(
+            section(&printed, "Printed"),
+            ["Printed: 2026-11-27 18:05", "End of Z report"]
+        );
+    }
+
+    #[test]
+    fn an_x_report_prints_what_is_expected_and_nothing_about_counted_cash() {
+        for width in BOTH_WIDTHS {
+            let printed = print_report(&x_report(), width);
+            assert_eq!(find(&printed, "X REPORT").width_scale, 2);
+            let text = paper(&printed);
+            for word in [
+                "Counted", "Over", "OVER", "SHORT", "Cash-up", "Closed", "Z REPORT",
+            ] {
+                assert!(!text.contains(word), "{word:?} in\n{text}");
+            }
+            let expected = section(&printed, "Expected in drawer (USD)");
+            assert_eq!(expected.len(), 4, "{expected:#?}");
+            assert!(expected[2].starts_with("Cash") && expected[2].ends_with(" 131.05"));
+        }
+    }
+
+    #[test]
+    #[ignore = "prints the sample reports, for a human to look at"]
+    fn show_reports() {
+        for report in [x_report(), z_report()] {
+            for width in BOTH_WIDTHS {
+                println!("{}", paper(&print_report(&report, width)));
+            }
+        }
     }
 }
