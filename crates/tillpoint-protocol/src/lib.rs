@@ -18,6 +18,7 @@ pub mod journal;
 pub mod money;
 pub mod permission;
 pub mod sales;
+pub mod sync;
 pub mod tax;
 pub mod token;
 

@@ -20,6 +20,7 @@ pub mod identity;
 pub mod logging;
 pub mod startup;
 pub mod store;
+pub mod sync;
 pub mod tenancy;
 
 pub use config::ServerConfig;

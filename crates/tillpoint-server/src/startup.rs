@@ -186,6 +186,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::admin_devices::revoke_device))
         .routes(routes!(routes::products::list_products))
         .routes(routes!(routes::products::get_product))
+        .routes(routes!(routes::sync::pull))
 }
 
 /// The generated API document.

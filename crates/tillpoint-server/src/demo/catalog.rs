@@ -264,9 +264,26 @@ const VARIANTS: &[&str] = &[
     "Premium",
 ];
 
+/// The GS1 prefix of in-store (restricted circulation) numbers a shop's scale prints on
+/// labels: `25 IIIII WWWWW C`, item code I, weight W in grams, check digit C.
+pub const WEIGHT_BARCODE_PREFIX: &str = "25";
+/// Item codes are five digits: the first this many products sold by weight get one.
+pub const MAX_WEIGHT_ITEMS: usize = 100_000;
+
+/// The barcode a product sold by weight is stored under: its scale label with weight zero
+/// (`25 IIIII 00000 C`). A till reading a label looks up the code with the weight zeroed.
+pub fn weight_barcode(item_code: usize) -> Barcode {
+    assert!(item_code < MAX_WEIGHT_ITEMS, "item codes have five digits");
+    Barcode::ean13_from_body(&format!("{WEIGHT_BARCODE_PREFIX}{item_code:05}00000"))
+        .expect("twelve digits always make an EAN-13")
+}
+
 /// `count` catalog items from `seed`. Barcodes are valid, distinct EAN-13s; SKUs are unique.
+/// Products sold by weight carry an in-store weight barcode ([`weight_barcode`], item codes
+/// from 1 in catalog order) while codes last, the others a `6009…` code.
 pub fn generate(count: usize, seed: u64) -> impl Iterator<Item = CatalogItem> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut weight_items = 0;
     (0..count).map(move |index| {
         let template = &TEMPLATES[rng.random_range(0..TEMPLATES.len())];
         let brand = BRANDS[rng.random_range(0..BRANDS.len())];
@@ -281,9 +298,14 @@ pub fn generate(count: usize, seed: u64) -> impl Iterator<Item = CatalogItem> {
             "" => format!("{brand} {} {size}", template.product),
             v => format!("{brand} {} {v} {size}", template.product),
         };
-        // 600 is the GS1 prefix range of southern Africa; the index keeps codes distinct.
-        let barcode = Barcode::ean13_from_body(&format!("6009{index:08}"))
-            .expect("twelve digits always make an EAN-13");
+        let barcode = if template.unit == Kg && weight_items + 1 < MAX_WEIGHT_ITEMS {
+            weight_items += 1;
+            weight_barcode(weight_items)
+        } else {
+            // 600 is the GS1 prefix range of southern Africa; the index keeps codes distinct.
+            Barcode::ean13_from_body(&format!("6009{index:08}"))
+                .expect("twelve digits always make an EAN-13")
+        };
         CatalogItem {
             sku: format!("SKU-{:07}", index + 1),
             name,
@@ -327,12 +349,36 @@ mod tests {
     }
 
     #[test]
+    fn products_sold_by_weight_carry_a_scale_label_code_with_the_weight_zeroed() {
+        let kg: Vec<_> = generate(500, DEFAULT_SEED)
+            .filter(|i| i.unit == Kg)
+            .collect();
+        assert!(!kg.is_empty());
+        for (n, item) in kg.iter().enumerate() {
+            let code = item.barcode.as_str();
+            // 25 · item code (1, 2, … in catalog order) · 00000 · check digit.
+            assert_eq!(&code[..7], format!("25{:05}", n + 1), "{item:?}");
+            assert_eq!(&code[7..12], "00000");
+            assert!(Barcode::parse(code).is_ok());
+        }
+        // A label for 1.234 kg of the first item is the same code with the weight filled in.
+        let label =
+            Barcode::ean13_from_body(&format!("{}01234", &kg[0].barcode.as_str()[..7])).unwrap();
+        assert_eq!(&label.as_str()[..7], &kg[0].barcode.as_str()[..7]);
+        assert_eq!(weight_barcode(1).as_str(), kg[0].barcode.as_str());
+    }
+
+    #[test]
     fn the_catalog_mixes_tax_classes_and_units() {
         let items: Vec<_> = generate(2_000, DEFAULT_SEED).collect();
         for tax in [Standard, ZeroRated, Exempt] {
             assert!(items.iter().any(|i| i.tax == tax), "{tax:?} missing");
         }
         assert!(items.iter().any(|i| i.unit == Kg));
+        for item in &items {
+            let prefix = if item.unit == Kg { "25" } else { "6009" };
+            assert!(item.barcode.as_str().starts_with(prefix), "{item:?}");
+        }
         let names: HashSet<_> = items.iter().map(|i| i.name.as_str()).collect();
         assert!(
             names.len() > 1_000,

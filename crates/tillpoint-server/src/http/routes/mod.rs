@@ -7,3 +7,4 @@ pub mod health;
 pub mod jwks;
 pub mod me;
 pub mod products;
+pub mod sync;

@@ -1,0 +1,257 @@
+//! Sync pull (ARCHITECTURE.md §4): what `GET /api/v1/sync/pull?since=<cursor>&limit=<n>`
+//! answers. A till asks for everything of its organisation that changed after its cursor
+//! and gets a page of records in their current state, the records removed since, the cursor
+//! to ask with next, and whether more pages follow.
+//!
+//! The cursor is opaque to the till: it stores it and sends it back, nothing more.
+//!
+//! Growing the format: [`Changes`] holds one optional list per kind of record, each absent
+//! when empty, and a till ignores kinds it does not know. New kinds (users and permissions,
+//! revoked grants, settings, keys, stock levels) are new optional fields; nothing that is
+//! here changes meaning.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::money::{ExchangeRate, Unit};
+use crate::tax::TaxCode;
+use crate::{Barcode, CurrencyCode, OrgId, ProductId};
+
+/// The path of the pull endpoint.
+pub const PULL_PATH: &str = "api/v1/sync/pull";
+/// Rows per page when the till names no limit, and the most a page may hold.
+pub const DEFAULT_PULL_LIMIT: u32 = 5_000;
+pub const MAX_PULL_LIMIT: u32 = 5_000;
+
+/// One page of a pull.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PullPage {
+    pub changes: Changes,
+    /// Send as `since` for the next page (or the next pull, when `more` is false). Store it
+    /// only together with the changes of this page.
+    pub next_cursor: String,
+    /// Whether more changes wait beyond this page.
+    pub more: bool,
+}
+
+/// Records changed in a page, in their current state, by kind. A record may appear in a
+/// page before its own turn when a record of the page refers to it (a barcode's product, a
+/// product's tax class), so that each page leaves the till's catalog consistent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct Changes {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<OrganisationRecord>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub currencies: Vec<CurrencyRecord>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exchange_rates: Vec<ExchangeRateRecord>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tax_classes: Vec<TaxClassRecord>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<LocationRecord>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<ProductRecord>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub barcodes: Vec<BarcodeRecord>,
+    /// Records that no longer exist on the server.
+    #[serde(skip_serializing_if = "Removed::is_empty")]
+    pub removed: Removed,
+}
+
+impl Changes {
+    /// How many records (changed and removed) this holds.
+    pub fn len(&self) -> usize {
+        usize::from(self.organisation.is_some())
+            + self.currencies.len()
+            + self.exchange_rates.len()
+            + self.tax_classes.len()
+            + self.locations.len()
+            + self.products.len()
+            + self.barcodes.len()
+            + self.removed.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Keys of removed records, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct Removed {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub currencies: Vec<CurrencyCode>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exchange_rates: Vec<Uuid>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tax_classes: Vec<Uuid>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<Uuid>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<ProductId>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub barcodes: Vec<Barcode>,
+}
+
+impl Removed {
+    pub fn len(&self) -> usize {
+        self.currencies.len()
+            + self.exchange_rates.len()
+            + self.tax_classes.len()
+            + self.locations.len()
+            + self.products.len()
+            + self.barcodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The organisation a till sells for: what its receipts print.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrganisationRecord {
+    pub id: OrgId,
+    pub name: String,
+    pub tax_number: Option<String>,
+    pub base_currency: CurrencyCode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum LocationKind {
+    Shop,
+    Warehouse,
+}
+
+impl LocationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Shop => "shop",
+            Self::Warehouse => "warehouse",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Shop, Self::Warehouse]
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LocationRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: LocationKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CurrencyRecord {
+    pub code: CurrencyCode,
+    pub name: String,
+    /// Digits after the decimal point (2 for USD and ZWG).
+    pub minor_units: u8,
+}
+
+/// One `base` buys `rate` of `quote` from `effective_at` on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExchangeRateRecord {
+    pub id: Uuid,
+    pub base: CurrencyCode,
+    pub quote: CurrencyCode,
+    /// An exact decimal such as `26.80`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "26.80"))]
+    pub rate: ExchangeRate,
+    /// RFC 3339 UTC.
+    pub effective_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TaxClassRecord {
+    pub id: Uuid,
+    /// `standard`, `zero_rated` or `exempt`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub code: TaxCode,
+    pub name: String,
+    /// Basis points: 1500 = 15 %.
+    pub rate_bp: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProductRecord {
+    pub id: ProductId,
+    pub sku: String,
+    pub name: String,
+    /// `each` or `kg`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub unit: Unit,
+    pub tax_class_id: Uuid,
+    /// Tax-inclusive price per unit, in minor units of `currency`.
+    pub price_minor: i64,
+    pub currency: CurrencyCode,
+    pub active: bool,
+    /// RFC 3339 UTC.
+    pub updated_at: String,
+}
+
+/// A barcode and the product it scans as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BarcodeRecord {
+    pub barcode: Barcode,
+    pub product_id: ProductId,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_kinds_are_left_out_and_unknown_kinds_are_ignored() {
+        let page = PullPage {
+            changes: Changes::default(),
+            next_cursor: "abc".into(),
+            more: false,
+        };
+        assert_eq!(
+            serde_json::to_value(&page).unwrap(),
+            serde_json::json!({"changes": {}, "next_cursor": "abc", "more": false})
+        );
+        // A newer server may send kinds this build does not know.
+        let newer = serde_json::json!({
+            "changes": {"users": [{"id": "x"}], "removed": {"users": ["x"]},
+                        "barcodes": [{"barcode": "4006381333931",
+                                      "product_id": "0190f0c4-7a37-7000-8000-000000000001"}]},
+            "next_cursor": "def", "more": true
+        });
+        let page: PullPage = serde_json::from_value(newer).unwrap();
+        assert_eq!(page.changes.barcodes.len(), 1);
+        assert_eq!(page.changes.len(), 1);
+        assert!(page.more);
+    }
+
+    #[test]
+    fn records_validate_what_they_carry() {
+        let bad_barcode = serde_json::json!({"barcode": "4006381333932",
+            "product_id": "0190f0c4-7a37-7000-8000-000000000001"});
+        assert!(serde_json::from_value::<BarcodeRecord>(bad_barcode).is_err());
+        let rate = serde_json::json!({"id": "0190f0c4-7a37-7000-8000-000000000001",
+            "base": "USD", "quote": "ZWG", "rate": "26.80",
+            "effective_at": "2026-11-27T20:41:23.845Z"});
+        let rate: ExchangeRateRecord = serde_json::from_value(rate).unwrap();
+        assert_eq!(serde_json::to_value(&rate).unwrap()["rate"], "26.80");
+    }
+}
