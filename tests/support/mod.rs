@@ -220,10 +220,19 @@ impl TestTill {
 
 /// A till with a fresh store, pointed at `server_url`.
 pub fn spawn_till(server_url: &ServerUrl) -> TestTill {
+    spawn_till_with(server_url, |_| {})
+}
+
+/// As [`spawn_till`], after `configure` adjusts its configuration (e.g. sets a printer).
+pub fn spawn_till_with(
+    server_url: &ServerUrl,
+    configure: impl FnOnce(&mut TillConfig),
+) -> TestTill {
     let dir = tempfile::tempdir().expect("temporary folder");
     let secrets = Arc::new(MemorySecrets::default());
-    let till = Till::open_with_secrets(till_config(server_url, dir.path()), secrets.clone())
-        .expect("the till opens");
+    let mut config = till_config(server_url, dir.path());
+    configure(&mut config);
+    let till = Till::open_with_secrets(config, secrets.clone()).expect("the till opens");
     TestTill { till, secrets, dir }
 }
 

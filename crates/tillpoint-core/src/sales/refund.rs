@@ -287,14 +287,20 @@ fn refund_payload(
     }
     let currency = CurrencyCode::parse(&currency).map_err(|e| SaleError::Store(e.to_string()))?;
     let sold = sold_lines(tx, &input.sale_id)?;
-    let mut lines = Vec::new();
+    let mut lines: Vec<SaleLine> = Vec::new();
     for (index, wanted) in input.lines.iter().enumerate() {
         let original = sold
             .iter()
             .find(|l| l.line.line_no == wanted.line_no)
             .ok_or_else(|| SaleError::InvalidInput(format!("the sale has no line {}", wanted.line_no)))?;
         let quantity = Quantity::parse(&wanted.quantity).map_err(|e| SaleError::InvalidInput(e.to_string()))?;
-        let left = original.line.quantity.milli() - original.refunded_quantity;
+        // A line named more than once in this refund: what the earlier mentions take counts
+        // as refunded already (quantities and amounts here are negative).
+        let (asked_quantity, asked_total) = lines
+            .iter()
+            .filter(|l| l.refund_of_line == Some(original.line.line_no))
+            .fold((0, 0), |(q, t), l| (q - l.quantity.milli(), t - l.total_minor));
+        let left = original.line.quantity.milli() - original.refunded_quantity - asked_quantity;
         if quantity.milli() <= 0 || !original.line.unit.allows(quantity) {
             return Err(SaleError::InvalidInput(format!(
                 "{} cannot be refunded in that quantity",
@@ -317,7 +323,7 @@ fn refund_payload(
         };
         // The last of a line refunds exactly what is left of it, so rounding never drifts.
         let amount = if quantity.milli() == left {
-            original.line.total_minor - original.refunded_total
+            original.line.total_minor - original.refunded_total - asked_total
         } else {
             share(original.line.total_minor)
         };
