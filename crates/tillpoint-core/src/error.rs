@@ -26,6 +26,8 @@ pub enum CoreError {
     SignIn(#[from] crate::sign_in::session::SignInError),
     #[error(transparent)]
     Sale(#[from] crate::sales::SaleError),
+    #[error(transparent)]
+    Sync(#[from] crate::sync::SyncError),
 }
 
 impl CoreError {
@@ -37,6 +39,7 @@ impl CoreError {
             Self::InvalidServerUrl(_) => "invalid_server_url",
             Self::SignIn(err) => err.code(),
             Self::Sale(err) => err.code(),
+            Self::Sync(err) => err.code(),
         }
     }
 }

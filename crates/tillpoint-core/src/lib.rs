@@ -18,6 +18,7 @@ pub mod sales;
 pub mod server_url;
 pub mod sign_in;
 pub mod store;
+pub mod sync;
 pub mod till;
 
 pub use config::{ConfigSources, LogLevel, TillConfig};
