@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import {
   type BackendError,
   type CartLineView,
@@ -61,7 +61,8 @@ export function PosWorkspace() {
   // Cart changes go one after another, so a slow answer never overwrites a newer cart.
   const queue = useRef<Promise<void>>(Promise.resolve());
   const overlayOpen = useRef(false);
-  useEffect(() => {
+  // Layout effect: up to date as soon as the screen shows, before a key can reach it.
+  useLayoutEffect(() => {
     overlayOpen.current = overlay !== null;
   });
 
@@ -157,10 +158,17 @@ export function PosWorkspace() {
 
   const canPay = state !== null && state.cart.lines.length > 0;
 
+  // What the shortcuts act on, as of the last render (read by the one key listener below).
+  const keys = useRef({ ready, canPay, selected, removeLine });
+  useLayoutEffect(() => {
+    keys.current = { ready, canPay, selected, removeLine };
+  });
+
   // Keyboard-first: F2 search, F12 pay, F4 park, F9 refunds, Ctrl+Delete removes the selected line.
   useEffect(() => {
     function onKeyDown(event: KeyboardEvent) {
-      if (overlayOpen.current || !ready) return;
+      const now = keys.current;
+      if (overlayOpen.current || !now.ready) return;
       const target = event.target;
       const typing = target instanceof HTMLInputElement && target.value !== '';
       if (event.key === 'F2') {
@@ -168,17 +176,17 @@ export function PosWorkspace() {
         focusScan();
       } else if (event.key === 'F12') {
         event.preventDefault();
-        if (canPay) setOverlay({ kind: 'tender' });
+        if (now.canPay) setOverlay({ kind: 'tender' });
       } else if (event.key === 'F4') {
         event.preventDefault();
-        if (canPay) setOverlay({ kind: 'park' });
+        if (now.canPay) setOverlay({ kind: 'park' });
       } else if (event.key === 'F9') {
         event.preventDefault();
         setOverlay({ kind: 'refund' });
       } else if (event.ctrlKey && (event.key === 'Delete' || (event.key === 'Backspace' && !typing))) {
-        if (selected) {
+        if (now.selected) {
           event.preventDefault();
-          removeLine(selected);
+          now.removeLine(now.selected);
         }
       }
     }
@@ -186,7 +194,7 @@ export function PosWorkspace() {
     return () => {
       window.removeEventListener('keydown', onKeyDown);
     };
-  }, [ready, canPay, selected, focusScan, removeLine]);
+  }, [focusScan]);
 
   if (loadError) {
     return <ErrorBox title="Could not read the till" error={loadError} onRetry={load} />;

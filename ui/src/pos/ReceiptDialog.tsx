@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useLayoutEffect, useRef, useState } from 'react';
 import { type BackendError, type PrintedReceipt, reprintReceipt, toBackendError } from '../backend';
 import { ErrorBox } from '../components/ErrorBox';
 import { Dialog } from './Dialog';
@@ -22,12 +22,12 @@ export function ReceiptDialog({ saleId, printed: first, onNewSale }: ReceiptDial
   const [error, setError] = useState<BackendError | null>(null);
   const { receipt } = printed;
   const onNewSaleRef = useRef(onNewSale);
-  useEffect(() => {
+  useLayoutEffect(() => {
     onNewSaleRef.current = onNewSale;
   });
 
   // Enter anywhere starts the next sale (a focused button handles its own Enter).
-  useEffect(() => {
+  useLayoutEffect(() => {
     function onKeyDown(event: KeyboardEvent) {
       if (event.key !== 'Enter') return;
       const target = event.target;
