@@ -249,3 +249,186 @@ async fn a_cashier_signs_in_then_unlocks_offline_when_the_server_is_gone() {
     app.save_screenshot("offline-unlocked").await;
     app.close().await;
 }
+
+/// Reads one value from the till's store while the app runs (WAL lets a reader in).
+fn till_value<T: rusqlite::types::FromSql>(data_dir: &std::path::Path, sql: &str) -> T {
+    rusqlite::Connection::open(data_dir.join("till.db"))
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Types into the element at `css`, replacing what it held.
+async fn type_into(app: &desktop::DesktopApp, css: &str, text: &str) {
+    let field = app
+        .client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("{css} is on screen"));
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+/// The cashier's whole loop in the real window, against the demo organisation: the catalog
+/// arrives by pull, the till is opened with a float, two items are scanned, paid in cash in
+/// USD with the change given in ZWG, and the receipt is shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cashier_scans_two_items_pays_usd_and_gives_change_in_zwg() {
+    use tillpoint_server::demo::{self, DemoOptions};
+    let server = spawn_server().await;
+    let db = server.db.clone();
+    tokio::task::spawn_blocking(move || {
+        demo::seed(
+            &db,
+            &DemoOptions {
+                products: 300,
+                password: Some(PASSWORD.into()),
+            },
+        )
+    })
+    .await
+    .unwrap()
+    .expect("demo seeded");
+    let items: Vec<(String, i64)> = server
+        .db
+        .call(|c| -> Result<Vec<(String, i64)>, tillpoint_server::store::DbError> {
+            let mut s = c.prepare(
+                "SELECT b.barcode, p.price_minor FROM barcodes b JOIN products p ON p.id = b.product_id
+                 WHERE p.unit = 'each' AND p.currency = 'USD' AND b.barcode LIKE '6009%'
+                 ORDER BY p.sku LIMIT 2",
+            )?;
+            let rows = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+        .unwrap();
+    let total: i64 = items.iter().map(|i| i.1).sum();
+    assert!(total < 5_000, "two demo items cost less than USD 50");
+
+    let data_dir = tempfile::tempdir().unwrap();
+    let app = desktop::launch(&[
+        ("TILLPOINT_CONFIG", "/dev/null".to_owned()),
+        ("TILLPOINT_DATA_DIR", data_dir.path().display().to_string()),
+        ("TILLPOINT_SERVER_URL", server.url.to_string()),
+    ])
+    .await;
+    sign_in(&app, "cashier", "Sign in").await;
+
+    // The catalog arrives in the background after the online sign-in.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while till_value::<i64>(data_dir.path(), "SELECT COUNT(*) FROM products") < 300 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the catalog was pulled"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // The POS screen reads the till's state again once the catalog has arrived.
+    app.wait_for_text("[data-testid=open-till]", Duration::from_secs(20), |t| {
+        !t.is_empty()
+    })
+    .await;
+    type_into(&app, "[data-testid=float-USD]", "20").await;
+    app.client
+        .find(Locator::Css("[data-testid=open-till]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    for (barcode, _) in &items {
+        // A scanner types the digits, then Enter.
+        let enter = char::from(fantoccini::key::Key::Enter);
+        type_into(&app, "[data-testid=pos-scan]", &format!("{barcode}{enter}")).await;
+    }
+    app.wait_for_text("[data-testid=cart-total]", Duration::from_secs(20), |t| {
+        t.replace(',', "")
+            .contains(&tillpoint_protocol::money::format_amount(total, 2))
+    })
+    .await;
+    app.save_screenshot("pos-cart").await;
+
+    app.client
+        .find(Locator::Css("[data-testid=pay]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    type_into(&app, "[data-testid=tender-amount]", "50").await;
+    app.client
+        .find(Locator::Css(
+            "[data-testid=change-currency] option[value=ZWG]",
+        ))
+        .await
+        .expect("change can be given in ZWG")
+        .click()
+        .await
+        .unwrap();
+    app.wait_for_text(
+        "[data-testid=tender-change]",
+        Duration::from_secs(20),
+        |t| t.contains("ZWG"),
+    )
+    .await;
+    let complete = app
+        .client
+        .find(Locator::Css("[data-testid=complete-sale]"))
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while complete.attr("disabled").await.unwrap().is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the payment covers the sale"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    complete.click().await.unwrap();
+
+    // Change: (50.00 − total) USD at 26.80, rounded down, in ZWG.
+    let change_zwg = (5_000 - total) * 2680 / 100;
+    let shown = app
+        .wait_for_text("[data-testid=change-due]", Duration::from_secs(20), |t| {
+            t.contains("ZWG")
+        })
+        .await;
+    assert!(
+        shown
+            .replace(',', "")
+            .contains(&tillpoint_protocol::money::format_amount(change_zwg, 2)),
+        "change shown: {shown}, expected ZWG {change_zwg}"
+    );
+    app.client
+        .find(Locator::Css("iframe[data-testid=receipt][sandbox='']"))
+        .await
+        .expect("the receipt is shown in a sandboxed frame");
+    app.save_screenshot("pos-receipt").await;
+
+    // What the window showed is what the till stored.
+    let (stored_total, change, change_currency): (i64, i64, String) =
+        rusqlite::Connection::open(data_dir.path().join("till.db"))
+            .unwrap()
+            .query_row(
+                "SELECT total_minor, change_minor, change_currency FROM sales",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+    assert_eq!(
+        (stored_total, change, change_currency.as_str()),
+        (total, change_zwg, "ZWG")
+    );
+    assert_eq!(
+        till_value::<i64>(
+            data_dir.path(),
+            "SELECT COUNT(*) FROM outbox WHERE state = 'pending'"
+        ),
+        2,
+        "the till opening and the sale wait to be pushed"
+    );
+    app.close().await;
+}

@@ -150,6 +150,8 @@ CREATE TABLE sales (
     vat_minor      INTEGER NOT NULL,
     change_minor    INTEGER NOT NULL DEFAULT 0,
     change_currency TEXT,
+    change_rate     TEXT,
+    change_rate_base TEXT,
     reason         TEXT,
     created_at     TEXT NOT NULL,
     grant_jti      TEXT,

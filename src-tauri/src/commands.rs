@@ -69,11 +69,13 @@ pub async fn sign_in(
     username: String,
     password: String,
 ) -> Result<SessionStatus, CommandError> {
-    Ok(state
+    let status = state
         .till()?
         .sign_in(&username, &password)
         .await
-        .map_err(CoreError::from)?)
+        .map_err(CoreError::from)?;
+    state.sync_catalog_now();
+    Ok(status)
 }
 
 #[tauri::command]

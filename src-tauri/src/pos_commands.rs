@@ -131,10 +131,7 @@ pub async fn checkout(
 }
 
 #[tauri::command]
-pub async fn open_till(
-    state: State<'_, ShellState>,
-    float: Vec<CountInput>,
-) -> Answer<PosState> {
+pub async fn open_till(state: State<'_, ShellState>, float: Vec<CountInput>) -> Answer<PosState> {
     let till = state.till()?;
     till.open_till(&float)?;
     Ok(till.pos_state()?)
@@ -185,6 +182,9 @@ pub async fn refund(
 }
 
 #[tauri::command]
-pub async fn reprint_receipt(state: State<'_, ShellState>, sale_id: String) -> Answer<PrintedReceipt> {
+pub async fn reprint_receipt(
+    state: State<'_, ShellState>,
+    sale_id: String,
+) -> Answer<PrintedReceipt> {
     Ok(state.till()?.print_receipt(&sale_id, true).await?)
 }

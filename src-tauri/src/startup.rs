@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tauri::{App, Emitter, Manager, Runtime};
 use tillpoint_core::{ConfigSources, CoreError, Till, TillConfig};
 
+use crate::catalog_sync::{self, CatalogSync};
 use crate::commands::CommandError;
 use crate::logging;
 
@@ -17,15 +18,22 @@ pub const CONNECTION_CHANGED: &str = "connection-changed";
 pub const SESSION_CHANGED: &str = "session-changed";
 
 pub enum ShellState {
-    Ready(Arc<Till>),
+    Ready(Arc<Till>, CatalogSync),
     Failed(CommandError),
 }
 
 impl ShellState {
     pub fn till(&self) -> Result<&Till, CommandError> {
         match self {
-            Self::Ready(till) => Ok(till),
+            Self::Ready(till, _) => Ok(till),
             Self::Failed(err) => Err(err.clone()),
+        }
+    }
+
+    /// Asks the background catalog pull to run now (after an online sign-in).
+    pub fn sync_catalog_now(&self) {
+        if let Self::Ready(_, sync) = self {
+            sync.now();
         }
     }
 }
@@ -43,8 +51,10 @@ pub fn start<R: Runtime>(app: &mut App<R>) -> tauri::Result<()> {
                     let till = Arc::new(till);
                     watch_connection(app, &till);
                     keep_session(app, &till);
+                    let sync = CatalogSync::default();
+                    catalog_sync::spawn(app.handle().clone(), till.clone(), sync.clone());
                     tracing::info!(data_dir = %till.config().data_dir.display(), "till opened");
-                    ShellState::Ready(till)
+                    ShellState::Ready(till, sync)
                 }
                 Err(err) => failed(err),
             }

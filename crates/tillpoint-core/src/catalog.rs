@@ -105,7 +105,8 @@ pub fn decode_in_store(code: &Barcode) -> Option<(Barcode, LabelValue)> {
     Some((item, label))
 }
 
-const PRODUCT_COLUMNS: &str = "p.id, p.sku, p.name, p.unit, p.price_minor, p.currency, t.code, t.rate_bp,
+const PRODUCT_COLUMNS: &str =
+    "p.id, p.sku, p.name, p.unit, p.price_minor, p.currency, t.code, t.rate_bp,
      (SELECT b.barcode FROM barcodes b WHERE b.product_id = p.id LIMIT 1)";
 
 fn product_from(row: &Row<'_>) -> rusqlite::Result<Result<Product, String>> {
@@ -155,8 +156,7 @@ pub fn product_by_id(conn: &Connection, id: &str) -> Result<Product, CatalogErro
 /// The product a scanned code names: an exact barcode first, then an in-store label.
 pub fn scan(conn: &Connection, code: &str) -> Result<Scanned, CatalogError> {
     let code = code.trim();
-    let barcode =
-        Barcode::parse(code).map_err(|e| CatalogError::BadBarcode(code.to_owned(), e))?;
+    let barcode = Barcode::parse(code).map_err(|e| CatalogError::BadBarcode(code.to_owned(), e))?;
     let by_barcode = |barcode: &str| {
         one_product(
             conn,
@@ -264,7 +264,8 @@ pub fn currency_options(
     sale_currency: CurrencyCode,
     at: &str,
 ) -> Result<Vec<CurrencyOption>, CatalogError> {
-    let mut statement = conn.prepare_cached("SELECT code, name, minor_units FROM currencies ORDER BY code")?;
+    let mut statement =
+        conn.prepare_cached("SELECT code, name, minor_units FROM currencies ORDER BY code")?;
     let all: Vec<(String, String, u32)> = statement
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;

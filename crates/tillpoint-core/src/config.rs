@@ -218,7 +218,10 @@ impl TillConfig {
                 })?;
                 let width = match sources.env.get(ENV_PRINTER_WIDTH) {
                     Some(v) => (v.trim().parse().ok(), ENV_PRINTER_WIDTH.to_owned()),
-                    None => (file.printer_width.or(Some(80)), file_origin("printer_width")),
+                    None => (
+                        file.printer_width.or(Some(80)),
+                        file_origin("printer_width"),
+                    ),
                 };
                 let width = match width.0 {
                     Some(80) => tillpoint_receipt::PaperWidth::Mm80,

@@ -9,7 +9,9 @@
 //! [`verify`], here and on the server.
 
 use rusqlite::{Connection, OptionalExtension};
-use tillpoint_protocol::journal::{verify_chain, ChainError, JournalRecord, RecordKind, GENESIS_HASH};
+use tillpoint_protocol::journal::{
+    verify_chain, ChainError, JournalRecord, RecordKind, GENESIS_HASH,
+};
 use tillpoint_protocol::{DeviceId, OrgId, UserId};
 use uuid::Uuid;
 

@@ -98,6 +98,9 @@ pub struct SalePayload {
     pub payments: Vec<Payment>,
     pub change_minor: i64,
     pub change_currency: CurrencyCode,
+    /// The rate the change was worked out at, as captured (see [`Payment::rate`]).
+    pub change_rate: ExchangeRate,
+    pub change_rate_base: CurrencyCode,
     /// Refunds: the sale refunded, why, and who approved it when the cashier could not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_of: Option<uuid::Uuid>,

@@ -48,6 +48,18 @@ padding:.1em 0;margin:.3em 0}
 .receipt{box-shadow:none;padding:0}}
 ";
 
+/// The CSP source (`'sha256-…'`) that allows this module's one `<style>` element: the app's
+/// Content Security Policy lists it, so receipts are styled without `'unsafe-inline'`.
+pub fn style_csp_source() -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("\n{STYLE}").as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
 /// The whole document: `<!DOCTYPE html>` to `</html>`.
 pub fn render(receipt: &Receipt) -> String {
     let title = match receipt.kind {

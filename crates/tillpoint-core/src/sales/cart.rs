@@ -68,11 +68,9 @@ impl Discount {
     fn off(self, base: i64) -> Result<i64, CartError> {
         let off = match self {
             Self::Amount(minor) => minor,
-            Self::Percent(bp) => divide(
-                i128::from(base) * i128::from(bp),
-                10_000,
-                Rounding::HalfUp,
-            ) as i64,
+            Self::Percent(bp) => {
+                divide(i128::from(base) * i128::from(bp), 10_000, Rounding::HalfUp) as i64
+            }
         };
         if off > base {
             return Err(CartError::DiscountTooLarge);
@@ -163,9 +161,11 @@ impl Cart {
             }
         }
         if label_price.is_none() && product.unit == tillpoint_protocol::money::Unit::Each {
-            if let Some(line) = self.lines.iter_mut().find(|l| {
-                l.product.id == product.id && l.price.is_none() && l.discount.is_none()
-            }) {
+            if let Some(line) = self
+                .lines
+                .iter_mut()
+                .find(|l| l.product.id == product.id && l.price.is_none() && l.discount.is_none())
+            {
                 let total = Quantity::from_milli(line.quantity.milli() + quantity.milli());
                 check_quantity(&line.product, total)?;
                 line.quantity = total;
@@ -217,7 +217,8 @@ impl Cart {
         let mut lines = Vec::with_capacity(self.lines.len());
         let mut markdown_total = 0_i64;
         for line in &self.lines {
-            let gross = extend(line.unit_price(), line.quantity).map_err(|_| CartError::TooLarge)?;
+            let gross =
+                extend(line.unit_price(), line.quantity).map_err(|_| CartError::TooLarge)?;
             let line_discount = match line.discount {
                 Some(discount) => discount.off(gross)?,
                 None => 0,
@@ -314,8 +315,12 @@ pub(crate) mod tests {
     #[test]
     fn scanning_the_same_item_twice_adds_to_its_line() {
         let mut cart = Cart::default();
-        let a = cart.add(each(1, 199, TaxCode::Standard), Quantity::ONE, None).unwrap();
-        let b = cart.add(each(1, 199, TaxCode::Standard), Quantity::ONE, None).unwrap();
+        let a = cart
+            .add(each(1, 199, TaxCode::Standard), Quantity::ONE, None)
+            .unwrap();
+        let b = cart
+            .add(each(1, 199, TaxCode::Standard), Quantity::ONE, None)
+            .unwrap();
         assert_eq!(a, b);
         assert_eq!(cart.lines.len(), 1);
         assert_eq!(cart.price().unwrap().total_minor, 398);
@@ -325,7 +330,11 @@ pub(crate) mod tests {
     fn quantities_respect_the_unit() {
         let mut cart = Cart::default();
         let err = cart
-            .add(each(1, 100, TaxCode::Standard), Quantity::from_milli(1500), None)
+            .add(
+                each(1, 100, TaxCode::Standard),
+                Quantity::from_milli(1500),
+                None,
+            )
             .unwrap_err();
         assert!(matches!(err, CartError::WholeUnitsOnly(_)));
         let kg = product(2, 499, TaxCode::ZeroRated, Unit::Kg);
@@ -341,9 +350,13 @@ pub(crate) mod tests {
     #[test]
     fn mixed_rates_with_line_and_cart_discounts() {
         let mut cart = Cart::default();
-        let bread = cart.add(each(1, 1000, TaxCode::Standard), Quantity::whole(2), None).unwrap();
-        cart.add(each(2, 500, TaxCode::ZeroRated), Quantity::ONE, None).unwrap();
-        cart.add(each(3, 333, TaxCode::Exempt), Quantity::whole(3), None).unwrap();
+        let bread = cart
+            .add(each(1, 1000, TaxCode::Standard), Quantity::whole(2), None)
+            .unwrap();
+        cart.add(each(2, 500, TaxCode::ZeroRated), Quantity::ONE, None)
+            .unwrap();
+        cart.add(each(3, 333, TaxCode::Exempt), Quantity::whole(3), None)
+            .unwrap();
         cart.line_mut(bread).unwrap().discount = Some(Discount::Percent(1000));
         cart.discount = Some(Discount::Amount(100));
         let priced = cart.price().unwrap();
@@ -366,10 +379,13 @@ pub(crate) mod tests {
     #[test]
     fn a_price_below_list_counts_against_the_discount_limit_but_a_label_does_not() {
         let mut cart = Cart::default();
-        let line = cart.add(each(1, 1000, TaxCode::Standard), Quantity::whole(2), None).unwrap();
+        let line = cart
+            .add(each(1, 1000, TaxCode::Standard), Quantity::whole(2), None)
+            .unwrap();
         cart.line_mut(line).unwrap().price = Some(900);
         assert_eq!(cart.price().unwrap().reduction_minor, 200);
-        cart.add(each(2, 1000, TaxCode::Standard), Quantity::ONE, Some(450)).unwrap();
+        cart.add(each(2, 1000, TaxCode::Standard), Quantity::ONE, Some(450))
+            .unwrap();
         let priced = cart.price().unwrap();
         assert_eq!(priced.reduction_minor, 200);
         assert_eq!(priced.total_minor, 1800 + 450);
@@ -378,14 +394,22 @@ pub(crate) mod tests {
     #[test]
     fn discounts_cannot_exceed_what_they_apply_to() {
         let mut cart = Cart::default();
-        let line = cart.add(each(1, 100, TaxCode::Standard), Quantity::ONE, None).unwrap();
+        let line = cart
+            .add(each(1, 100, TaxCode::Standard), Quantity::ONE, None)
+            .unwrap();
         cart.line_mut(line).unwrap().discount = Some(Discount::Amount(101));
         assert_eq!(cart.price(), Err(CartError::DiscountTooLarge));
         cart.line_mut(line).unwrap().discount = Some(Discount::Percent(10_000));
         assert_eq!(cart.price().unwrap().total_minor, 0);
         assert!(Discount::parse("percent", "100.01", 2).is_err());
-        assert_eq!(Discount::parse("percent", "12.5", 2), Ok(Discount::Percent(1250)));
-        assert_eq!(Discount::parse("amount", "1.5", 2), Ok(Discount::Amount(150)));
+        assert_eq!(
+            Discount::parse("percent", "12.5", 2),
+            Ok(Discount::Percent(1250))
+        );
+        assert_eq!(
+            Discount::parse("amount", "1.5", 2),
+            Ok(Discount::Amount(150))
+        );
         assert!(Discount::parse("amount", "-1", 2).is_err());
         assert!(Discount::parse("bogus", "1", 2).is_err());
     }
@@ -393,7 +417,8 @@ pub(crate) mod tests {
     #[test]
     fn a_sale_has_one_currency() {
         let mut cart = Cart::default();
-        cart.add(each(1, 100, TaxCode::Standard), Quantity::ONE, None).unwrap();
+        cart.add(each(1, 100, TaxCode::Standard), Quantity::ONE, None)
+            .unwrap();
         let mut zwg = each(2, 100, TaxCode::Standard);
         zwg.currency = CurrencyCode::parse("ZWG").unwrap();
         assert!(matches!(

@@ -45,7 +45,11 @@ pub(crate) fn sale_currency(conn: &Connection, cart: &Cart) -> Result<CurrencyCo
         |r| r.get(0),
     ))?;
     base.and_then(|b| CurrencyCode::parse(&b).ok())
-        .ok_or_else(|| SaleError::InvalidInput("this till has no catalog yet; sync with the server first".into()))
+        .ok_or_else(|| {
+            SaleError::InvalidInput(
+                "this till has no catalog yet; sync with the server first".into(),
+            )
+        })
 }
 
 fn cart_view(conn: &Connection, cart: &Cart) -> Result<(CartView, PricedCart), SaleError> {
@@ -218,9 +222,15 @@ impl Till {
         })
     }
 
-    pub fn cart_add(&self, product_id: &str, quantity: Option<&str>) -> Result<CartView, SaleError> {
+    pub fn cart_add(
+        &self,
+        product_id: &str,
+        quantity: Option<&str>,
+    ) -> Result<CartView, SaleError> {
         let quantity = match quantity {
-            Some(text) => Quantity::parse(text).map_err(|e| SaleError::InvalidInput(e.to_string()))?,
+            Some(text) => {
+                Quantity::parse(text).map_err(|e| SaleError::InvalidInput(e.to_string()))?
+            }
             None => Quantity::ONE,
         };
         self.change_cart(SELL, |conn, cart| {
@@ -260,7 +270,10 @@ impl Till {
         })
     }
 
-    pub fn cart_set_discount(&self, discount: Option<&DiscountInput>) -> Result<CartView, SaleError> {
+    pub fn cart_set_discount(
+        &self,
+        discount: Option<&DiscountInput>,
+    ) -> Result<CartView, SaleError> {
         self.change_cart(DISCOUNT, |conn, cart| {
             if cart.is_empty() {
                 return Err(SaleError::CartEmpty);
@@ -297,8 +310,22 @@ impl Till {
         let currencies = tender_currencies(&conn, sale, &now(&conn)?)?;
         let payments = parse_payments(&input.payments, &currencies)?;
         let change_in = change_currency(&input.change_currency, &currencies)?;
-        let settlement = tender::settle(sale, units, priced.total_minor, &payments, &currencies, change_in)?;
-        Ok(tender_view(sale, units, priced.total_minor, &settlement, change_in, &currencies))
+        let settlement = tender::settle(
+            sale,
+            units,
+            priced.total_minor,
+            &payments,
+            &currencies,
+            change_in,
+        )?;
+        Ok(tender_view(
+            sale,
+            units,
+            priced.total_minor,
+            &settlement,
+            change_in,
+            &currencies,
+        ))
     }
 
     /// Takes payment for the cart and writes the sale: one transaction for the sale, its
@@ -333,7 +360,11 @@ fn parse_discount(
         return Ok(None);
     };
     let units = catalog::minor_units(conn, sale_currency(conn, cart)?)?;
-    Ok(Some(Discount::parse(&discount.kind, &discount.value, units)?))
+    Ok(Some(Discount::parse(
+        &discount.kind,
+        &discount.value,
+        units,
+    )?))
 }
 
 fn tender_view(
@@ -393,7 +424,14 @@ fn write_sale(
     let currencies = tender_currencies(tx, sale, &created_at)?;
     let payments = parse_payments(&input.payments, &currencies)?;
     let change_in = change_currency(&input.change_currency, &currencies)?;
-    let settlement = tender::settle(sale, units, priced.total_minor, &payments, &currencies, change_in)?;
+    let settlement = tender::settle(
+        sale,
+        units,
+        priced.total_minor,
+        &payments,
+        &currencies,
+        change_in,
+    )?;
     if !settlement.complete {
         return Err(tender::TenderError::Short {
             currency: sale,
@@ -402,7 +440,14 @@ fn write_sale(
         .into());
     }
     if let (Some(limits), Some(jti)) = (grant_limits, author.grant_jti.as_deref()) {
-        limits::check_sale(tx, limits, jti, sale, priced.total_minor, priced.reduction_minor)?;
+        limits::check_sale(
+            tx,
+            limits,
+            jti,
+            sale,
+            priced.total_minor,
+            priced.reduction_minor,
+        )?;
         limits::record_offline_sale(tx, jti, sale, priced.total_minor)?;
     }
     let lines: Vec<SaleLine> = cart
@@ -432,7 +477,10 @@ fn write_sale(
         .iter()
         .zip(&settlement.values_minor)
         .map(|(p, value)| {
-            let currency = currencies.iter().find(|c| c.code == p.currency).expect("parsed against these");
+            let currency = currencies
+                .iter()
+                .find(|c| c.code == p.currency)
+                .expect("parsed against these");
             Payment {
                 method: p.method,
                 currency: p.currency,
@@ -444,10 +492,17 @@ fn write_sale(
             }
         })
         .collect();
+    let change_tender = currencies
+        .iter()
+        .find(|c| c.code == change_in)
+        .expect("checked against these");
     let payload = SalePayload {
         sale_id: Uuid::now_v7(),
         receipt_no: String::new(),
-        till_session_id: session.id.parse().map_err(|_| SaleError::Store("till session id".into()))?,
+        till_session_id: session
+            .id
+            .parse()
+            .map_err(|_| SaleError::Store("till session id".into()))?,
         location_id: None,
         currency: sale,
         lines,
@@ -458,6 +513,8 @@ fn write_sale(
         payments,
         change_minor: settlement.change_minor,
         change_currency: change_in,
+        change_rate: change_tender.rate,
+        change_rate_base: change_tender.rate_base,
         refund_of: None,
         reason: None,
         approver_id: None,
@@ -476,9 +533,15 @@ pub(crate) fn insert_sale(
     mut payload: SalePayload,
     created_at: &str,
 ) -> Result<(String, String), SaleError> {
-    let receipt_seq: i64 =
-        tx.query_row("SELECT COALESCE(MAX(receipt_seq), 0) + 1 FROM sales", [], |r| r.get(0))?;
-    payload.receipt_no = format!("{}-{receipt_seq:06}", super::receipt_prefix(author.device_id));
+    let receipt_seq: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(receipt_seq), 0) + 1 FROM sales",
+        [],
+        |r| r.get(0),
+    )?;
+    payload.receipt_no = format!(
+        "{}-{receipt_seq:06}",
+        super::receipt_prefix(author.device_id)
+    );
     payload.location_id = rusqlite::OptionalExtension::optional(tx.query_row(
         "SELECT id FROM locations WHERE kind = 'shop' ORDER BY name LIMIT 1",
         [],
@@ -488,14 +551,19 @@ pub(crate) fn insert_sale(
     let record = journal::append(tx, author, kind, payload.sale_id, created_at, &payload)?;
     let sale_id = payload.sale_id.to_string();
     let session_id = payload.till_session_id.to_string();
-    let kind_text = if kind == RecordKind::Refund { "refund" } else { "sale" };
+    let kind_text = if kind == RecordKind::Refund {
+        "refund"
+    } else {
+        "sale"
+    };
     tx.prepare_cached(
         "INSERT INTO sales (id, receipt_seq, receipt_no, kind, refund_of, session_id, org_id,
              creator_id, creator_name, approver_id, device_id, location_id, currency,
              subtotal_minor, discount_minor, total_minor, vat_minor, change_minor,
-             change_currency, reason, created_at, grant_jti, journal_seq)
+             change_currency, change_rate, change_rate_base, reason, created_at, grant_jti,
+             journal_seq)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20, ?21, ?22, ?23)",
+                 ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
     )?
     .execute(rusqlite::params![
         sale_id,
@@ -517,6 +585,8 @@ pub(crate) fn insert_sale(
         payload.vat.iter().map(|b| b.vat_minor).sum::<i64>(),
         payload.change_minor,
         payload.change_currency.as_str(),
+        payload.change_rate.to_string(),
+        payload.change_rate_base.as_str(),
         payload.reason,
         created_at,
         author.grant_jti,
@@ -598,12 +668,34 @@ fn count_in_session(
     payload: &SalePayload,
 ) -> rusqlite::Result<()> {
     let currency = payload.currency.as_str();
-    let bucket = if kind == RecordKind::Refund { "refunds" } else { "sales" };
+    let bucket = if kind == RecordKind::Refund {
+        "refunds"
+    } else {
+        "sales"
+    };
     add_total(tx, session, bucket, currency, "", payload.total_minor, 0, 1)?;
-    add_total(tx, session, "discounts", currency, "", payload.discount_minor, 0, 0)?;
+    add_total(
+        tx,
+        session,
+        "discounts",
+        currency,
+        "",
+        payload.discount_minor,
+        0,
+        0,
+    )?;
     for band in &payload.vat {
         let key = format!("{}:{}", band.rate.code.as_str(), band.rate.rate_bp);
-        add_total(tx, session, "vat", currency, &key, band.vat_minor, band.gross_minor, 1)?;
+        add_total(
+            tx,
+            session,
+            "vat",
+            currency,
+            &key,
+            band.vat_minor,
+            band.gross_minor,
+            1,
+        )?;
     }
     for payment in &payload.payments {
         add_total(
@@ -631,5 +723,14 @@ fn count_in_session(
     }
     let cashier = format!("{}|{}", author.user_id, author.user_name);
     let count = i64::from(kind == RecordKind::Sale);
-    add_total(tx, session, "cashier", currency, &cashier, payload.total_minor, 0, count)
+    add_total(
+        tx,
+        session,
+        "cashier",
+        currency,
+        &cashier,
+        payload.total_minor,
+        0,
+        count,
+    )
 }

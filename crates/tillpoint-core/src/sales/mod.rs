@@ -150,7 +150,8 @@ impl Till {
             user_id: user.id,
             user_name: user.name.clone(),
             device_id,
-            grant_jti: (session.mode() == SessionMode::Offline).then(|| session.grant().jti.clone()),
+            grant_jti: (session.mode() == SessionMode::Offline)
+                .then(|| session.grant().jti.clone()),
         })
     }
 

@@ -17,7 +17,9 @@ pub(crate) fn list(conn: &Connection) -> Result<Vec<ParkedCartInfo>, SaleError> 
         "SELECT id, label, parked_at, parked_by_name, cart FROM parked_carts ORDER BY parked_at",
     )?;
     let rows: Vec<(String, String, String, String, String)> = statement
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
         .collect::<Result<_, _>>()?;
     rows.into_iter()
         .map(|(id, label, parked_at, parked_by_name, cart)| {
@@ -82,7 +84,9 @@ impl Till {
                 return Err(SaleError::CartNotEmpty);
             }
             let cart: String = tx
-                .query_row("SELECT cart FROM parked_carts WHERE id = ?1", [id], |r| r.get(0))
+                .query_row("SELECT cart FROM parked_carts WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
                 .optional()?
                 .ok_or_else(|| SaleError::NoSuchParkedCart(id.to_owned()))?;
             let cart: Cart = serde_json::from_str(&cart)?;

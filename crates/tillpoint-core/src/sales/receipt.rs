@@ -10,7 +10,9 @@ use rusqlite::{Connection, OptionalExtension};
 use tillpoint_protocol::money::{Quantity, Unit};
 use tillpoint_protocol::sales::TenderMethod;
 use tillpoint_protocol::tax::{TaxCode, TaxRate};
-use tillpoint_receipt::{Amount, EscPosOptions, Receipt, ReceiptKind, ReceiptLine, ReceiptPayment, ReceiptVat};
+use tillpoint_receipt::{
+    Amount, EscPosOptions, Receipt, ReceiptKind, ReceiptLine, ReceiptPayment, ReceiptVat,
+};
 
 use super::views::PrintedReceipt;
 use super::{SaleError, SELL};
@@ -38,7 +40,22 @@ pub(crate) fn local_time(rfc3339: &str) -> String {
 
 /// Reads sale `sale_id` back as a receipt.
 pub(crate) fn build(conn: &Connection, sale_id: &str, reprint: bool) -> Result<Receipt, SaleError> {
-    type Head = (String, String, Option<String>, Option<String>, String, String, i64, i64, i64, i64, String, Option<String>, String, Option<String>);
+    type Head = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+    );
     let head: Option<Head> = conn
         .query_row(
             "SELECT s.kind, s.receipt_no, s.reason, o.receipt_no, s.created_at, s.creator_name,
@@ -50,17 +67,46 @@ pub(crate) fn build(conn: &Connection, sale_id: &str, reprint: bool) -> Result<R
             [sale_id],
             |r| {
                 Ok((
-                    r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?,
-                    r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?,
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                    r.get(11)?,
+                    r.get(12)?,
+                    r.get(13)?,
                 ))
             },
         )
         .optional()?;
-    let Some((kind, receipt_no, reason, refund_of, created_at, cashier, subtotal, discount, total, change, currency, change_currency, hash, location_id)) = head else {
+    let Some((
+        kind,
+        receipt_no,
+        reason,
+        refund_of,
+        created_at,
+        cashier,
+        subtotal,
+        discount,
+        total,
+        change,
+        currency,
+        change_currency,
+        hash,
+        location_id,
+    )) = head
+    else {
         return Err(SaleError::NoSuchSale(sale_id.to_owned()));
     };
     let units_of = |code: &str| -> Result<u32, SaleError> {
-        let code = tillpoint_protocol::CurrencyCode::parse(code).map_err(|e| SaleError::Store(e.to_string()))?;
+        let code = tillpoint_protocol::CurrencyCode::parse(code)
+            .map_err(|e| SaleError::Store(e.to_string()))?;
         Ok(catalog::minor_units(conn, code)?)
     };
     let minor_units = units_of(&currency)?;
@@ -75,13 +121,31 @@ pub(crate) fn build(conn: &Connection, sale_id: &str, reprint: bool) -> Result<R
         )?;
         let rows = statement.query_map([sale_id], |r| {
             Ok((
-                r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?,
-                r.get::<_, i64>(4)?, r.get::<_, i64>(5)?, r.get::<_, i64>(6)?, r.get::<_, String>(7)?,
-                r.get::<_, u32>(8)?, r.get::<_, i64>(9)?,
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, u32>(8)?,
+                r.get::<_, i64>(9)?,
             ))
         })?;
         for row in rows {
-            let (name, unit, quantity, unit_price, list_price, discount, line_total, code, rate_bp, line_vat) = row?;
+            let (
+                name,
+                unit,
+                quantity,
+                unit_price,
+                list_price,
+                discount,
+                line_total,
+                code,
+                rate_bp,
+                line_vat,
+            ) = row?;
             let quantity = Quantity::from_milli(quantity);
             let rate = TaxRate {
                 code: TaxCode::parse(&code).unwrap_or(TaxCode::Standard),
@@ -117,15 +181,24 @@ pub(crate) fn build(conn: &Connection, sale_id: &str, reprint: bool) -> Result<R
         )?;
         let rows = statement.query_map([sale_id], |r| {
             Ok((
-                r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?,
-                r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, Option<String>>(5)?,
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?,
             ))
         })?;
         for row in rows {
             let (method, pay_currency, amount, rate, rate_base, reference) = row?;
-            let other = if rate_base == currency { &pay_currency } else { &currency };
+            let other = if rate_base == currency {
+                &pay_currency
+            } else {
+                &currency
+            };
             payments.push(ReceiptPayment {
-                method: TenderMethod::parse(&method).map_or(method.clone(), |m| m.label().to_owned()),
+                method: TenderMethod::parse(&method)
+                    .map_or(method.clone(), |m| m.label().to_owned()),
                 amount: Amount {
                     minor_units: units_of(&pay_currency)?,
                     currency: pay_currency.clone(),
@@ -137,13 +210,17 @@ pub(crate) fn build(conn: &Connection, sale_id: &str, reprint: bool) -> Result<R
         }
     }
     let organisation: Option<(String, Option<String>)> = conn
-        .query_row("SELECT name, tax_number FROM organisation WHERE singleton = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT name, tax_number FROM organisation WHERE singleton = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     let location = match location_id {
         Some(id) => conn
-            .query_row("SELECT name FROM locations WHERE id = ?1", [id], |r| r.get(0))
+            .query_row("SELECT name FROM locations WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
             .optional()?,
         None => None,
     };
@@ -157,7 +234,11 @@ pub(crate) fn build(conn: &Connection, sale_id: &str, reprint: bool) -> Result<R
     };
     let (shop_name, tax_number) = organisation.unwrap_or_else(|| ("Tillpoint".into(), None));
     Ok(Receipt {
-        kind: if kind == "refund" { ReceiptKind::Refund } else { ReceiptKind::Sale },
+        kind: if kind == "refund" {
+            ReceiptKind::Refund
+        } else {
+            ReceiptKind::Sale
+        },
         shop_name,
         location,
         tax_number,
@@ -192,17 +273,25 @@ pub(crate) fn build(conn: &Connection, sale_id: &str, reprint: bool) -> Result<R
 impl Till {
     /// The receipt of `sale_id`, printed if a printer is set up. The first receipt of a sale
     /// is its original; every later one is marked as a reprint.
-    pub async fn print_receipt(&self, sale_id: &str, _requested_reprint: bool) -> Result<PrintedReceipt, SaleError> {
+    pub async fn print_receipt(
+        &self,
+        sale_id: &str,
+        _requested_reprint: bool,
+    ) -> Result<PrintedReceipt, SaleError> {
         self.author(SELL)?;
         let (receipt, cash) = {
             let conn = self.sales_conn()?;
             let prints: i64 = conn
-                .query_row("SELECT prints FROM sales WHERE id = ?1", [sale_id], |r| r.get(0))
+                .query_row("SELECT prints FROM sales WHERE id = ?1", [sale_id], |r| {
+                    r.get(0)
+                })
                 .optional()?
                 .ok_or_else(|| SaleError::NoSuchSale(sale_id.to_owned()))?;
             let receipt = build(&conn, sale_id, prints > 0)?;
-            conn.execute("UPDATE sales SET prints = prints + 1 WHERE id = ?1", [sale_id])?;
-            let cash = receipt.payments.iter().any(|p| p.method == TenderMethod::Cash.label());
+            let cash = receipt
+                .payments
+                .iter()
+                .any(|p| p.method == TenderMethod::Cash.label());
             (receipt, cash)
         };
         let html = tillpoint_receipt::html::render(&receipt);
@@ -214,9 +303,10 @@ impl Till {
                     kick_drawer: printer.cash_drawer && cash && !receipt.reprint,
                 };
                 let bytes = tillpoint_receipt::escpos::render(&receipt, &options);
-                let sent = tokio::task::spawn_blocking(move || printer.target.send(&bytes, PRINT_TIMEOUT))
-                    .await
-                    .map_err(|e| SaleError::Store(e.to_string()))?;
+                let sent =
+                    tokio::task::spawn_blocking(move || printer.target.send(&bytes, PRINT_TIMEOUT))
+                        .await
+                        .map_err(|e| SaleError::Store(e.to_string()))?;
                 match sent {
                     Ok(()) => (true, None),
                     Err(err) => {
@@ -226,6 +316,14 @@ impl Till {
                 }
             }
         };
+        // A receipt counts as issued once it reached paper, or the screen when the till has no
+        // printer: a failed print leaves the next one the original (and it opens the drawer).
+        if printed || self.config().printer.is_none() {
+            self.sales_conn()?.execute(
+                "UPDATE sales SET prints = prints + 1 WHERE id = ?1",
+                [sale_id],
+            )?;
+        }
         Ok(PrintedReceipt {
             receipt,
             html,
@@ -234,4 +332,3 @@ impl Till {
         })
     }
 }
-

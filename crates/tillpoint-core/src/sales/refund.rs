@@ -79,7 +79,9 @@ fn sold_lines(conn: &Connection, sale_id: &str) -> Result<Vec<SoldLine>, SaleErr
          FROM sale_lines l WHERE l.sale_id = ?1 ORDER BY l.line_no",
     )?;
     let rows = statement.query_map([sale_id], |r| {
-        let bad = |i| rusqlite::Error::InvalidColumnType(i, "sale line".into(), rusqlite::types::Type::Text);
+        let bad = |i| {
+            rusqlite::Error::InvalidColumnType(i, "sale line".into(), rusqlite::types::Type::Text)
+        };
         Ok(SoldLine {
             line: SaleLine {
                 line_no: r.get(0)?,
@@ -115,7 +117,15 @@ fn sale_item(conn: &Connection, sale_id: &str) -> Result<Option<SaleListItem>, S
              FROM sales WHERE id = ?1",
         )?
         .query_row([sale_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
         })
         .optional()?;
     let Some((id, receipt_no, kind, created_at, cashier, total, currency)) = row else {
@@ -157,7 +167,8 @@ impl Till {
     pub fn sale_detail(&self, sale_id: &str) -> Result<SaleDetail, SaleError> {
         self.author(SELL)?;
         let conn = self.sales_conn()?;
-        let sale = sale_item(&conn, sale_id)?.ok_or_else(|| SaleError::NoSuchSale(sale_id.to_owned()))?;
+        let sale =
+            sale_item(&conn, sale_id)?.ok_or_else(|| SaleError::NoSuchSale(sale_id.to_owned()))?;
         let lines = sold_lines(&conn, sale_id)?
             .into_iter()
             .map(|l| SaleDetailLine {
@@ -194,7 +205,9 @@ impl Till {
         };
         let reason = input.reason.trim();
         if reason.is_empty() {
-            return Err(SaleError::InvalidInput("give the reason for the refund".into()));
+            return Err(SaleError::InvalidInput(
+                "give the reason for the refund".into(),
+            ));
         }
         let grant = self
             .active_session()
@@ -235,7 +248,8 @@ impl Till {
             let identity = identity::load(&conn)?.ok_or(SignInError::NotSignedIn)?;
             (person, reading, keys, identity)
         };
-        let person = person.ok_or_else(|| SignInError::NotKnownOffline(approver.username.trim().to_owned()))?;
+        let person = person
+            .ok_or_else(|| SignInError::NotKnownOffline(approver.username.trim().to_owned()))?;
         if let Some(until) = person.locked_until.filter(|until| *until > reading.now) {
             return Err(SignInError::BackingOff {
                 retry_after_secs: until - reading.now,
@@ -243,9 +257,11 @@ impl Till {
             .into());
         }
         let (password, verifier) = (approver.password.clone(), person.password_verifier.clone());
-        let matches = tokio::task::spawn_blocking(move || tillpoint_password::verify_password(&password, &verifier))
-            .await
-            .map_err(|e| SaleError::Store(e.to_string()))?;
+        let matches = tokio::task::spawn_blocking(move || {
+            tillpoint_password::verify_password(&password, &verifier)
+        })
+        .await
+        .map_err(|e| SaleError::Store(e.to_string()))?;
         {
             let conn = self.sales_conn()?;
             offline_users::record_attempt(&conn, &approver.username, reading.now, matches)?;
@@ -256,8 +272,14 @@ impl Till {
             offline_users::record_success(&conn, person.user_id)?;
         }
         let org = identity.org.ok_or(SignInError::NotSignedIn)?;
-        let claims = grant::verify(&person.grant_token, &keys, org, identity.device_id, reading.now)
-            .map_err(SignInError::from)?;
+        let claims = grant::verify(
+            &person.grant_token,
+            &keys,
+            org,
+            identity.device_id,
+            reading.now,
+        )
+        .map_err(SignInError::from)?;
         if !tillpoint_protocol::permission::any_covers(&claims.perms, &permission(REFUND)) {
             return Err(SignInError::Forbidden(permission(REFUND), " (the approver)").into());
         }
@@ -274,16 +296,22 @@ fn refund_payload(
 ) -> Result<SalePayload, SaleError> {
     let session = till_session::open_session(tx)?.ok_or(SaleError::TillNotOpen)?;
     let (kind, currency): (String, String) = tx
-        .query_row("SELECT kind, currency FROM sales WHERE id = ?1", [&input.sale_id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT kind, currency FROM sales WHERE id = ?1",
+            [&input.sale_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?
         .ok_or_else(|| SaleError::NoSuchSale(input.sale_id.clone()))?;
     if kind != "sale" {
-        return Err(SaleError::NotRefundable("a refund cannot itself be refunded".into()));
+        return Err(SaleError::NotRefundable(
+            "a refund cannot itself be refunded".into(),
+        ));
     }
     if input.lines.is_empty() {
-        return Err(SaleError::InvalidInput("choose at least one line to refund".into()));
+        return Err(SaleError::InvalidInput(
+            "choose at least one line to refund".into(),
+        ));
     }
     let currency = CurrencyCode::parse(&currency).map_err(|e| SaleError::Store(e.to_string()))?;
     let sold = sold_lines(tx, &input.sale_id)?;
@@ -292,14 +320,19 @@ fn refund_payload(
         let original = sold
             .iter()
             .find(|l| l.line.line_no == wanted.line_no)
-            .ok_or_else(|| SaleError::InvalidInput(format!("the sale has no line {}", wanted.line_no)))?;
-        let quantity = Quantity::parse(&wanted.quantity).map_err(|e| SaleError::InvalidInput(e.to_string()))?;
+            .ok_or_else(|| {
+                SaleError::InvalidInput(format!("the sale has no line {}", wanted.line_no))
+            })?;
+        let quantity = Quantity::parse(&wanted.quantity)
+            .map_err(|e| SaleError::InvalidInput(e.to_string()))?;
         // A line named more than once in this refund: what the earlier mentions take counts
         // as refunded already (quantities and amounts here are negative).
         let (asked_quantity, asked_total) = lines
             .iter()
             .filter(|l| l.refund_of_line == Some(original.line.line_no))
-            .fold((0, 0), |(q, t), l| (q - l.quantity.milli(), t - l.total_minor));
+            .fold((0, 0), |(q, t), l| {
+                (q - l.quantity.milli(), t - l.total_minor)
+            });
         let left = original.line.quantity.milli() - original.refunded_quantity - asked_quantity;
         if quantity.milli() <= 0 || !original.line.unit.allows(quantity) {
             return Err(SaleError::InvalidInput(format!(
@@ -352,7 +385,10 @@ fn refund_payload(
     Ok(SalePayload {
         sale_id: Uuid::now_v7(),
         receipt_no: String::new(),
-        till_session_id: session.id.parse().map_err(|_| SaleError::Store("till session id".into()))?,
+        till_session_id: session
+            .id
+            .parse()
+            .map_err(|_| SaleError::Store("till session id".into()))?,
         location_id: None,
         currency,
         subtotal_minor: total + discount,
@@ -370,7 +406,14 @@ fn refund_payload(
         }],
         change_minor: 0,
         change_currency: currency,
-        refund_of: Some(input.sale_id.parse().map_err(|_| SaleError::NoSuchSale(input.sale_id.clone()))?),
+        change_rate: ExchangeRate::ONE,
+        change_rate_base: currency,
+        refund_of: Some(
+            input
+                .sale_id
+                .parse()
+                .map_err(|_| SaleError::NoSuchSale(input.sale_id.clone()))?,
+        ),
         reason: Some(reason.chars().take(200).collect()),
         approver_id,
         lines,

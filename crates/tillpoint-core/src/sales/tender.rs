@@ -48,7 +48,10 @@ impl TenderCurrency {
             (num, den) if self.rate_base == sale => (num, den),
             (num, den) => (den, num),
         };
-        let (num, den) = (num * 10_i128.pow(self.minor_units), den * 10_i128.pow(sale_units));
+        let (num, den) = (
+            num * 10_i128.pow(self.minor_units),
+            den * 10_i128.pow(sale_units),
+        );
         reduce(num, den)
     }
 }
@@ -134,7 +137,13 @@ pub fn settle(
                 return Err(TenderError::NeedsReference(payment.method.label()));
             }
             non_cash = add(non_cash, value).ok_or(TenderError::Overflow)?;
-            if non_cash.0 > i128::from(total_minor) * non_cash.1 {
+            // The amount asked in another currency is rounded up, so a card may go over by
+            // less than one minor unit of its own currency; anything more needs cash.
+            let over = add(non_cash, (-i128::from(total_minor), 1)).ok_or(TenderError::Overflow)?;
+            let over_times_per = over.0.checked_mul(per_num).ok_or(TenderError::Overflow)?;
+            if over.0 > 0
+                && over_times_per >= over.1.checked_mul(per_den).ok_or(TenderError::Overflow)?
+            {
                 return Err(TenderError::NonCashOverpaid(payment.method.label()));
             }
         }
@@ -213,7 +222,10 @@ mod tests {
     fn cash_in_the_sale_currency_with_change_in_it() {
         let s = settle(usd(), 2, 1234, &[cash(usd(), 2000)], &currencies(), usd()).unwrap();
         assert!(s.complete);
-        assert_eq!((s.paid_minor, s.remaining_minor, s.change_minor), (2000, 0, 766));
+        assert_eq!(
+            (s.paid_minor, s.remaining_minor, s.change_minor),
+            (2000, 0, 766)
+        );
     }
 
     /// USD 12.34 paid with USD 20: change USD 7.66 = ZWG 205.288 → ZWG 205.28 (down).
@@ -239,9 +251,23 @@ mod tests {
             let ask = due_in(usd(), 2, total, &zwg_currency);
             let s = settle(usd(), 2, total, &[cash(zwg(), ask)], &currencies(), zwg()).unwrap();
             assert!(s.complete, "total {total}: asked {ask}");
-            assert!(s.change_minor < 27, "total {total}: change {}", s.change_minor);
-            let short = settle(usd(), 2, total, &[cash(zwg(), ask - 1)], &currencies(), zwg());
-            assert!(!short.unwrap().complete, "total {total}: one less must not settle");
+            assert!(
+                s.change_minor < 27,
+                "total {total}: change {}",
+                s.change_minor
+            );
+            let short = settle(
+                usd(),
+                2,
+                total,
+                &[cash(zwg(), ask - 1)],
+                &currencies(),
+                zwg(),
+            );
+            assert!(
+                !short.unwrap().complete,
+                "total {total}: one less must not settle"
+            );
         }
     }
 
@@ -275,12 +301,38 @@ mod tests {
             reference: reference.map(str::to_owned),
         };
         assert_eq!(
-            settle(usd(), 2, 1000, &[card(1001, Some("x"))], &currencies(), usd()),
+            settle(
+                usd(),
+                2,
+                1000,
+                &[card(1001, Some("x"))],
+                &currencies(),
+                usd()
+            ),
             Err(TenderError::NonCashOverpaid("Card"))
         );
         assert_eq!(
             settle(usd(), 2, 1000, &[card(1000, None)], &currencies(), usd()),
             Err(TenderError::NeedsReference("Card"))
+        );
+        // USD 0.99 is asked as ZWG 26.54 (26.532 rounded up): a card for exactly that settles,
+        // one ZWG cent more does not.
+        let zwg_card = |amount| PaymentInput {
+            method: TenderMethod::Card,
+            currency: zwg(),
+            amount_minor: amount,
+            reference: Some("x".into()),
+        };
+        let asked = due_in(usd(), 2, 99, &currencies()[1]);
+        assert_eq!(asked, 2654);
+        assert!(
+            settle(usd(), 2, 99, &[zwg_card(asked)], &currencies(), usd())
+                .unwrap()
+                .complete
+        );
+        assert_eq!(
+            settle(usd(), 2, 99, &[zwg_card(asked + 1)], &currencies(), usd()),
+            Err(TenderError::NonCashOverpaid("Card"))
         );
         assert_eq!(
             settle(usd(), 2, 1000, &[cash(usd(), 0)], &currencies(), usd()),

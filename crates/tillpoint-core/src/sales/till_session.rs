@@ -61,7 +61,15 @@ pub(crate) fn add_total(
              amount_minor = amount_minor + ?5, extra_minor = extra_minor + ?6,
              count = count + ?7",
     )?
-    .execute((session, bucket, currency, key, amount_minor, extra_minor, count))?;
+    .execute((
+        session,
+        bucket,
+        currency,
+        key,
+        amount_minor,
+        extra_minor,
+        count,
+    ))?;
     Ok(())
 }
 
@@ -160,7 +168,14 @@ impl Till {
             counts,
             expected: Vec::new(),
         };
-        journal::append(&tx, &author, RecordKind::TillOpened, Uuid::now_v7(), &opened_at, &payload)?;
+        journal::append(
+            &tx,
+            &author,
+            RecordKind::TillOpened,
+            Uuid::now_v7(),
+            &opened_at,
+            &payload,
+        )?;
         tx.commit()?;
         Ok(TillSessionInfo {
             id: id.to_string(),
@@ -204,11 +219,21 @@ impl Till {
             })
             .collect();
         let payload = TillSessionPayload {
-            till_session_id: session.id.parse().map_err(|_| SaleError::Store("session id".into()))?,
+            till_session_id: session
+                .id
+                .parse()
+                .map_err(|_| SaleError::Store("session id".into()))?,
             counts,
             expected,
         };
-        journal::append(&tx, &author, RecordKind::TillClosed, Uuid::now_v7(), &closed_at, &payload)?;
+        journal::append(
+            &tx,
+            &author,
+            RecordKind::TillClosed,
+            Uuid::now_v7(),
+            &closed_at,
+            &payload,
+        )?;
         tx.commit()?;
         Ok(with_html(figures))
     }
@@ -216,19 +241,23 @@ impl Till {
 
 fn with_html(report: SessionReport) -> ReportView {
     ReportView {
-        html: String::new(), // RENDER_REPORT_PENDING
+        html: tillpoint_receipt::html::render_report(&report),
         report,
     }
 }
 
 /// Reads a session's report from its running totals and counts.
 pub(crate) fn report(conn: &Connection, session_id: &str) -> Result<SessionReport, SaleError> {
-    let (opened_at, opened_by_name, closed_at, closed_by): (String, String, Option<String>, Option<String>) =
-        conn.query_row(
-            "SELECT opened_at, opened_by_name, closed_at, closed_by FROM till_sessions WHERE id = ?1",
-            [session_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )?;
+    let (opened_at, opened_by_name, closed_at, closed_by): (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+    ) = conn.query_row(
+        "SELECT opened_at, opened_by_name, closed_at, closed_by FROM till_sessions WHERE id = ?1",
+        [session_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
     let closed_by_name = closed_by.as_ref().map(|id| {
         conn.query_row(
             "SELECT name FROM offline_users WHERE user_id = ?1",
@@ -244,7 +273,14 @@ pub(crate) fn report(conn: &Connection, session_id: &str) -> Result<SessionRepor
              FROM till_session_totals WHERE session_id = ?1 ORDER BY bucket, currency, key",
         )?;
         let rows = statement.query_map([session_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })?;
         for row in rows {
             totals.push(row?);
@@ -299,7 +335,9 @@ pub(crate) fn report(conn: &Connection, session_id: &str) -> Result<SessionRepor
                 let counted = counts
                     .get(&("counted".into(), code.clone(), method.as_str().into()))
                     .copied();
-                let counted = counted.or(closing.then_some(0).filter(|_| method == TenderMethod::Cash));
+                let counted = counted.or(closing
+                    .then_some(0)
+                    .filter(|_| method == TenderMethod::Cash));
                 (expected != 0 || counted.is_some()).then_some(TenderLine {
                     method,
                     expected_minor: expected,
@@ -340,16 +378,21 @@ pub(crate) fn report(conn: &Connection, session_id: &str) -> Result<SessionRepor
     }
     let mut cashiers: BTreeMap<String, CashierReport> = BTreeMap::new();
     for t in totals.iter().filter(|t| t.0 == "cashier") {
-        let name = t.2.split_once('|').map_or(t.2.as_str(), |(_, n)| n).to_owned();
+        let name =
+            t.2.split_once('|')
+                .map_or(t.2.as_str(), |(_, n)| n)
+                .to_owned();
         let minor_units = currencies
             .iter()
             .find(|c| c.currency == t.1)
             .map_or(2, |c| c.minor_units);
-        let entry = cashiers.entry(t.2.clone()).or_insert_with(|| CashierReport {
-            name,
-            sales_count: 0,
-            totals: Vec::new(),
-        });
+        let entry = cashiers
+            .entry(t.2.clone())
+            .or_insert_with(|| CashierReport {
+                name,
+                sales_count: 0,
+                totals: Vec::new(),
+            });
         entry.sales_count += t.5;
         entry.totals.push(CashierTotal {
             currency: t.1.clone(),
@@ -359,10 +402,18 @@ pub(crate) fn report(conn: &Connection, session_id: &str) -> Result<SessionRepor
     }
     let count = |bucket: &str| totals.iter().filter(|t| t.0 == bucket).map(|t| t.5).sum();
     let shop_name = conn
-        .query_row("SELECT name FROM organisation WHERE singleton = 1", [], |r| r.get(0))
+        .query_row(
+            "SELECT name FROM organisation WHERE singleton = 1",
+            [],
+            |r| r.get(0),
+        )
         .optional()?;
     Ok(SessionReport {
-        kind: if closing { ReportKind::Z } else { ReportKind::X },
+        kind: if closing {
+            ReportKind::Z
+        } else {
+            ReportKind::X
+        },
         session_id: session_id.to_owned(),
         shop_name,
         opened_at: super::receipt::local_time(&opened_at),
