@@ -313,6 +313,35 @@ async function subscribe<T>(
   };
 }
 
+/** The name of the event the backend emits when a catalog pull from the server finished. */
+export const CATALOG_SYNCED_EVENT = 'catalog-synced';
+
+/** What a finished catalog pull brought. */
+export interface CatalogSynced {
+  pages: number;
+  records: number;
+  /** Products the till can now sell. */
+  products: number;
+}
+
+function parseCatalogSynced(value: unknown): CatalogSynced {
+  const what = 'catalog sync';
+  const record = recordOf(value, what);
+  return {
+    pages: intField(record, 'pages', what),
+    records: intField(record, 'records', what),
+    products: intField(record, 'products', what),
+  };
+}
+
+/** Subscribes to `catalog-synced`; see `subscribe` for how it resolves and reports. */
+export async function onCatalogSynced(
+  onSynced: (synced: CatalogSynced) => void,
+  onError: (error: BackendError) => void,
+): Promise<() => void> {
+  return subscribe(CATALOG_SYNCED_EVENT, parseCatalogSynced, onSynced, onError);
+}
+
 /** Subscribes to `connection-changed`; see `subscribe` for how it resolves and reports. */
 export async function onConnectionChanged(
   onStatus: (status: ConnectionStatus) => void,

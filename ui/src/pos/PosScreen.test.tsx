@@ -1,7 +1,7 @@
 import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PosScreen } from '../screens/PosScreen';
-import { type BackendHandlers, type CommandCall, deferred, mockBackend } from '../test/backendMock';
+import { type BackendHandlers, type CommandCall, deferred, emitCatalogSynced, mockBackend } from '../test/backendMock';
 import { BANANAS, BREAD, type FakeTillOptions, MILK, fakeTill, reject } from '../test/fakeTill';
 
 function sent(calls: CommandCall[], cmd: string): Record<string, unknown>[] {
@@ -43,6 +43,17 @@ async function scanCode(scan: HTMLInputElement, code: string): Promise<void> {
 
 afterEach(() => {
   vi.unstubAllGlobals();
+});
+
+describe('POS: the catalog arriving', () => {
+  it('reads the till state again when a catalog pull finishes', async () => {
+    const { calls } = await openPos();
+    const before = sent(calls, 'pos_state').length;
+    await emitCatalogSynced({ pages: 1, records: 300, products: 300 });
+    await waitFor(() => {
+      expect(sent(calls, 'pos_state').length).toBe(before + 1);
+    });
+  });
 });
 
 describe('POS: opening the till', () => {

@@ -14,6 +14,7 @@ import {
   cartSetQuantity,
   cartVoid,
   parkCart,
+  onCatalogSynced,
   posState,
   resumeParked,
   scanBarcode,
@@ -74,6 +75,28 @@ export function PosWorkspace() {
 
   useEffect(() => {
     fetchState();
+  }, [fetchState]);
+
+  // A catalog pull can bring the organisation, its currencies and rates: read the state again.
+  useEffect(() => {
+    let stop: (() => void) | null = null;
+    let gone = false;
+    onCatalogSynced(
+      () => {
+        fetchState();
+      },
+      () => undefined,
+    ).then(
+      (unlisten) => {
+        if (gone) unlisten();
+        else stop = unlisten;
+      },
+      () => undefined,
+    );
+    return () => {
+      gone = true;
+      stop?.();
+    };
   }, [fetchState]);
 
   const load = useCallback(() => {

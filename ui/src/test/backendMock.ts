@@ -133,6 +133,13 @@ export async function emitSessionChanged(payload: unknown): Promise<void> {
   });
 }
 
+/** Emits `catalog-synced` as the backend would after a catalog pull. */
+export async function emitCatalogSynced(payload: unknown): Promise<void> {
+  await act(async () => {
+    await emit('catalog-synced', payload);
+  });
+}
+
 /** A command's answer that the test releases when it wants. */
 export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
   let resolve!: (value: T) => void;
