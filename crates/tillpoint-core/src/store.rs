@@ -45,6 +45,13 @@ impl LocalStore {
         self.conn.lock().map_err(|_| CoreError::StorePoisoned)
     }
 
+    /// Runs `f` with the store's own connection (the one the till sells through, with its
+    /// statement cache), holding the store's lock meanwhile. For benchmarks and tools:
+    /// application code goes through [`crate::Till`]'s methods, which check permissions.
+    pub fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> T) -> Result<T, CoreError> {
+        Ok(f(&*self.conn()?))
+    }
+
     pub fn schema_version(&self) -> Result<u32, CoreError> {
         Ok(tillpoint_sqlite::schema_version(&*self.conn()?)?)
     }
