@@ -125,6 +125,9 @@ pub(crate) fn lay_out(receipt: &Receipt) -> Vec<Block> {
         }
         if let Some(change) = &receipt.change {
             blocks.push(Block::amount("Change", money(change), Emphasis::Bold));
+            if let Some(rate) = &receipt.change_rate {
+                blocks.push(Block::detail(rate.clone()));
+            }
         }
     }
     blocks.push(Block::Rule);

@@ -89,6 +89,8 @@ pub struct Receipt {
     pub vat_total_minor: i64,
     pub payments: Vec<ReceiptPayment>,
     pub change: Option<Amount>,
+    /// Set when change is given in another currency than the sale's: `1 USD = 26.80 ZWG`.
+    pub change_rate: Option<String>,
     /// Derived from the sale's journal hash: 16 hex characters in groups of 4.
     pub verification_code: String,
     /// A copy printed again, marked so it cannot pass for a second sale.

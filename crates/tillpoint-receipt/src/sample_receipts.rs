@@ -74,6 +74,7 @@ pub(crate) fn cash_sale() -> Receipt {
             reference: None,
         }],
         change: Some(amount("USD", 261)),
+        change_rate: None,
         verification_code: "A1B2-C3D4-E5F6-0789".to_owned(),
         reprint: false,
     }
@@ -103,6 +104,7 @@ pub(crate) fn refund() -> Receipt {
             reference: None,
         }],
         change: None,
+        change_rate: None,
         verification_code: "9C8B-7A6F-5E4D-3C2B".to_owned(),
         ..cash_sale()
     }
@@ -138,6 +140,7 @@ pub(crate) fn sale_paid_in_two_currencies() -> Receipt {
             },
         ],
         change: Some(amount("ZWG", 400)),
+        change_rate: Some("1 USD = 26.80 ZWG".into()),
         ..cash_sale()
     }
 }

@@ -38,54 +38,61 @@ pub(crate) fn local_time(rfc3339: &str) -> String {
         .unwrap_or_else(|_| rfc3339.to_owned())
 }
 
+/// The head row of a stored sale, as a receipt needs it.
+struct StoredSale {
+    kind: String,
+    receipt_no: String,
+    reason: Option<String>,
+    refund_of: Option<String>,
+    created_at: String,
+    cashier: String,
+    subtotal: i64,
+    discount: i64,
+    total: i64,
+    change: i64,
+    currency: String,
+    change_currency: Option<String>,
+    hash: String,
+    location_id: Option<String>,
+    change_rate: Option<String>,
+    change_rate_base: Option<String>,
+}
+
 /// Reads sale `sale_id` back as a receipt.
 pub(crate) fn build(conn: &Connection, sale_id: &str, reprint: bool) -> Result<Receipt, SaleError> {
-    type Head = (
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        String,
-        String,
-        i64,
-        i64,
-        i64,
-        i64,
-        String,
-        Option<String>,
-        String,
-        Option<String>,
-    );
-    let head: Option<Head> = conn
+    let head = conn
         .query_row(
             "SELECT s.kind, s.receipt_no, s.reason, o.receipt_no, s.created_at, s.creator_name,
                     s.subtotal_minor, s.discount_minor, s.total_minor, s.change_minor,
-                    s.currency, s.change_currency, j.hash, s.location_id
+                    s.currency, s.change_currency, j.hash, s.location_id, s.change_rate,
+                    s.change_rate_base
              FROM sales s JOIN journal j ON j.seq = s.journal_seq
              LEFT JOIN sales o ON o.id = s.refund_of
              WHERE s.id = ?1",
             [sale_id],
             |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                    r.get(11)?,
-                    r.get(12)?,
-                    r.get(13)?,
-                ))
+                Ok(StoredSale {
+                    kind: r.get(0)?,
+                    receipt_no: r.get(1)?,
+                    reason: r.get(2)?,
+                    refund_of: r.get(3)?,
+                    created_at: r.get(4)?,
+                    cashier: r.get(5)?,
+                    subtotal: r.get(6)?,
+                    discount: r.get(7)?,
+                    total: r.get(8)?,
+                    change: r.get(9)?,
+                    currency: r.get(10)?,
+                    change_currency: r.get(11)?,
+                    hash: r.get(12)?,
+                    location_id: r.get(13)?,
+                    change_rate: r.get(14)?,
+                    change_rate_base: r.get(15)?,
+                })
             },
         )
         .optional()?;
-    let Some((
+    let Some(StoredSale {
         kind,
         receipt_no,
         reason,
@@ -100,7 +107,9 @@ pub(crate) fn build(conn: &Connection, sale_id: &str, reprint: bool) -> Result<R
         change_currency,
         hash,
         location_id,
-    )) = head
+        change_rate,
+        change_rate_base,
+    }) = head
     else {
         return Err(SaleError::NoSuchSale(sale_id.to_owned()));
     };
@@ -224,6 +233,13 @@ pub(crate) fn build(conn: &Connection, sale_id: &str, reprint: bool) -> Result<R
             .optional()?,
         None => None,
     };
+    let change_rate = match (&change_currency, change_rate, change_rate_base) {
+        (Some(code), Some(rate), Some(base)) if change != 0 && *code != currency => {
+            let other = if base == currency { code } else { &currency };
+            Some(format!("1 {base} = {rate} {other}"))
+        }
+        _ => None,
+    };
     let change = match change_currency {
         Some(code) if change != 0 => Some(Amount {
             minor_units: units_of(&code)?,
@@ -265,6 +281,7 @@ pub(crate) fn build(conn: &Connection, sale_id: &str, reprint: bool) -> Result<R
             .collect(),
         payments,
         change,
+        change_rate,
         verification_code: verification_code(&hash),
         reprint,
     })
