@@ -308,7 +308,9 @@ fn cached_catalog() -> PathBuf {
         println!(
             "catalog: reusing {} ({})",
             ready.display(),
-            std::fs::read_to_string(&built_note).unwrap_or_default().trim()
+            std::fs::read_to_string(&built_note)
+                .unwrap_or_default()
+                .trim()
         );
         return ready;
     }
