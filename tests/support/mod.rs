@@ -131,6 +131,7 @@ impl TestServer {
                 username: username.into(),
                 password: password.into(),
                 device_id: device,
+                device_key: None,
             })
             .send()
             .await

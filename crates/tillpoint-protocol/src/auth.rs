@@ -31,6 +31,11 @@ pub struct LoginRequest {
     pub username: String,
     pub password: String,
     pub device_id: DeviceId,
+    /// Standard base64 of the device's Ed25519 public key. The server binds it to the device
+    /// at the device's first sign-in and checks every later push's signature with it; a
+    /// different key for a known device is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

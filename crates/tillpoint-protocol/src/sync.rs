@@ -255,3 +255,67 @@ mod tests {
         assert_eq!(serde_json::to_value(&rate).unwrap()["rate"], "26.80");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Push (ARCHITECTURE.md §4): a till sends its journal, oldest first, and the server answers
+// for every record. Nothing a till sends is ever dropped: a record that fails a check is
+// quarantined (kept, shown to managers), only a malformed one is rejected.
+
+/// The path of the push endpoint.
+pub const PUSH_PATH: &str = "api/v1/sync/push";
+/// The most records one push may carry.
+pub const MAX_PUSH_RECORDS: usize = 500;
+
+/// One batch of a device's journal, in `seq` order, continuing where the server's copy of
+/// that device's chain ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    pub device_id: crate::DeviceId,
+    pub records: Vec<crate::journal::JournalRecord>,
+    /// Standard base64 of the device's Ed25519 signature over
+    /// [`push_signing_bytes`]`(device_id, hash of the batch's last record)`.
+    pub signature: String,
+}
+
+/// What the device signs for a batch: a context string, the device id and the hash of the
+/// batch's last record. The chain makes that hash cover every record before it.
+pub fn push_signing_bytes(device_id: crate::DeviceId, last_hash: &str) -> Vec<u8> {
+    format!("tillpoint-push-v1\n{device_id}\n{last_hash}").into_bytes()
+}
+
+/// The server's answer: one result per record sent, in the same order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushResponse {
+    pub results: Vec<RecordResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecordResult {
+    pub id: Uuid,
+    pub seq: u64,
+    pub outcome: Outcome,
+    /// Why, for `quarantined` and `rejected` (and a `duplicate` of a quarantined record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What became of a pushed record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Stored and counted.
+    Accepted,
+    /// Stored before with the same id and hash; its earlier outcome stands (`reason` says
+    /// it was quarantined, if it was).
+    Duplicate,
+    /// Stored but held for a manager: it failed a check (another organisation's creator, a
+    /// grant that did not cover it, a broken chain…). Counted in reports as under review.
+    Quarantined,
+    /// Not stored: the record could not be read at all.
+    Rejected,
+}

@@ -89,6 +89,7 @@ async fn main() {
                     username,
                     password,
                     device_id: DeviceId::from_uuid(uuid::Uuid::now_v7()),
+                    device_key: None,
                 })
                 .send()
                 .await

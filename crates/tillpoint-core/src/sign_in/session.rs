@@ -198,6 +198,10 @@ impl Till {
                 username: username.trim().to_owned(),
                 password: password.to_owned(),
                 device_id: identity.device_id,
+                device_key: Some({
+                    use base64::Engine as _;
+                    base64::engine::general_purpose::STANDARD.encode(identity.public_key)
+                }),
             })
             .send()
             .await
