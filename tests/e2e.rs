@@ -85,6 +85,14 @@ async fn the_shell_shows_the_store_and_the_server_connection() {
             .await
             .unwrap_or_else(|_| panic!("navigation has {label}"));
     }
+    // Selling first: the POS screen opens on the till (no catalog from this server yet).
+    app.client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("[data-testid=open-till], [data-testid=pos-scan]"))
+        .await
+        .expect("the POS screen");
+    app.click_button("Stock").await;
     let count = app
         .wait_for_text(
             "[data-testid=product-count]",
@@ -94,7 +102,7 @@ async fn the_shell_shows_the_store_and_the_server_connection() {
         .await;
     assert_eq!(
         count, "3",
-        "the POS screen shows the local store's product count"
+        "the Stock screen shows the local store's product count"
     );
 
     // The connection indicator finds the real server.
@@ -104,7 +112,7 @@ async fn the_shell_shows_the_store_and_the_server_connection() {
         |t| t == "Online",
     )
     .await;
-    app.save_screenshot("pos-online").await;
+    app.save_screenshot("stock-online").await;
 
     // Settings shows where this till keeps its data, and a bad server URL gets a clear error.
     app.click_button("Settings").await;
