@@ -304,28 +304,8 @@ impl Till {
         self.author(SELL)?;
         let conn = self.sales_conn()?;
         let cart = load_cart(&conn)?;
-        let priced = cart.price()?;
-        let sale = sale_currency(&conn, &cart)?;
-        let units = catalog::minor_units(&conn, sale)?;
-        let currencies = tender_currencies(&conn, sale, &now(&conn)?)?;
-        let payments = parse_payments(&input.payments, &currencies)?;
-        let change_in = change_currency(&input.change_currency, &currencies)?;
-        let settlement = tender::settle(
-            sale,
-            units,
-            priced.total_minor,
-            &payments,
-            &currencies,
-            change_in,
-        )?;
-        Ok(tender_view(
-            sale,
-            units,
-            priced.total_minor,
-            &settlement,
-            change_in,
-            &currencies,
-        ))
+        let tendered = tender_cart(&conn, &cart, input, &now(&conn)?)?;
+        Ok(tender_view(&tendered))
     }
 
     /// Takes payment for the cart and writes the sale: one transaction for the sale, its
@@ -367,41 +347,76 @@ fn parse_discount(
     )?))
 }
 
-fn tender_view(
+/// A cart weighed against the payments offered for it, at the rates in force.
+struct Tendered {
+    priced: PricedCart,
     sale: CurrencyCode,
     units: u32,
-    total: i64,
-    settlement: &Settlement,
+    currencies: Vec<TenderCurrency>,
+    payments: Vec<PaymentInput>,
     change_in: CurrencyCode,
-    currencies: &[TenderCurrency],
-) -> TenderView {
-    let change_units = currencies
+    settlement: Settlement,
+}
+
+/// Prices `cart` and settles `input`'s payments against it: the one path the preview and
+/// checkout share, so what the cashier saw is what is written.
+fn tender_cart(
+    conn: &Connection,
+    cart: &Cart,
+    input: &CheckoutInput,
+    at: &str,
+) -> Result<Tendered, SaleError> {
+    let priced = cart.price()?;
+    let sale = sale_currency(conn, cart)?;
+    let units = catalog::minor_units(conn, sale)?;
+    let currencies = tender_currencies(conn, sale, at)?;
+    let payments = parse_payments(&input.payments, &currencies)?;
+    let change_in = change_currency(&input.change_currency, &currencies)?;
+    let settlement = tender::settle(
+        sale,
+        units,
+        priced.total_minor,
+        &payments,
+        &currencies,
+        change_in,
+    )?;
+    Ok(Tendered {
+        priced,
+        sale,
+        units,
+        currencies,
+        payments,
+        change_in,
+        settlement,
+    })
+}
+
+fn tender_view(t: &Tendered) -> TenderView {
+    let change_units = t
+        .currencies
         .iter()
-        .find(|c| c.code == change_in)
-        .map_or(units, |c| c.minor_units);
+        .find(|c| c.code == t.change_in)
+        .map_or(t.units, |c| c.minor_units);
     TenderView {
-        currency: sale.to_string(),
-        minor_units: units,
-        total_minor: total,
-        paid_minor: settlement.paid_minor,
-        remaining_minor: settlement.remaining_minor,
-        change_minor: settlement.change_minor,
-        change_currency: change_in.to_string(),
+        currency: t.sale.to_string(),
+        minor_units: t.units,
+        total_minor: t.priced.total_minor,
+        paid_minor: t.settlement.paid_minor,
+        remaining_minor: t.settlement.remaining_minor,
+        change_minor: t.settlement.change_minor,
+        change_currency: t.change_in.to_string(),
         change_minor_units: change_units,
-        due_in: currencies
+        due_in: t
+            .currencies
             .iter()
             .map(|c| DueIn {
                 currency: c.code.to_string(),
                 minor_units: c.minor_units,
-                amount_minor: tender::due_in(sale, units, settlement.remaining_minor, c),
-                rate: if c.rate_base == sale || c.code == sale {
-                    c.rate.to_string()
-                } else {
-                    format!("1/{}", c.rate)
-                },
+                amount_minor: tender::due_in(t.sale, t.units, t.settlement.remaining_minor, c),
+                rate: c.rate_text(t.sale),
             })
             .collect(),
-        complete: settlement.complete,
+        complete: t.settlement.complete,
     }
 }
 
@@ -417,21 +432,16 @@ fn write_sale(
     if cart.is_empty() {
         return Err(SaleError::CartEmpty);
     }
-    let priced = cart.price()?;
-    let sale = sale_currency(tx, &cart)?;
-    let units = catalog::minor_units(tx, sale)?;
     let created_at = now(tx)?;
-    let currencies = tender_currencies(tx, sale, &created_at)?;
-    let payments = parse_payments(&input.payments, &currencies)?;
-    let change_in = change_currency(&input.change_currency, &currencies)?;
-    let settlement = tender::settle(
+    let Tendered {
+        priced,
         sale,
-        units,
-        priced.total_minor,
-        &payments,
-        &currencies,
+        currencies,
+        payments,
         change_in,
-    )?;
+        settlement,
+        ..
+    } = tender_cart(tx, &cart, input, &created_at)?;
     if !settlement.complete {
         return Err(tender::TenderError::Short {
             currency: sale,
@@ -499,10 +509,7 @@ fn write_sale(
     let payload = SalePayload {
         sale_id: Uuid::now_v7(),
         receipt_no: String::new(),
-        till_session_id: session
-            .id
-            .parse()
-            .map_err(|_| SaleError::Store("till session id".into()))?,
+        till_session_id: session.uuid()?,
         location_id: None,
         currency: sale,
         lines,

@@ -385,10 +385,7 @@ fn refund_payload(
     Ok(SalePayload {
         sale_id: Uuid::now_v7(),
         receipt_no: String::new(),
-        till_session_id: session
-            .id
-            .parse()
-            .map_err(|_| SaleError::Store("till session id".into()))?,
+        till_session_id: session.uuid()?,
         location_id: None,
         currency,
         subtotal_minor: total + discount,

@@ -219,10 +219,7 @@ impl Till {
             })
             .collect();
         let payload = TillSessionPayload {
-            till_session_id: session
-                .id
-                .parse()
-                .map_err(|_| SaleError::Store("session id".into()))?,
+            till_session_id: session.uuid()?,
             counts,
             expected,
         };

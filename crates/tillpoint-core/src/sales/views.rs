@@ -126,6 +126,14 @@ pub struct TillSessionInfo {
     pub opened_by_name: String,
 }
 
+impl TillSessionInfo {
+    pub(crate) fn uuid(&self) -> Result<uuid::Uuid, super::SaleError> {
+        self.id
+            .parse()
+            .map_err(|_| super::SaleError::Store(format!("till session id {:?}", self.id)))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ParkedCartInfo {
