@@ -1505,7 +1505,7 @@ async fn the_z_report_adds_up_to_the_sales_and_payments_of_its_session() {
             amount: money(card_usd),
         },
     ];
-    let z = till.close_till(&counted).unwrap().report;
+    let z = till.close_till(&counted).await.unwrap().report;
     assert_eq!(z.kind, tillpoint_receipt::ReportKind::Z);
     assert_eq!(z.session_id, session);
     assert_eq!(
@@ -1659,8 +1659,8 @@ async fn selling_needs_an_open_till_and_a_till_opens_once() {
         .await;
     assert_eq!(err_code(closed), "till_not_open");
     assert_eq!(written(&conn), before);
-    assert_eq!(err_code(till.till_report()), "till_not_open");
-    assert_eq!(err_code(till.close_till(&[])), "till_not_open");
+    assert_eq!(err_code(till.till_report().await), "till_not_open");
+    assert_eq!(err_code(till.close_till(&[]).await), "till_not_open");
 
     open_till(till);
     assert_eq!(
@@ -1671,11 +1671,11 @@ async fn selling_needs_an_open_till_and_a_till_opens_once() {
         .checkout(&paying(vec![cash("USD", "5.00")], "USD"))
         .await
         .unwrap();
-    let x = till.till_report().unwrap().report;
+    let x = till.till_report().await.unwrap().report;
     assert_eq!(x.kind, tillpoint_receipt::ReportKind::X);
     assert_eq!(x.sales_count, 1);
 
-    till.close_till(&[count("USD", "51.25")]).unwrap();
+    till.close_till(&[count("USD", "51.25")]).await.unwrap();
     till.scan_barcode(&c.milk.barcode).unwrap();
     let after_close = till
         .checkout(&paying(vec![cash("USD", "5.00")], "USD"))
@@ -1723,6 +1723,7 @@ async fn a_refund_needs_an_open_till_too() {
         .await
         .unwrap();
     till.close_till(&[count("USD", "51.25"), count("ZWG", "1000.00")])
+        .await
         .unwrap();
     let refund = till
         .refund(&refund_of(
@@ -2007,6 +2008,18 @@ async fn receipts_print_open_the_drawer_for_cash_and_reprints_say_so() {
         .unwrap();
     assert!(by_card.printed.printed);
     assert_eq!(kicks(&printer.next_job()), 0);
+
+    // The X and Z reports go to the same printer, and never open the drawer.
+    let x = till.till_report().await.unwrap();
+    assert!(x.printed, "{:?}", x.print_error);
+    let job = printer.next_job();
+    assert_eq!(kicks(&job), 0);
+    assert!(text_of(&job).contains("X REPORT"), "{}", text_of(&job));
+    let z = till.close_till(&[count("USD", "21.25")]).await.unwrap();
+    assert!(z.printed, "{:?}", z.print_error);
+    let job = printer.next_job();
+    assert_eq!(kicks(&job), 0);
+    assert!(text_of(&job).contains("Z REPORT"), "{}", text_of(&job));
 }
 
 #[tokio::test]

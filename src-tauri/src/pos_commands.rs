@@ -139,7 +139,7 @@ pub async fn open_till(state: State<'_, ShellState>, float: Vec<CountInput>) -> 
 
 #[tauri::command]
 pub async fn till_report(state: State<'_, ShellState>) -> Answer<ReportView> {
-    Ok(state.till()?.till_report()?)
+    Ok(state.till()?.till_report().await?)
 }
 
 #[tauri::command]
@@ -147,7 +147,7 @@ pub async fn close_till(
     state: State<'_, ShellState>,
     counted: Vec<CountInput>,
 ) -> Answer<ReportView> {
-    Ok(state.till()?.close_till(&counted)?)
+    Ok(state.till()?.close_till(&counted).await?)
 }
 
 #[tauri::command]

@@ -59,6 +59,7 @@ pub enum MoneyError {
 
 /// How a product is sold: in whole units, or by weight in kilograms (to the gram).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Unit {
     Each,

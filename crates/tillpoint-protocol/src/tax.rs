@@ -14,6 +14,7 @@ use crate::money::{allocate, divide, Rounding};
 /// The kinds of tax a product can carry. Zero-rated and exempt both charge nothing but are
 /// reported apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TaxCode {
     Standard,

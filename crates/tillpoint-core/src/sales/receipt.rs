@@ -288,6 +288,32 @@ pub(crate) fn build(conn: &Connection, sale_id: &str, reprint: bool) -> Result<R
 }
 
 impl Till {
+    /// Sends what `render` makes for the configured printer's paper to it. `(false, None)`
+    /// when the till has no printer; a failure is logged and returned as the cashier's
+    /// message, never an error: the sale or report stands whether it printed or not.
+    pub(crate) async fn print_on_paper(
+        &self,
+        render: impl FnOnce(EscPosOptions) -> Vec<u8>,
+    ) -> Result<(bool, Option<String>), SaleError> {
+        let Some(printer) = self.config().printer.clone() else {
+            return Ok((false, None));
+        };
+        let bytes = render(EscPosOptions {
+            width: printer.width,
+            kick_drawer: printer.cash_drawer,
+        });
+        let sent = tokio::task::spawn_blocking(move || printer.target.send(&bytes, PRINT_TIMEOUT))
+            .await
+            .map_err(|e| SaleError::Store(e.to_string()))?;
+        Ok(match sent {
+            Ok(()) => (true, None),
+            Err(err) => {
+                tracing::warn!(%err, "not printed");
+                (false, Some(err.to_string()))
+            }
+        })
+    }
+
     /// The receipt of `sale_id`, printed if a printer is set up. The first receipt of a sale
     /// is its original; every later one is marked as a reprint.
     pub async fn print_receipt(
@@ -312,27 +338,18 @@ impl Till {
             (receipt, cash)
         };
         let html = tillpoint_receipt::html::render(&receipt);
-        let (printed, print_error) = match self.config().printer.clone() {
-            None => (false, None),
-            Some(printer) => {
-                let options = EscPosOptions {
-                    width: printer.width,
-                    kick_drawer: printer.cash_drawer && cash && !receipt.reprint,
-                };
-                let bytes = tillpoint_receipt::escpos::render(&receipt, &options);
-                let sent =
-                    tokio::task::spawn_blocking(move || printer.target.send(&bytes, PRINT_TIMEOUT))
-                        .await
-                        .map_err(|e| SaleError::Store(e.to_string()))?;
-                match sent {
-                    Ok(()) => (true, None),
-                    Err(err) => {
-                        tracing::warn!(%err, "receipt not printed");
-                        (false, Some(err.to_string()))
-                    }
-                }
-            }
-        };
+        let kick = !receipt.reprint && cash;
+        let (printed, print_error) = self
+            .print_on_paper(|options| {
+                tillpoint_receipt::escpos::render(
+                    &receipt,
+                    &EscPosOptions {
+                        kick_drawer: options.kick_drawer && kick,
+                        ..options
+                    },
+                )
+            })
+            .await?;
         // A receipt counts as issued once it reached paper, or the screen when the till has no
         // printer: a failed print leaves the next one the original (and it opens the drawer).
         if printed || self.config().printer.is_none() {

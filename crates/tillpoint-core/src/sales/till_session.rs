@@ -39,6 +39,9 @@ pub struct ReportView {
     #[serde(flatten)]
     pub report: SessionReport,
     pub html: String,
+    /// Whether it went to the receipt printer, and why not when that failed.
+    pub printed: bool,
+    pub print_error: Option<String>,
 }
 
 /// Adds to one running total of a session.
@@ -184,62 +187,74 @@ impl Till {
         })
     }
 
-    /// The X report: the open session's figures so far, without closing it.
-    pub fn till_report(&self) -> Result<ReportView, SaleError> {
+    /// The X report: the open session's figures so far, without closing it (printed when
+    /// the till has a printer).
+    pub async fn till_report(&self) -> Result<ReportView, SaleError> {
         self.author(TILL_SESSIONS)?;
-        let conn = self.sales_conn()?;
-        let session = open_session(&conn)?.ok_or(SaleError::TillNotOpen)?;
-        let report = report(&conn, &session.id)?;
-        Ok(with_html(report))
+        let report = {
+            let conn = self.sales_conn()?;
+            let session = open_session(&conn)?.ok_or(SaleError::TillNotOpen)?;
+            report(&conn, &session.id)?
+        };
+        self.issue_report(report).await
+    }
+
+    /// A report as the window shows it, printed when the till has a printer.
+    async fn issue_report(&self, report: SessionReport) -> Result<ReportView, SaleError> {
+        let (printed, print_error) = self
+            .print_on_paper(|options| tillpoint_receipt::escpos::render_report(&report, &options))
+            .await?;
+        Ok(ReportView {
+            html: tillpoint_receipt::html::render_report(&report),
+            report,
+            printed,
+            print_error,
+        })
     }
 
     /// Closes the till with the cash-up counted, and returns its Z report.
-    pub fn close_till(&self, counted: &[CountInput]) -> Result<ReportView, SaleError> {
+    pub async fn close_till(&self, counted: &[CountInput]) -> Result<ReportView, SaleError> {
         let author = self.author(TILL_SESSIONS)?;
-        let mut conn = self.sales_conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let session = open_session(&tx)?.ok_or(SaleError::TillNotOpen)?;
-        let counts = parse_counts(&tx, counted)?;
-        let closed_at = now(&tx)?;
-        insert_counts(&tx, &session.id, "counted", &counts)?;
-        tx.execute(
-            "UPDATE till_sessions SET closed_at = ?2, closed_by = ?3 WHERE id = ?1",
-            (&session.id, &closed_at, author.user_id.to_string()),
-        )?;
-        let figures = report(&tx, &session.id)?;
-        let expected = figures
-            .currencies
-            .iter()
-            .flat_map(|c| {
-                c.tenders.iter().map(|t| TillCount {
-                    currency: CurrencyCode::parse(&c.currency).expect("stored codes are valid"),
-                    tender: t.method,
-                    amount_minor: t.expected_minor,
+        let figures = {
+            let mut conn = self.sales_conn()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let session = open_session(&tx)?.ok_or(SaleError::TillNotOpen)?;
+            let counts = parse_counts(&tx, counted)?;
+            let closed_at = now(&tx)?;
+            insert_counts(&tx, &session.id, "counted", &counts)?;
+            tx.execute(
+                "UPDATE till_sessions SET closed_at = ?2, closed_by = ?3 WHERE id = ?1",
+                (&session.id, &closed_at, author.user_id.to_string()),
+            )?;
+            let figures = report(&tx, &session.id)?;
+            let expected = figures
+                .currencies
+                .iter()
+                .flat_map(|c| {
+                    c.tenders.iter().map(|t| TillCount {
+                        currency: CurrencyCode::parse(&c.currency).expect("stored codes are valid"),
+                        tender: t.method,
+                        amount_minor: t.expected_minor,
+                    })
                 })
-            })
-            .collect();
-        let payload = TillSessionPayload {
-            till_session_id: session.uuid()?,
-            counts,
-            expected,
+                .collect();
+            let payload = TillSessionPayload {
+                till_session_id: session.uuid()?,
+                counts,
+                expected,
+            };
+            journal::append(
+                &tx,
+                &author,
+                RecordKind::TillClosed,
+                Uuid::now_v7(),
+                &closed_at,
+                &payload,
+            )?;
+            tx.commit()?;
+            figures
         };
-        journal::append(
-            &tx,
-            &author,
-            RecordKind::TillClosed,
-            Uuid::now_v7(),
-            &closed_at,
-            &payload,
-        )?;
-        tx.commit()?;
-        Ok(with_html(figures))
-    }
-}
-
-fn with_html(report: SessionReport) -> ReportView {
-    ReportView {
-        html: tillpoint_receipt::html::render_report(&report),
-        report,
+        self.issue_report(figures).await
     }
 }
 

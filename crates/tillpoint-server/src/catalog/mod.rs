@@ -10,53 +10,10 @@ use tillpoint_protocol::{Barcode, CurrencyCode, OrgId, ProductId};
 use crate::identity::{new_id, now_text};
 use crate::tenancy::Tenant;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TaxClassCode {
-    Standard,
-    ZeroRated,
-    Exempt,
-}
-
-impl TaxClassCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Standard => "standard",
-            Self::ZeroRated => "zero_rated",
-            Self::Exempt => "exempt",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Standard, Self::ZeroRated, Self::Exempt]
-            .into_iter()
-            .find(|code| code.as_str() == text)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Unit {
-    /// Sold in whole units.
-    Each,
-    /// Sold by weight, in thousandths of a kilogram.
-    Kg,
-}
-
-impl Unit {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Each => "each",
-            Self::Kg => "kg",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Each, Self::Kg]
-            .into_iter()
-            .find(|unit| unit.as_str() == text)
-    }
-}
+/// The kinds of tax class and the units products sell in are the protocol's: the till and the
+/// server must read them identically.
+pub use tillpoint_protocol::money::Unit;
+pub use tillpoint_protocol::tax::TaxCode as TaxClassCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LocationKind {
