@@ -12,6 +12,7 @@ use crate::server_url::ServerUrl;
 use crate::sign_in::secrets::{KeyringSecrets, SecretStore};
 use crate::sign_in::session::ActiveSession;
 use crate::store::LocalStore;
+use crate::sync::push::PushState;
 
 pub struct Till {
     config: TillConfig,
@@ -19,6 +20,7 @@ pub struct Till {
     connection: ConnectionMonitor,
     secrets: Arc<dyn SecretStore>,
     session: Mutex<Option<ActiveSession>>,
+    push: PushState,
 }
 
 /// What Settings shows about this installation.
@@ -56,6 +58,7 @@ impl Till {
             connection,
             secrets,
             session: Mutex::new(None),
+            push: PushState::default(),
         })
     }
 
@@ -73,6 +76,10 @@ impl Till {
 
     pub(crate) fn secrets(&self) -> &Arc<dyn SecretStore> {
         &self.secrets
+    }
+
+    pub(crate) fn push_state(&self) -> &PushState {
+        &self.push
     }
 
     pub(crate) fn active_session(&self) -> MutexGuard<'_, Option<ActiveSession>> {

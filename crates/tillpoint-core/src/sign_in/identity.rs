@@ -20,10 +20,25 @@ pub struct TillIdentity {
     pub org: Option<OrgId>,
 }
 
+/// The keyring name (under the installation's prefix) of the device's private key seed.
+pub const DEVICE_KEY_SECRET: &str = "device-key";
+
 impl TillIdentity {
     /// The keyring name of this installation's secret `name`.
     pub fn secret_name(&self, name: &str) -> String {
         format!("{}/{name}", self.install_id)
+    }
+
+    /// The device's Ed25519 signing key, read from `secrets` (it signs sync batches).
+    pub fn signing_key(
+        &self,
+        secrets: &dyn SecretStore,
+    ) -> Result<ed25519_dalek::SigningKey, IdentityError> {
+        let seed = secrets
+            .get(&self.secret_name(DEVICE_KEY_SECRET))?
+            .ok_or(IdentityError::KeyMissing)?;
+        let seed: [u8; 32] = seed.try_into().map_err(|_| IdentityError::KeyMissing)?;
+        Ok(ed25519_dalek::SigningKey::from_bytes(&seed))
     }
 }
 
@@ -71,7 +86,10 @@ pub fn load_or_create(
     secrets: &dyn SecretStore,
 ) -> Result<TillIdentity, IdentityError> {
     if let Some(identity) = load(conn)? {
-        if secrets.get(&identity.secret_name("device-key"))?.is_none() {
+        if secrets
+            .get(&identity.secret_name(DEVICE_KEY_SECRET))?
+            .is_none()
+        {
             return Err(IdentityError::KeyMissing);
         }
         return Ok(identity);
@@ -88,7 +106,7 @@ pub fn load_or_create(
         org: None,
     };
     // The secret first: a row without its key would be an identity that can never sign.
-    secrets.set(&identity.secret_name("device-key"), &seed)?;
+    secrets.set(&identity.secret_name(DEVICE_KEY_SECRET), &seed)?;
     conn.execute(
         "INSERT INTO till_identity (singleton, install_id, device_id, public_key, created_at)
          VALUES (1, ?1, ?2, ?3, ?4)",

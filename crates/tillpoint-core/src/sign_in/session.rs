@@ -67,6 +67,8 @@ pub enum SignInError {
     Store(String),
     #[error(transparent)]
     Limit(#[from] super::limits::LimitError),
+    #[error("{0} record(s) made on this till have not reached the server yet; sync first (or have a manager export them) before signing out")]
+    RecordsPending(u64),
 }
 
 impl From<rusqlite::Error> for SignInError {
@@ -100,6 +102,7 @@ impl SignInError {
             Self::SignedOut(_) => "signed_out",
             Self::Store(_) => "store_unavailable",
             Self::Limit(_) => "offline_limit",
+            Self::RecordsPending(_) => "records_pending",
         }
     }
 }
@@ -142,8 +145,7 @@ impl ActiveSession {
 
 #[derive(Clone)]
 struct AccessToken {
-    /// For the API calls sync will make; never handed to the window.
-    #[allow(dead_code)]
+    /// For the till's own API calls (sync); never handed to the window.
     token: String,
     refresh_at: i64,
 }
@@ -427,9 +429,62 @@ impl Till {
         Ok(identity::load(&conn)?.map(|i| i.device_id))
     }
 
-    /// The lock screen: nobody is signed in until someone signs in or unlocks again.
+    /// The lock screen: nobody is signed in until someone signs in or unlocks again. Nothing
+    /// is forgotten, so it is allowed whatever is waiting to sync.
     pub fn lock(&self) {
         *self.active_session() = None;
+    }
+
+    /// Signs the person out of this till for good: their refresh token and offline access
+    /// are forgotten (they sign in online again next time). Refused while records are
+    /// waiting to sync (`records_pending`), so a till is never left holding sales nobody
+    /// can push; a refusal by the server (see [`Till::refresh_session`]) is not held — the
+    /// records stay in the outbox and go up under the next online sign-in.
+    pub fn sign_out(&self) -> Result<(), SignInError> {
+        let pending = self
+            .unsynced_count()
+            .map_err(|e| SignInError::Store(e.to_string()))?;
+        if pending > 0 {
+            return Err(SignInError::RecordsPending(pending));
+        }
+        let user = self
+            .active_session()
+            .as_ref()
+            .map(|s| s.user.id)
+            .ok_or(SignInError::NotSignedIn)?;
+        let identity = self.identity()?;
+        self.forget_person(&identity, user)
+    }
+
+    /// Signs `user` in online with `access_token` without a server (unit tests of sync).
+    #[cfg(test)]
+    pub(crate) fn sign_in_for_tests(&self, user: UserInfo, access_token: &str) {
+        let identity = self.identity().expect("an identity");
+        let now = Utc::now().timestamp();
+        let grant = OfflineGrantClaims {
+            iss: "test".into(),
+            aud: "tillpoint-till".into(),
+            sub: user.id,
+            name: user.name.clone(),
+            role: user.role.clone(),
+            org: user.organisation_id,
+            device: identity.device_id,
+            perms: user.permissions.clone(),
+            limits: Default::default(),
+            iat: now,
+            nbf: now,
+            exp: now + 3600,
+            jti: "test-grant".into(),
+        };
+        *self.active_session() = Some(ActiveSession {
+            user,
+            mode: SessionMode::Online,
+            access: Some(AccessToken {
+                token: access_token.to_owned(),
+                refresh_at: now + 3600,
+            }),
+            grant,
+        });
     }
 
     pub fn session_status(&self) -> Option<SessionStatus> {

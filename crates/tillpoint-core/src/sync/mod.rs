@@ -1,6 +1,10 @@
-//! The till's side of sync (ARCHITECTURE.md §4). Today: pull, which brings the
-//! organisation's master data — the organisation itself, currencies and exchange rates, tax
-//! classes, locations, products and barcodes — down into the till's store.
+//! The till's side of sync (ARCHITECTURE.md §4): [`push`] sends the till's journal up from
+//! the outbox, [`pull`] brings the organisation's master data — the organisation itself,
+//! currencies and exchange rates, tax classes, locations, products and barcodes — down into
+//! the till's store. A round is push, then pull.
+//!
+//! The invariant push keeps: **a record is marked synced only after the server answered for
+//! that record** (see [`push`]).
 //!
 //! The invariant pull keeps: **a page and the cursor after it are stored in one
 //! transaction.** The till's cursor therefore always names exactly what its store holds, and
@@ -11,19 +15,22 @@
 //! them yet.
 
 pub mod pull;
+pub mod push;
 
 pub use pull::{PullOptions, PullProgress, PullSummary};
+pub use push::{
+    ExportSummary, PushOptions, PushProgress, PushSummary, StockOnHand, SyncFailure, SyncProblem,
+    SyncStatus,
+};
 
-/// Why a pull stopped. Each has a stable [`code`](SyncError::code) for the window.
+/// Why a push or a pull stopped. Each has a stable [`code`](SyncError::code) for the window.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("nobody is signed in on this till")]
     NotSignedIn,
-    #[error(
-        "the till is working offline; the catalog is brought up to date once it is back online"
-    )]
+    #[error("the till is working offline; it syncs once it is back online")]
     NotOnline,
-    #[error("cannot reach the server; the catalog will be brought up to date when it answers")]
+    #[error("cannot reach the server; the till syncs when it answers")]
     ServerUnreachable,
     #[error("the server no longer accepts this session's access token; it is refreshed or you sign in again")]
     SessionExpired,
@@ -33,6 +40,16 @@ pub enum SyncError {
     OtherOrganisation,
     #[error("another pull is already updating the catalog")]
     PullInProgress,
+    #[error(
+        "the server refused this till's records: {0}. Ask an administrator to check the device"
+    )]
+    PushRefused(String),
+    #[error("this till's device key is unavailable: {0}")]
+    DeviceKey(String),
+    #[error("every record on this till has reached the server; there is nothing to export")]
+    NothingToExport,
+    #[error("could not write the export: {0}")]
+    Export(String),
     #[error("the server answered unexpectedly: {0}")]
     Server(String),
     #[error("the till's own store failed: {0}")]
@@ -49,6 +66,10 @@ impl SyncError {
             Self::CursorRefused(_) => "sync_cursor_refused",
             Self::OtherOrganisation => "other_organisation",
             Self::PullInProgress => "pull_in_progress",
+            Self::PushRefused(_) => "push_refused",
+            Self::DeviceKey(_) => "device_key_unavailable",
+            Self::NothingToExport => "nothing_to_export",
+            Self::Export(_) => "export_failed",
             Self::Server(_) => "server_error",
             Self::Store(_) => "store_unavailable",
         }

@@ -148,7 +148,7 @@ impl Till {
     }
 
     /// The access token and organisation of the person signed in online.
-    fn online_credentials(&self) -> Result<(String, OrgId), SyncError> {
+    pub(super) fn online_credentials(&self) -> Result<(String, OrgId), SyncError> {
         let session = self.active_session();
         let session = session.as_ref().ok_or(SyncError::NotSignedIn)?;
         let token = session.access_token().ok_or(SyncError::NotOnline)?;
@@ -182,7 +182,7 @@ impl Till {
 
 /// Runs store work without stalling the async runtime: on a multi-threaded runtime (the
 /// desktop's) other tasks move to other workers meanwhile.
-fn run_blocking<T>(work: impl FnOnce() -> T) -> T {
+pub(super) fn run_blocking<T>(work: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
