@@ -4,6 +4,7 @@
 use serde::Serialize;
 use tauri::State;
 use tillpoint_core::sign_in::session::SessionStatus;
+use tillpoint_core::sync::{SyncProblem, SyncStatus};
 use tillpoint_core::{AppInfo, ConnectionStatus, CoreError};
 
 use crate::startup::ShellState;
@@ -74,7 +75,7 @@ pub async fn sign_in(
         .sign_in(&username, &password)
         .await
         .map_err(CoreError::from)?;
-    state.sync_catalog_now();
+    state.sync_now();
     Ok(status)
 }
 
@@ -95,4 +96,24 @@ pub async fn unlock_offline(
 pub async fn lock(state: State<'_, ShellState>) -> Result<(), CommandError> {
     state.till()?.lock();
     Ok(())
+}
+
+/// What is waiting to reach the server, what needs a manager, the last success and failure.
+#[tauri::command]
+pub async fn sync_status(state: State<'_, ShellState>) -> Result<SyncStatus, CommandError> {
+    Ok(state.till()?.sync_status().map_err(CoreError::from)?)
+}
+
+/// The records the server quarantined or rejected, with its reasons.
+#[tauri::command]
+pub async fn sync_problems(state: State<'_, ShellState>) -> Result<Vec<SyncProblem>, CommandError> {
+    Ok(state.till()?.sync_problems().map_err(CoreError::from)?)
+}
+
+/// Asks the background sync to run now; the result arrives as a `sync-status` event.
+#[tauri::command]
+pub async fn sync_now(state: State<'_, ShellState>) -> Result<SyncStatus, CommandError> {
+    let status = state.till()?.sync_status().map_err(CoreError::from)?;
+    state.sync_now();
+    Ok(status)
 }

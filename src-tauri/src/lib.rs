@@ -2,11 +2,11 @@
 //! tasks that report to it. Every command is a one-line adapter into `tillpoint-core`;
 //! nothing here holds a business rule a headless test of the core cannot reach.
 
-mod catalog_sync;
 mod commands;
 mod logging;
 mod pos_commands;
 mod startup;
+mod sync_task;
 
 use tauri::{Builder, Runtime};
 
@@ -27,6 +27,9 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::sign_in,
             commands::unlock_offline,
             commands::lock,
+            commands::sync_status,
+            commands::sync_problems,
+            commands::sync_now,
             pos_commands::pos_state,
             pos_commands::find_products,
             pos_commands::scan_barcode,

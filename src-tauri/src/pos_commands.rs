@@ -121,19 +121,22 @@ pub async fn checkout(
     payments: Vec<PaymentRequest>,
     change_currency: String,
 ) -> Answer<SaleDone> {
-    Ok(state
+    let done = state
         .till()?
         .checkout(&CheckoutInput {
             payments,
             change_currency,
         })
-        .await?)
+        .await?;
+    state.sync_now();
+    Ok(done)
 }
 
 #[tauri::command]
 pub async fn open_till(state: State<'_, ShellState>, float: Vec<CountInput>) -> Answer<PosState> {
     let till = state.till()?;
     till.open_till(&float)?;
+    state.sync_now();
     Ok(till.pos_state()?)
 }
 
@@ -147,7 +150,9 @@ pub async fn close_till(
     state: State<'_, ShellState>,
     counted: Vec<CountInput>,
 ) -> Answer<ReportView> {
-    Ok(state.till()?.close_till(&counted).await?)
+    let report = state.till()?.close_till(&counted).await?;
+    state.sync_now();
+    Ok(report)
 }
 
 #[tauri::command]
@@ -169,7 +174,7 @@ pub async fn refund(
     approver: Option<Approver>,
     tender: TenderMethod,
 ) -> Answer<SaleDone> {
-    Ok(state
+    let done = state
         .till()?
         .refund(&RefundInput {
             sale_id,
@@ -178,7 +183,9 @@ pub async fn refund(
             approver,
             tender,
         })
-        .await?)
+        .await?;
+    state.sync_now();
+    Ok(done)
 }
 
 #[tauri::command]

@@ -1,5 +1,5 @@
 //! What the shell does when the window opens: read the configuration, start logging, open
-//! the till's store, and start watching the server. A failure here does not kill the app:
+//! the till's store, and start watching the server, keeping the sign-in alive and syncing. A failure here does not kill the app:
 //! the window still opens and every command answers with the start-up error, so the person
 //! at the till reads what is wrong and how to fix it instead of seeing nothing.
 
@@ -8,9 +8,9 @@ use std::sync::Arc;
 use tauri::{App, Emitter, Manager, Runtime};
 use tillpoint_core::{ConfigSources, CoreError, Till, TillConfig};
 
-use crate::catalog_sync::{self, CatalogSync};
 use crate::commands::CommandError;
 use crate::logging;
+use crate::sync_task::{self, SyncNow};
 
 /// The event the UI listens to for connection changes.
 pub const CONNECTION_CHANGED: &str = "connection-changed";
@@ -18,7 +18,7 @@ pub const CONNECTION_CHANGED: &str = "connection-changed";
 pub const SESSION_CHANGED: &str = "session-changed";
 
 pub enum ShellState {
-    Ready(Arc<Till>, CatalogSync),
+    Ready(Arc<Till>, SyncNow),
     Failed(CommandError),
 }
 
@@ -30,10 +30,11 @@ impl ShellState {
         }
     }
 
-    /// Asks the background catalog pull to run now (after an online sign-in).
-    pub fn sync_catalog_now(&self) {
+    /// Asks the background sync (push, then pull) to run now: after an online sign-in, a
+    /// sale, a refund, a till opened or closed, or "Sync now".
+    pub fn sync_now(&self) {
         if let Self::Ready(_, sync) = self {
-            sync.now();
+            sync.poke();
         }
     }
 }
@@ -51,8 +52,8 @@ pub fn start<R: Runtime>(app: &mut App<R>) -> tauri::Result<()> {
                     let till = Arc::new(till);
                     watch_connection(app, &till);
                     keep_session(app, &till);
-                    let sync = CatalogSync::default();
-                    catalog_sync::spawn(app.handle().clone(), till.clone(), sync.clone());
+                    let sync = SyncNow::default();
+                    sync_task::spawn(app.handle().clone(), till.clone(), sync.clone());
                     tracing::info!(data_dir = %till.config().data_dir.display(), "till opened");
                     ShellState::Ready(till, sync)
                 }
