@@ -5,12 +5,14 @@ import { ConnectionIndicator } from './components/ConnectionIndicator';
 import { ErrorBox } from './components/ErrorBox';
 import { PosIcon, ReportsIcon, SettingsIcon, StockIcon } from './components/Icons';
 import { LockButton, SessionBadge } from './components/SessionBadge';
+import { SyncIndicator } from './components/SyncIndicator';
 import { PosScreen } from './screens/PosScreen';
 import { ReportsScreen } from './screens/ReportsScreen';
 import { SettingsScreen } from './screens/SettingsScreen';
 import { StockScreen } from './screens/StockScreen';
 import { useSignedIn } from './session';
 import { useConnection } from './useConnection';
+import { useSyncStatus } from './useSyncStatus';
 
 export type ScreenId = 'pos' | 'stock' | 'reports' | 'settings';
 
@@ -35,6 +37,7 @@ const NAV: readonly NavItem[] = [
 export function App({ initialScreen = 'pos' }: { initialScreen?: ScreenId }) {
   const [active, setActive] = useState<ScreenId>(initialScreen);
   const connection = useConnection();
+  const sync = useSyncStatus();
   const signedIn = useSignedIn();
   const lockSession = signedIn?.lock;
   const [locking, setLocking] = useState(false);
@@ -91,6 +94,7 @@ export function App({ initialScreen = 'pos' }: { initialScreen?: ScreenId }) {
     connection.liveError !== null ||
     grantWarning !== null ||
     sessionLiveError !== null ||
+    sync.liveError !== null ||
     lockError !== null;
 
   return (
@@ -102,6 +106,7 @@ export function App({ initialScreen = 'pos' }: { initialScreen?: ScreenId }) {
             status={connection.status}
             problem={connection.statusError ? connection.statusError.message : null}
           />
+          <SyncIndicator status={sync.status} problem={sync.statusError ? sync.statusError.message : null} />
           {signedIn && (
             <>
               <SessionBadge session={signedIn.session} remainingSecs={signedIn.remainingSecs} />
@@ -158,6 +163,7 @@ export function App({ initialScreen = 'pos' }: { initialScreen?: ScreenId }) {
             {connection.liveError && (
               <ErrorBox title="Live connection updates are unavailable" error={connection.liveError} />
             )}
+            {sync.liveError && <ErrorBox title="Live sync updates are unavailable" error={sync.liveError} />}
           </div>
         )}
         <div className={current?.wide ? 'screen screen--wide' : 'screen'} key={active}>

@@ -363,6 +363,108 @@ export async function onSessionChanged(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Sync: what this till still has to send the server, and what the server held for a manager.
+// ---------------------------------------------------------------------------------------------
+
+/** The name of the event the backend emits after every sync round and every pushed batch. */
+export const SYNC_STATUS_EVENT = 'sync-status';
+
+/** The last push that failed. */
+export interface SyncFailure {
+  code: string;
+  message: string;
+  /** RFC 3339. */
+  at: string;
+}
+
+/** What is waiting to reach the server, and what needs a manager. */
+export interface SyncStatus {
+  /** Records still to send. */
+  pending: number;
+  /** Held by the server for a manager. */
+  quarantined: number;
+  /** Refused by the server as unreadable; kept on this till. */
+  rejected: number;
+  /** When the server last answered a push (RFC 3339), or null if it never has. */
+  lastSuccessAt: string | null;
+  /** Set while the latest push failed. */
+  lastError: SyncFailure | null;
+}
+
+export type SyncProblemState = 'quarantined' | 'rejected';
+
+/** A record the server quarantined or rejected, with its reason. */
+export interface SyncProblem {
+  seq: number;
+  id: string;
+  /** `sale`, `refund`, `till_opened`, `till_closed`. */
+  kind: string;
+  state: SyncProblemState;
+  reason: string | null;
+  /** For a sale or refund. */
+  receiptNo: string | null;
+  createdAt: string;
+  attempts: number;
+}
+
+const parseSyncFailure: Parse<SyncFailure> = (value, what) => {
+  const r = recordOf(value, what);
+  return { code: stringField(r, 'code', what), message: stringField(r, 'message', what), at: stringField(r, 'at', what) };
+};
+
+function parseSyncStatus(value: unknown): SyncStatus {
+  const what = 'sync status';
+  const r = recordOf(value, what);
+  return {
+    pending: intField(r, 'pending', what),
+    quarantined: intField(r, 'quarantined', what),
+    rejected: intField(r, 'rejected', what),
+    lastSuccessAt: optionalStringField(r, 'lastSuccessAt', what),
+    lastError: nullableField(r, 'lastError', what, parseSyncFailure),
+  };
+}
+
+const parseSyncProblem: Parse<SyncProblem> = (value, what) => {
+  const r = recordOf(value, what);
+  return {
+    seq: intField(r, 'seq', what),
+    id: stringField(r, 'id', what),
+    kind: stringField(r, 'kind', what),
+    state: oneOfField(r, 'state', what, ['quarantined', 'rejected']),
+    reason: optionalStringField(r, 'reason', what),
+    receiptNo: optionalStringField(r, 'receiptNo', what),
+    createdAt: stringField(r, 'createdAt', what),
+    attempts: intField(r, 'attempts', what),
+  };
+};
+
+/** `sync_status`: what is waiting to reach the server, what needs a manager, the last success. */
+export async function syncStatus(): Promise<SyncStatus> {
+  return parseSyncStatus(await call('sync_status'));
+}
+
+/** `sync_problems`: the records the server quarantined or rejected, oldest first. */
+export async function syncProblems(): Promise<SyncProblem[]> {
+  return arrayOf(await call('sync_problems'), 'list of sync problems', parseSyncProblem);
+}
+
+/**
+ * `sync_now`: asks the background sync to run at once. Answers with the status before it
+ * runs; the outcome arrives as a `sync-status` event.
+ */
+export async function syncNow(): Promise<SyncStatus> {
+  return parseSyncStatus(await call('sync_now'));
+}
+
+/** Subscribes to `sync-status`; see `subscribe` for how it resolves and reports. */
+export async function onSyncStatus(
+  onStatus: (status: SyncStatus) => void,
+  onError: (error: BackendError) => void,
+): Promise<() => void> {
+  return subscribe(SYNC_STATUS_EVENT, parseSyncStatus, onStatus, onError);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Point of sale: the cart, tenders, the till session, refunds and receipts.
 //
 // Amounts are integers in minor units; `minorUnits` says how many decimals their currency has.

@@ -1,6 +1,7 @@
 import { type SubmitEvent, useId, useState } from 'react';
 import { type AppInfo, type BackendError, type ConnectionStatus, appInfo, checkServer, toBackendError } from '../backend';
 import { ErrorBox } from '../components/ErrorBox';
+import { SyncPanel } from '../components/SyncPanel';
 import { useCommand } from '../useCommand';
 
 function AppInfoList({ info }: { info: AppInfo }) {
@@ -117,6 +118,7 @@ export function SettingsScreen() {
         )}
         {info.status === 'ok' && <AppInfoList info={info.data} />}
       </section>
+      <SyncPanel />
       <section className="panel" aria-labelledby="check-heading">
         <h2 id="check-heading" className="panel__title">
           Check a server

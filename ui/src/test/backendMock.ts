@@ -6,7 +6,7 @@
 import { act } from '@testing-library/react';
 import { emit } from '@tauri-apps/api/event';
 import { mockIPC } from '@tauri-apps/api/mocks';
-import type { AppInfo, ConnectionStatus, SessionStatus } from '../backend';
+import type { AppInfo, ConnectionStatus, SessionStatus, SyncStatus } from '../backend';
 import { fakeTill } from './fakeTill';
 
 type Handler = (args: Record<string, unknown>) => unknown;
@@ -21,6 +21,9 @@ export interface BackendHandlers {
   sign_in?: Handler;
   unlock_offline?: Handler;
   lock?: Handler;
+  sync_status?: Handler;
+  sync_problems?: Handler;
+  sync_now?: Handler;
   // Point of sale (answered by a fresh `fakeTill()` unless a test says otherwise).
   pos_state?: Handler;
   find_products?: Handler;
@@ -85,6 +88,18 @@ export function session(overrides: Partial<SessionStatus> = {}): SessionStatus {
   };
 }
 
+/** A sync status; nothing waiting by default. */
+export function syncState(overrides: Partial<SyncStatus> = {}): SyncStatus {
+  return {
+    pending: 0,
+    quarantined: 0,
+    rejected: 0,
+    lastSuccessAt: '2025-01-01T10:00:00Z',
+    lastError: null,
+    ...overrides,
+  };
+}
+
 /** Defaults answer every command, so a test only states what it is about. */
 const defaults: BackendHandlers = {
   startup_error: () => null,
@@ -96,6 +111,9 @@ const defaults: BackendHandlers = {
   sign_in: () => session(),
   unlock_offline: () => session({ mode: 'offline' }),
   lock: () => null,
+  sync_status: () => syncState(),
+  sync_problems: () => [],
+  sync_now: () => syncState(),
 };
 
 /** Installs the mock; returns the list of commands called (events excluded). */
@@ -137,6 +155,13 @@ export async function emitSessionChanged(payload: unknown): Promise<void> {
 export async function emitCatalogSynced(payload: unknown): Promise<void> {
   await act(async () => {
     await emit('catalog-synced', payload);
+  });
+}
+
+/** Emits `sync-status` as the backend would after a sync round or a pushed batch. */
+export async function emitSyncStatus(payload: unknown): Promise<void> {
+  await act(async () => {
+    await emit('sync-status', payload);
   });
 }
 
