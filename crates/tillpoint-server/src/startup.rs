@@ -187,6 +187,15 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::products::list_products))
         .routes(routes!(routes::products::get_product))
         .routes(routes!(routes::sync::pull))
+        .routes(routes!(routes::sync::list_quarantine))
+        .routes(routes!(routes::sync::release_quarantined))
+        .routes(routes!(routes::sync::void_quarantined))
+        .merge(
+            // A full batch of large sales is more than the 2 MiB every other body may be.
+            OpenApiRouter::new()
+                .routes(routes!(routes::sync::push))
+                .layer(DefaultBodyLimit::max(routes::sync::PUSH_MAX_BODY_BYTES)),
+        )
 }
 
 /// The generated API document.

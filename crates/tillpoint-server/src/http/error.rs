@@ -97,7 +97,9 @@ impl From<SessionError> for ApiError {
             SessionError::LockedOut { retry_after_secs } => {
                 Self::rate_limited(err.to_string(), retry_after_secs)
             }
-            SessionError::DeviceRevoked => Self::new(ErrorCode::Forbidden, err.to_string()),
+            SessionError::DeviceRevoked | SessionError::DeviceKeyMismatch => {
+                Self::new(ErrorCode::Forbidden, err.to_string())
+            }
             SessionError::Busy => Self {
                 retry_after_secs: Some(1),
                 ..Self::new(ErrorCode::Unavailable, err.to_string())

@@ -192,4 +192,6 @@ pub mod permissions {
     permission!(ManageSettings, "admin:settings:manage");
     permission!(ManageDevices, "admin:devices:manage");
     permission!(ViewProducts, "stock:products:view");
+    permission!(CreateSales, "pos:sales:create");
+    permission!(ManageQuarantine, "sync:quarantine:manage");
 }

@@ -29,6 +29,11 @@ pub enum AuditEvent {
     SettingsChanged,
     DeviceRevoked,
     KeyRotated,
+    DeviceKeyMismatch,
+    PushRefused,
+    SyncConflictingCopy,
+    QuarantineReleased,
+    QuarantineVoided,
 }
 
 impl AuditEvent {
@@ -51,6 +56,11 @@ impl AuditEvent {
             Self::SettingsChanged => "settings_changed",
             Self::DeviceRevoked => "device_revoked",
             Self::KeyRotated => "key_rotated",
+            Self::DeviceKeyMismatch => "device_key_mismatch",
+            Self::PushRefused => "push_refused",
+            Self::SyncConflictingCopy => "sync_conflicting_copy",
+            Self::QuarantineReleased => "quarantine_released",
+            Self::QuarantineVoided => "quarantine_voided",
         }
     }
 }
@@ -72,7 +82,11 @@ pub fn record(
 ) -> rusqlite::Result<()> {
     if matches!(
         event,
-        AuditEvent::RefreshReuseDetected | AuditEvent::LoginLockedOut
+        AuditEvent::RefreshReuseDetected
+            | AuditEvent::LoginLockedOut
+            | AuditEvent::DeviceKeyMismatch
+            | AuditEvent::PushRefused
+            | AuditEvent::SyncConflictingCopy
     ) {
         tracing::warn!(event = event.as_str(), org = ?context.org, actor = ?context.actor, device = ?context.device, ip = ?context.client_ip, %detail, "security event");
     }

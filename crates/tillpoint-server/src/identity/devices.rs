@@ -55,6 +55,67 @@ pub fn status(
     }))
 }
 
+/// What binding a presented device key to a device found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyBinding {
+    /// The device had no key; it has this one now.
+    Bound,
+    /// The device already holds this key.
+    Same,
+    /// No key was presented (an older till): nothing changes, and the device cannot push
+    /// until a sign-in presents one.
+    Absent,
+    /// The device holds another key: a device id is never re-keyed.
+    Mismatch,
+}
+
+/// Binds `key` to the device the first time the device is seen with a key; afterwards only
+/// that key is accepted.
+pub fn bind_key(
+    conn: &Connection,
+    org: OrgId,
+    device: DeviceId,
+    key: Option<&[u8; 32]>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<KeyBinding> {
+    let Some(key) = key else {
+        return Ok(KeyBinding::Absent);
+    };
+    match public_key(conn, org, device)? {
+        Some(held) if &held == key => Ok(KeyBinding::Same),
+        Some(_) => Ok(KeyBinding::Mismatch),
+        None => {
+            conn.execute(
+                "UPDATE devices SET public_key = ?1, key_bound_at = ?2
+                  WHERE org_id = ?3 AND id = ?4 AND public_key IS NULL",
+                (
+                    key.as_slice(),
+                    time_text(now),
+                    org.to_string(),
+                    device.to_string(),
+                ),
+            )?;
+            Ok(KeyBinding::Bound)
+        }
+    }
+}
+
+/// The public key bound to a device of `org`, if it has one.
+pub fn public_key(
+    conn: &Connection,
+    org: OrgId,
+    device: DeviceId,
+) -> rusqlite::Result<Option<[u8; 32]>> {
+    let key: Option<Option<Vec<u8>>> = conn
+        .query_row(
+            "SELECT public_key FROM devices WHERE org_id = ?1 AND id = ?2",
+            (org.to_string(), device.to_string()),
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(key.flatten().and_then(|k| k.try_into().ok()))
+}
+
 /// A device as an administrator sees it. Times are RFC 3339 UTC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DeviceSummary {

@@ -18,7 +18,7 @@ use tillpoint_protocol::{DeviceId, OrgId};
 use tokio::sync::Semaphore;
 
 use super::audit::{self, AuditContext, AuditEvent};
-use super::devices::{self, DeviceStatus};
+use super::devices::{self, DeviceStatus, KeyBinding};
 use super::grants;
 use super::keys::{KeyRing, SigningKey};
 use super::password::{hash_password, needs_rehash, verify_dummy, verify_password};
@@ -48,6 +48,8 @@ pub enum SessionError {
     LockedOut { retry_after_secs: u64 },
     #[error("this device has been revoked; ask an administrator")]
     DeviceRevoked,
+    #[error("this device is registered with another device key; ask an administrator")]
+    DeviceKeyMismatch,
     #[error("the refresh token is not valid; sign in again")]
     RefreshRefused,
     #[error("the server is busy signing other people in; try again in a moment")]
@@ -110,6 +112,8 @@ impl Identity {
                 "password must be 1 to 1024 characters",
             ));
         }
+        // Checked before any password work: a malformed key is the client's mistake.
+        device_key_bytes(req.device_key.as_deref())?;
         // The account as the lookup below finds it (trimmed, case-insensitive), so padding or
         // re-casing a name cannot buy fresh guesses against the same account.
         let account_key = format!("user:{}", req.username.trim().to_lowercase());
@@ -293,6 +297,20 @@ fn login_blocking(
         tx.commit()?;
         return Ok(Err((SessionError::DeviceRevoked, Some(user.org_id))));
     }
+    let key = device_key_bytes(req.device_key.as_deref())?;
+    let binding = devices::bind_key(&tx, user.org_id, req.device_id, key.as_ref(), now)?;
+    if binding == KeyBinding::Mismatch {
+        // A stolen device id cannot be re-keyed: the key it was first seen with stays.
+        audit::record(
+            &tx,
+            &context,
+            AuditEvent::DeviceKeyMismatch,
+            json!({"device": req.device_id, "presented_key": req.device_key}),
+            now,
+        )?;
+        tx.commit()?;
+        return Ok(Err((SessionError::DeviceKeyMismatch, Some(user.org_id))));
+    }
     let settings = org_settings(&tx, user.org_id)?;
     let family = refresh::start_family(&tx, user.org_id, user.id, req.device_id, now)?;
     let response = tokens_for(&tx, signer, &user, req.device_id, &settings, &family, now)?;
@@ -300,6 +318,20 @@ fn login_blocking(
     audit::record(&tx, &context, AuditEvent::LoginSucceeded, json!({}), now)?;
     tx.commit()?;
     Ok(Ok(response))
+}
+
+/// The 32 bytes of a device key sent as standard base64, or `None` when none was sent.
+fn device_key_bytes(key: Option<&str>) -> Result<Option<[u8; 32]>, SessionError> {
+    use base64::Engine as _;
+    let Some(key) = key else { return Ok(None) };
+    base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .map(Some)
+        .ok_or(SessionError::Invalid(
+            "device_key must be a 32-byte Ed25519 public key in standard base64",
+        ))
 }
 
 fn refresh_blocking(

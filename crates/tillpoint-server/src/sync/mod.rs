@@ -17,6 +17,9 @@
 //! Every query filters by the caller's organisation; a cursor names its organisation and is
 //! refused for any other.
 
+pub mod push;
+pub mod quarantine;
+
 use std::collections::HashSet;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -1,17 +1,30 @@
 //! `/api/v1/sync/pull`: what changed in the caller's organisation's master data since the
-//! till's cursor, a page at a time (see `crate::sync`).
+//! till's cursor, a page at a time (see `crate::sync`); `/api/v1/sync/push`: a till's journal
+//! arriving (see `crate::sync::push`); `/api/v1/sync/quarantine`: what push held for a
+//! manager.
+
+use std::str::FromStr;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
-use serde::Deserialize;
-use tillpoint_protocol::sync::{PullPage, DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT};
+use serde::{Deserialize, Serialize};
+use tillpoint_protocol::sync::{
+    PullPage, PushRequest, PushResponse, DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_RECORDS,
+};
 use tillpoint_protocol::{ErrorBody, ErrorCode};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
-use crate::http::extract::Caller;
+use crate::http::admin::administrator;
+use crate::http::extract::permissions::{CreateSales, ManageQuarantine};
+use crate::http::extract::{ApiJson, Caller, ClientIp, Require};
+use crate::http::path::{PathId, ResourceId};
 use crate::http::ApiError;
 use crate::startup::AppState;
+use crate::store::DbError;
+use crate::sync::push::{self, PushError, Pusher};
+use crate::sync::quarantine::{self, Decision, QuarantinedRecord};
 use crate::sync::{self, PullError};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -66,4 +79,150 @@ pub async fn pull(
         .call(move |conn| sync::pull(conn, &tenant, since, limit))
         .await?;
     Ok(Json(page))
+}
+
+// ---------------------------------------------------------------------------------------
+// Push, and the records it quarantined.
+
+/// The largest push body: `MAX_PUSH_RECORDS` sales of about 30 KiB each.
+pub const PUSH_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+impl From<PushError> for ApiError {
+    fn from(err: PushError) -> Self {
+        match err {
+            PushError::TooLarge => Self::new(ErrorCode::PayloadTooLarge, err.to_string()),
+            PushError::Empty => Self::unprocessable(err.to_string()),
+            PushError::Refused(reason) => Self::new(ErrorCode::Forbidden, reason),
+            PushError::Db(db) => db.into(),
+        }
+    }
+}
+
+/// Receives a batch of a device's journal and answers for every record (docs/decisions/
+/// sync-push.md). Anyone of the organisation holding `pos:sales:create` may push their
+/// till's journal; the batch must be signed with the key bound to the device at sign-in.
+#[utoipa::path(post, path = "/api/v1/sync/push", tag = "sync",
+    security(("bearer" = [])),
+    request_body = PushRequest,
+    responses(
+        (status = 200, description = "one result per record, in order", body = PushResponse),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "needs pos:sales:create; or the batch names another organisation or device, the device is revoked or has no key, or the signature does not verify (nothing stored)", body = ErrorBody),
+        (status = 413, description = "more than MAX_PUSH_RECORDS records or too large a body", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+pub async fn push(
+    require: Require<CreateSales>,
+    ClientIp(client_ip): ClientIp,
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
+    if request.records.len() > MAX_PUSH_RECORDS {
+        return Err(PushError::TooLarge.into());
+    }
+    let pusher = Pusher {
+        tenant: require.tenant(),
+        client_ip,
+        now: state.identity.clock.now(),
+    };
+    let response = state
+        .db
+        .call(move |conn| push::push(conn, &pusher, &request))
+        .await?;
+    Ok(Json(response))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuarantineList {
+    /// Oldest first.
+    pub records: Vec<QuarantinedRecord>,
+}
+
+/// The id of a stored copy of a record, in a path.
+pub struct StoredRecordId(pub Uuid);
+
+impl FromStr for StoredRecordId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(Self)
+    }
+}
+
+impl ResourceId for StoredRecordId {
+    const RESOURCE: &'static str = "quarantined record";
+}
+
+/// The records of the caller's organisation that sync holds for review.
+#[utoipa::path(get, path = "/api/v1/sync/quarantine", tag = "sync",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = QuarantineList),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "needs sync:quarantine:manage", body = ErrorBody),
+    ))]
+pub async fn list_quarantine(
+    require: Require<ManageQuarantine>,
+    State(state): State<AppState>,
+) -> Result<Json<QuarantineList>, ApiError> {
+    let tenant = require.tenant();
+    let records = state
+        .db
+        .call(move |conn| -> Result<_, DbError> { Ok(quarantine::list(conn, &tenant)?) })
+        .await?;
+    Ok(Json(QuarantineList { records }))
+}
+
+/// Applies a quarantined record as if it had been accepted.
+#[utoipa::path(post, path = "/api/v1/sync/quarantine/{id}/release", tag = "sync",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "the stored record")),
+    responses(
+        (status = 200, body = QuarantinedRecord),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, description = "no such record in this organisation", body = ErrorBody),
+        (status = 409, description = "already released or voided, or its sale is already recorded", body = ErrorBody),
+    ))]
+pub async fn release_quarantined(
+    require: Require<ManageQuarantine>,
+    ClientIp(ip): ClientIp,
+    State(state): State<AppState>,
+    PathId(StoredRecordId(id)): PathId<StoredRecordId>,
+) -> Result<Json<QuarantinedRecord>, ApiError> {
+    settle(require, ip, state, id, Decision::Release).await
+}
+
+/// Keeps a quarantined record but marks it void: it is never applied.
+#[utoipa::path(post, path = "/api/v1/sync/quarantine/{id}/void", tag = "sync",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "the stored record")),
+    responses(
+        (status = 200, body = QuarantinedRecord),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, description = "no such record in this organisation", body = ErrorBody),
+        (status = 409, description = "already released or voided", body = ErrorBody),
+    ))]
+pub async fn void_quarantined(
+    require: Require<ManageQuarantine>,
+    ClientIp(ip): ClientIp,
+    State(state): State<AppState>,
+    PathId(StoredRecordId(id)): PathId<StoredRecordId>,
+) -> Result<Json<QuarantinedRecord>, ApiError> {
+    settle(require, ip, state, id, Decision::Void).await
+}
+
+async fn settle(
+    require: Require<ManageQuarantine>,
+    ip: Option<String>,
+    state: AppState,
+    id: Uuid,
+    decision: Decision,
+) -> Result<Json<QuarantinedRecord>, ApiError> {
+    let admin = administrator(&require, ip, &state);
+    let record = state
+        .db
+        .call(move |conn| quarantine::settle(conn, &admin, id, decision))
+        .await?;
+    Ok(Json(record))
 }

@@ -1,0 +1,203 @@
+//! The records sync quarantined, as a manager sees and settles them: listed with their
+//! reason, then released (applied as if accepted) or voided (kept, never applied). Either is
+//! one transaction with its audit entry; a record already settled cannot be settled again.
+//! Another organisation's record answers exactly like a missing one.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+use serde_json::json;
+use tillpoint_protocol::journal::{JournalRecord, RecordKind};
+use uuid::Uuid;
+
+use super::push::{apply, parse_payload};
+use crate::identity::admin::{AdminError, Administrator};
+use crate::identity::audit::AuditEvent;
+use crate::identity::time_text;
+use crate::tenancy::Tenant;
+
+/// A stored record held for a manager (or settled by one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct QuarantinedRecord {
+    /// The server's id for this copy (what release and void take).
+    pub id: Uuid,
+    /// The till's id of the record.
+    pub record_id: Uuid,
+    pub kind: String,
+    pub device_id: String,
+    pub creator_id: String,
+    pub seq: i64,
+    pub created_at: String,
+    pub grant_jti: Option<String>,
+    pub received_at: String,
+    /// `quarantined`, `released` or `voided`.
+    pub status: String,
+    pub reason: Option<String>,
+    /// The record's payload as the till sent it (JSON text).
+    pub payload: String,
+}
+
+const COLUMNS: &str = "id, record_id, kind, device_id, creator_id, seq, created_at, grant_jti,
+                       received_at, status, reason, payload";
+
+fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantinedRecord> {
+    let uuid = |i: usize| -> rusqlite::Result<Uuid> {
+        let text: String = row.get(i)?;
+        text.parse().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+    };
+    Ok(QuarantinedRecord {
+        id: uuid(0)?,
+        record_id: uuid(1)?,
+        kind: row.get(2)?,
+        device_id: row.get(3)?,
+        creator_id: row.get(4)?,
+        seq: row.get(5)?,
+        created_at: row.get(6)?,
+        grant_jti: row.get(7)?,
+        received_at: row.get(8)?,
+        status: row.get(9)?,
+        reason: row.get(10)?,
+        payload: row.get(11)?,
+    })
+}
+
+/// The records of the tenant's organisation under review, oldest first.
+pub fn list(conn: &Connection, tenant: &Tenant) -> rusqlite::Result<Vec<QuarantinedRecord>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM sync_records WHERE org_id = ?1 AND status = 'quarantined'
+          ORDER BY received_at, device_id, seq"
+    ))?;
+    let records = stmt.query_map([tenant.org().to_string()], read)?.collect();
+    records
+}
+
+fn find(conn: &Connection, tenant: &Tenant, id: Uuid) -> Result<QuarantinedRecord, AdminError> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM sync_records WHERE org_id = ?1 AND id = ?2"),
+        (tenant.org().to_string(), id.to_string()),
+        read,
+    )
+    .optional()?
+    .ok_or(AdminError::NotFound("quarantined record"))
+}
+
+/// What a manager decides about a quarantined record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Apply it as if it had been accepted.
+    Release,
+    /// Keep it, never apply it.
+    Void,
+}
+
+/// Settles a quarantined record of the administrator's organisation.
+pub fn settle(
+    conn: &mut Connection,
+    admin: &Administrator,
+    id: Uuid,
+    decision: Decision,
+) -> Result<QuarantinedRecord, AdminError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tenant = admin.tenant();
+    let held = find(&tx, tenant, id)?;
+    if held.status != "quarantined" {
+        return Err(AdminError::Conflict(format!(
+            "this record was already {}",
+            held.status
+        )));
+    }
+    let (status, event) = match decision {
+        Decision::Release => {
+            let record = journal_record(&tx, tenant, id)?;
+            let payload =
+                parse_payload(record.kind, &record.payload).map_err(AdminError::Invalid)?;
+            if let super::push::Payload::Sale(sale) = &payload {
+                let exists: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM sales WHERE org_id = ?1 AND (id = ?2 OR receipt_no = ?3))",
+                    (tenant.org().to_string(), sale.sale_id.to_string(), &sale.receipt_no),
+                    |r| r.get(0),
+                )?;
+                if exists {
+                    return Err(AdminError::Conflict(
+                        "a sale with this id or receipt number is already recorded; void this copy instead".into(),
+                    ));
+                }
+            }
+            apply(
+                &tx,
+                tenant.org(),
+                &id.to_string(),
+                &record,
+                &payload,
+                admin.now(),
+            )?;
+            ("released", AuditEvent::QuarantineReleased)
+        }
+        Decision::Void => ("voided", AuditEvent::QuarantineVoided),
+    };
+    tx.execute(
+        "UPDATE sync_records SET status = ?1, resolved_at = ?2, resolved_by = ?3
+          WHERE org_id = ?4 AND id = ?5",
+        (
+            status,
+            time_text(admin.now()),
+            tenant.actor().to_string(),
+            tenant.org().to_string(),
+            id.to_string(),
+        ),
+    )?;
+    let device = held.device_id.parse().ok();
+    admin.audit(
+        &tx,
+        event,
+        device,
+        json!({"record": held.record_id, "seq": held.seq, "kind": held.kind, "reason": held.reason}),
+    )?;
+    let settled = find(&tx, tenant, id)?;
+    tx.commit()?;
+    Ok(settled)
+}
+
+/// The stored copy `id` as the record the till sent.
+fn journal_record(
+    conn: &Connection,
+    tenant: &Tenant,
+    id: Uuid,
+) -> Result<JournalRecord, AdminError> {
+    let bad = || AdminError::Invalid("the stored record cannot be read".into());
+    let row = conn.query_row(
+        "SELECT record_id, kind, org_id, creator_id, device_id, seq, created_at, grant_jti,
+                prev_hash, hash, payload
+           FROM sync_records WHERE org_id = ?1 AND id = ?2",
+        (tenant.org().to_string(), id.to_string()),
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, Option<String>>(7)?,
+                r.get::<_, String>(8)?,
+                r.get::<_, String>(9)?,
+                r.get::<_, String>(10)?,
+            ))
+        },
+    )?;
+    Ok(JournalRecord {
+        id: row.0.parse().map_err(|_| bad())?,
+        kind: RecordKind::parse(&row.1).ok_or_else(bad)?,
+        org_id: row.2.parse().map_err(|_| bad())?,
+        creator_id: row.3.parse().map_err(|_| bad())?,
+        device_id: row.4.parse().map_err(|_| bad())?,
+        seq: row.5 as u64,
+        created_at: row.6,
+        grant_jti: row.7,
+        prev_hash: row.8,
+        hash: row.9,
+        payload: row.10,
+    })
+}
