@@ -483,6 +483,14 @@ async fn two_tills_selling_the_same_product_offline_add_up_on_the_server() {
     )
     .await;
     assert_eq!(on_hand, -(2 + 3 + 1 + 4) * 1000);
+    // The kept levels (one per till's shop location here) add up to the ledger.
+    let levels = server_scalar(
+        &shop.server,
+        "SELECT SUM(on_hand_milli) FROM stock_levels WHERE product_id = ?1",
+        shop.catalog.bread.id.clone(),
+    )
+    .await;
+    assert_eq!(levels, on_hand);
     assert_eq!(sales_on_server(&shop.server, &shop.org).await, 4);
 }
 

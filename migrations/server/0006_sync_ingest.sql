@@ -70,6 +70,7 @@ CREATE TABLE sales (
     created_at     TEXT NOT NULL,
     PRIMARY KEY (org_id, id)
 ) STRICT;
+CREATE INDEX sales_receipt ON sales (org_id, receipt_no);
 
 CREATE TABLE sale_lines (
     org_id           TEXT NOT NULL,
@@ -113,6 +114,16 @@ CREATE TABLE stock_movements (
     created_at     TEXT NOT NULL
 ) STRICT;
 CREATE INDEX stock_movements_level ON stock_movements (org_id, product_id, location_id);
+
+-- The ledger's sum per (organisation, product, location), kept with every movement so a push
+-- reads a level in one lookup however long the ledger grows. '' is "no location".
+CREATE TABLE stock_levels (
+    org_id        TEXT NOT NULL,
+    product_id    TEXT NOT NULL,
+    location_id   TEXT NOT NULL DEFAULT '',
+    on_hand_milli INTEGER NOT NULL,
+    PRIMARY KEY (org_id, product_id, location_id)
+) STRICT, WITHOUT ROWID;
 
 -- What a manager should look at although nothing was refused: stock sold below zero, a price
 -- charged that differs from the list price.

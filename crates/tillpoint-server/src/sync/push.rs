@@ -465,20 +465,22 @@ impl<'a> Judge<'a> {
         record: &JournalRecord,
         sale: &SalePayload,
     ) -> rusqlite::Result<Option<String>> {
-        let clash: Option<String> = self
+        let org = self.org.to_string();
+        let by_id: Option<String> = self
             .tx
-            .prepare_cached(
-                "SELECT device_id FROM sales WHERE org_id = ?1 AND (id = ?2 OR receipt_no = ?3) LIMIT 1",
-            )?
-            .query_row(
-                (
-                    self.org.to_string(),
-                    sale.sale_id.to_string(),
-                    &sale.receipt_no,
-                ),
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT device_id FROM sales WHERE org_id = ?1 AND id = ?2")?
+            .query_row((&org, sale.sale_id.to_string()), |r| r.get(0))
             .optional()?;
+        let clash = match by_id {
+            Some(device) => Some(device),
+            None => self
+                .tx
+                .prepare_cached(
+                    "SELECT device_id FROM sales WHERE org_id = ?1 AND receipt_no = ?2 LIMIT 1",
+                )?
+                .query_row((&org, &sale.receipt_no), |r| r.get(0))
+                .optional()?,
+        };
         Ok(clash.map(|device| {
             if device == record.device_id.to_string() {
                 format!(
@@ -709,23 +711,24 @@ pub(crate) fn apply(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute((&org_text, &product, &location, moved, &sale_id, &record.created_at))?;
-            if moved < 0 {
-                let on_hand: i64 = tx
-                    .prepare_cached(
-                        "SELECT COALESCE(SUM(quantity_milli), 0) FROM stock_movements
-                          WHERE org_id = ?1 AND product_id = ?2 AND location_id IS ?3",
-                    )?
-                    .query_row((&org_text, &product, &location), |r| r.get(0))?;
-                if on_hand < 0 {
-                    exception(
-                        tx,
-                        &org_text,
-                        stored_id,
-                        "negative_stock",
-                        json!({"product_id": product, "sku": line.sku, "location_id": location, "on_hand_milli": on_hand}),
-                        now,
-                    )?;
-                }
+            let on_hand: i64 = tx
+                .prepare_cached(
+                    "INSERT INTO stock_levels (org_id, product_id, location_id, on_hand_milli)
+                     VALUES (?1, ?2, COALESCE(?3, ''), ?4)
+                     ON CONFLICT (org_id, product_id, location_id)
+                        DO UPDATE SET on_hand_milli = on_hand_milli + excluded.on_hand_milli
+                     RETURNING on_hand_milli",
+                )?
+                .query_row((&org_text, &product, &location, moved), |r| r.get(0))?;
+            if moved < 0 && on_hand < 0 {
+                exception(
+                    tx,
+                    &org_text,
+                    stored_id,
+                    "negative_stock",
+                    json!({"product_id": product, "sku": line.sku, "location_id": location, "on_hand_milli": on_hand}),
+                    now,
+                )?;
             }
         }
         if record.kind == RecordKind::Sale && line.unit_price_minor != line.list_price_minor {
@@ -997,6 +1000,99 @@ mod tests {
         assert_eq!(
             stored, 2,
             "only the first batch's opening and quarantined refund"
+        );
+    }
+
+    /// `n` online sales of one loaf each by the cashier, chained after `after`.
+    fn sales(s: &Setup, after: (u64, String), n: u64) -> Vec<JournalRecord> {
+        let (mut seq, mut prev) = after;
+        let product = uuid::Uuid::from_u128(7);
+        (0..n)
+            .map(|_| {
+                seq += 1;
+                let payload = json!({
+                    "sale_id": uuid::Uuid::now_v7(), "receipt_no": format!("R-{seq:08}"),
+                    "till_session_id": uuid::Uuid::from_u128(1), "currency": "USD",
+                    "lines": [{
+                        "line_no": 1, "product_id": product, "sku": "BREAD", "name": "Bread",
+                        "unit": "each", "quantity": 1000, "unit_price_minor": 125,
+                        "list_price_minor": 125, "line_discount_minor": 0,
+                        "cart_discount_minor": 0, "total_minor": 125,
+                        "tax": {"code": "standard", "rate_bp": 1500}, "vat_minor": 16,
+                    }],
+                    "subtotal_minor": 125, "discount_minor": 0, "total_minor": 125, "vat": [],
+                    "payments": [{"method": "cash", "currency": "USD", "amount_minor": 200,
+                                  "rate": "1", "rate_base": "USD", "value_minor": 200}],
+                    "change_minor": 75, "change_currency": "USD", "change_rate": "1",
+                    "change_rate_base": "USD",
+                });
+                let mut record = JournalRecord {
+                    id: uuid::Uuid::now_v7(),
+                    kind: RecordKind::Sale,
+                    org_id: s.pusher.tenant.org(),
+                    creator_id: s.cashier,
+                    device_id: s.device,
+                    seq,
+                    created_at: "2026-11-27T10:00:00.000Z".into(),
+                    grant_jti: None,
+                    prev_hash: prev.clone(),
+                    hash: String::new(),
+                    payload: payload.to_string(),
+                };
+                record.hash = record.expected_hash();
+                prev = record.hash.clone();
+                record
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sales_are_applied_with_their_stock_and_a_level_below_zero_is_flagged() {
+        let s = setup();
+        let records = sales(&s, (0, GENESIS_HASH.to_owned()), 3);
+        let answer = send(&s, records);
+        assert!(
+            answer.iter().all(|a| a.0 == Outcome::Accepted),
+            "{answer:?}"
+        );
+        let (level, flagged, sold): (i64, i64, i64) =
+            s.db.call_blocking(|conn| -> Result<_, DbError> {
+                Ok(conn.query_row(
+                    "SELECT (SELECT on_hand_milli FROM stock_levels),
+                            (SELECT COUNT(*) FROM sync_exceptions WHERE kind = 'negative_stock'),
+                            (SELECT SUM(total_minor) FROM sales)",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?)
+            })
+            .unwrap();
+        assert_eq!((level, flagged, sold), (-3000, 3, 375));
+    }
+
+    /// Throughput of the ingest itself (no HTTP): `cargo test -p tillpoint-server --release
+    /// --lib -- --ignored --nocapture push_throughput`.
+    #[test]
+    #[ignore]
+    fn push_throughput() {
+        let s = setup();
+        let total: u64 = 20_000;
+        let mut after = (0, GENESIS_HASH.to_owned());
+        let mut batches = Vec::new();
+        while after.0 < total {
+            let batch = sales(&s, after.clone(), MAX_PUSH_RECORDS as u64);
+            let last = batch.last().unwrap();
+            after = (last.seq, last.hash.clone());
+            batches.push(batch);
+        }
+        let started = std::time::Instant::now();
+        for batch in batches {
+            let answer = send(&s, batch);
+            assert!(answer.iter().all(|a| a.0 == Outcome::Accepted));
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "{total} sales in {secs:.2} s: {:.0} sales/s",
+            total as f64 / secs
         );
     }
 

@@ -114,8 +114,13 @@ pub fn settle(
                 parse_payload(record.kind, &record.payload).map_err(AdminError::Invalid)?;
             if let super::push::Payload::Sale(sale) = &payload {
                 let exists: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM sales WHERE org_id = ?1 AND (id = ?2 OR receipt_no = ?3))",
-                    (tenant.org().to_string(), sale.sale_id.to_string(), &sale.receipt_no),
+                    "SELECT EXISTS (SELECT 1 FROM sales WHERE org_id = ?1 AND id = ?2)
+                         OR EXISTS (SELECT 1 FROM sales WHERE org_id = ?1 AND receipt_no = ?3)",
+                    (
+                        tenant.org().to_string(),
+                        sale.sale_id.to_string(),
+                        &sale.receipt_no,
+                    ),
                     |r| r.get(0),
                 )?;
                 if exists {
