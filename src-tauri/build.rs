@@ -13,6 +13,7 @@ const COMMANDS: &[&str] = &[
     "sync_status",
     "sync_problems",
     "sync_now",
+    "export_unsynced",
     "pos_state",
     "find_products",
     "scan_barcode",

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use tauri::State;
 use tillpoint_core::sign_in::session::SessionStatus;
-use tillpoint_core::sync::{SyncProblem, SyncStatus};
+use tillpoint_core::sync::{ExportSummary, SyncProblem, SyncStatus};
 use tillpoint_core::{AppInfo, ConnectionStatus, CoreError};
 
 use crate::startup::ShellState;
@@ -116,4 +116,12 @@ pub async fn sync_now(state: State<'_, ShellState>) -> Result<SyncStatus, Comman
     let status = state.till()?.sync_status().map_err(CoreError::from)?;
     state.sync_now();
     Ok(status)
+}
+
+/// A manager's export of every unsynced record to a signed file in the data folder, for a
+/// till that cannot reach the server (the core checks the permission).
+#[tauri::command]
+pub async fn export_unsynced(state: State<'_, ShellState>) -> Result<ExportSummary, CommandError> {
+    let till = state.till()?;
+    Ok(till.export_pending(&till.export_path())?)
 }

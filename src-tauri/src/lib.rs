@@ -30,6 +30,7 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::sync_status,
             commands::sync_problems,
             commands::sync_now,
+            commands::export_unsynced,
             pos_commands::pos_state,
             pos_commands::find_products,
             pos_commands::scan_barcode,

@@ -456,6 +456,34 @@ export async function syncNow(): Promise<SyncStatus> {
   return parseSyncStatus(await call('sync_now'));
 }
 
+/** What an export of unsynced records wrote. */
+export interface ExportSummary {
+  /** The file, in the till's data folder. */
+  path: string;
+  /** Records in the file (from the oldest unsynced one to the newest). */
+  records: number;
+  /** Of those, not yet synced. */
+  unsynced: number;
+}
+
+function parseExportSummary(value: unknown): ExportSummary {
+  const what = 'export summary';
+  const r = recordOf(value, what);
+  return {
+    path: stringField(r, 'path', what),
+    records: intField(r, 'records', what),
+    unsynced: intField(r, 'unsynced', what),
+  };
+}
+
+/**
+ * `export_unsynced`: writes every record this till has not synced to a signed file the
+ * server can import, for a till that cannot reach it. Managers only (the backend checks).
+ */
+export async function exportUnsynced(): Promise<ExportSummary> {
+  return parseExportSummary(await call('export_unsynced'));
+}
+
 /** Subscribes to `sync-status`; see `subscribe` for how it resolves and reports. */
 export async function onSyncStatus(
   onStatus: (status: SyncStatus) => void,

@@ -82,4 +82,24 @@ describe('Settings: Sync', () => {
     expect(await screen.findByText('Could not start a sync')).toBeTruthy();
     expect(screen.getByText('the local store is busy')).toBeTruthy();
   });
+
+  it('exports the unsynced records for a manager, and shows a refusal for anyone else', async () => {
+    let allowed = false;
+    mockBackend({
+      export_unsynced: () =>
+        allowed
+          ? { path: '/data/exports/unsynced-1.json', records: 3, unsynced: 2 }
+          : reject('forbidden', 'this needs the permission sync:quarantine:manage, which you do not hold'),
+    });
+    render(<SettingsScreen />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Export unsynced records' }));
+    expect(await screen.findByText('Could not export the unsynced records')).toBeTruthy();
+    expect(screen.getByText(/sync:quarantine:manage/)).toBeTruthy();
+
+    allowed = true;
+    fireEvent.click(screen.getByRole('button', { name: 'Export unsynced records' }));
+    const done = await screen.findByTestId('sync-export');
+    expect(done.textContent).toContain('2 unsynced records written (3 in all) to /data/exports/unsynced-1.json');
+    expect(screen.queryByText('Could not export the unsynced records')).toBeNull();
+  });
 });

@@ -1,5 +1,13 @@
 import { useEffect, useState } from 'react';
-import { type BackendError, type SyncProblem, syncNow, syncProblems, toBackendError } from '../backend';
+import {
+  type BackendError,
+  type ExportSummary,
+  type SyncProblem,
+  exportUnsynced,
+  syncNow,
+  syncProblems,
+  toBackendError,
+} from '../backend';
 import { useSyncStatus } from '../useSyncStatus';
 import { ErrorBox } from './ErrorBox';
 import { formatTime } from './SyncIndicator';
@@ -74,6 +82,23 @@ export function SyncPanel() {
     };
   }, [held]);
 
+  const [exporting, setExporting] = useState(false);
+  const [exported, setExported] = useState<ExportSummary | null>(null);
+  const [exportError, setExportError] = useState<BackendError | null>(null);
+
+  async function runExport(): Promise<void> {
+    setExporting(true);
+    setExported(null);
+    setExportError(null);
+    try {
+      setExported(await exportUnsynced());
+    } catch (reason: unknown) {
+      setExportError(toBackendError(reason));
+    } finally {
+      setExporting(false);
+    }
+  }
+
   async function requestSync(): Promise<void> {
     setRequesting(true);
     setRequestError(null);
@@ -136,6 +161,27 @@ export function SyncPanel() {
         <ErrorBox title="Could not read the records the server held back" error={problems.error} />
       )}
       {problems.status === 'ok' && <ProblemList problems={problems.problems} />}
+      <h3 className="panel__subtitle">A till that cannot reach the server</h3>
+      <p className="muted">
+        A manager can write every record not yet synced to a file signed by this till, for the server to import.
+      </p>
+      <button
+        type="button"
+        className="button button--secondary"
+        disabled={exporting}
+        onClick={() => {
+          void runExport();
+        }}
+      >
+        {exporting ? 'Exporting…' : 'Export unsynced records'}
+      </button>
+      {exported && (
+        <p className="notice notice--info" role="status" data-testid="sync-export">
+          {exported.unsynced} unsynced record{exported.unsynced === 1 ? '' : 's'} written ({exported.records} in
+          all) to {exported.path}
+        </p>
+      )}
+      {exportError && <ErrorBox title="Could not export the unsynced records" error={exportError} />}
     </section>
   );
 }

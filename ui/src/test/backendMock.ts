@@ -24,6 +24,7 @@ export interface BackendHandlers {
   sync_status?: Handler;
   sync_problems?: Handler;
   sync_now?: Handler;
+  export_unsynced?: Handler;
   // Point of sale (answered by a fresh `fakeTill()` unless a test says otherwise).
   pos_state?: Handler;
   find_products?: Handler;
@@ -114,6 +115,7 @@ const defaults: BackendHandlers = {
   sync_status: () => syncState(),
   sync_problems: () => [],
   sync_now: () => syncState(),
+  export_unsynced: () => ({ path: '/data/exports/unsynced-1.json', records: 3, unsynced: 2 }),
 };
 
 /** Installs the mock; returns the list of commands called (events excluded). */

@@ -383,6 +383,9 @@ impl Till {
         let bytes =
             serde_json::to_vec_pretty(&export).map_err(|e| SyncError::Export(e.to_string()))?;
         let write = || -> std::io::Result<()> {
+            if let Some(folder) = path.parent() {
+                std::fs::create_dir_all(folder)?;
+            }
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -397,6 +400,16 @@ impl Till {
             records: count,
             unsynced,
         })
+    }
+
+    /// Where [`Till::export_pending`] writes when the window asks for an export: a new
+    /// file under `exports/` in the data folder, named by the time.
+    pub fn export_path(&self) -> std::path::PathBuf {
+        let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+        self.config()
+            .data_dir
+            .join("exports")
+            .join(format!("unsynced-{stamp}.json"))
     }
 
     /// What this till can say about `product`'s stock while offline: the last synced figure
@@ -1076,6 +1089,10 @@ mod tests {
         // An export is never overwritten.
         let err = s.till.export_pending(&path).unwrap_err();
         assert_eq!(err.code(), "export_failed");
+        // The window's exports go to a new file in the data folder.
+        let path = s.till.export_path();
+        assert!(path.starts_with(s._dir.path().join("data/exports")));
+        assert_eq!(s.till.export_pending(&path).unwrap().records, 3);
     }
 
     impl Setup {
