@@ -414,6 +414,26 @@ async fn an_offline_sale_reaches_the_server_exactly_once_with_its_creator_and_or
     assert_eq!(flagged, 1, "selling below zero is allowed and flagged");
 }
 
+/// The till's own push client (tillpoint-core) against this server: what it sold offline
+/// reaches the server, and a second round has nothing left to send.
+#[tokio::test]
+async fn the_tills_own_push_client_is_answered_record_by_record() {
+    let shop = shop().await;
+    go_offline(&shop.till, "tendai", PASSWORD).await;
+    for _ in 0..3 {
+        sell(&shop.till, &shop.catalog.bread, "1", "2.00").await;
+    }
+    // Back online.
+    shop.till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    let summary = shop.till.till.push_outbox(|_| {}).await.unwrap();
+    assert_eq!(summary.accepted, 4, "{summary:?}");
+    assert_eq!(summary.quarantined + summary.rejected, 0, "{summary:?}");
+    assert_eq!(sales_on_server(&shop.server, &shop.org).await, 3);
+    let again = shop.till.till.push_outbox(|_| {}).await.unwrap();
+    assert_eq!(again.accepted + again.duplicate, 0, "{again:?}");
+    assert_eq!(shop.till.till.unsynced_count().unwrap(), 0);
+}
+
 #[tokio::test]
 async fn a_batch_continues_where_the_last_one_ended_and_a_later_batch_resends_nothing() {
     let shop = shop().await;

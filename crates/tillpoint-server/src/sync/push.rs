@@ -802,16 +802,19 @@ mod tests {
         device: DeviceId,
         key: SigningKey,
         cashier: UserId,
+        /// An Administrator (holds `pos:*:*`).
+        manager: UserId,
     }
 
-    /// An organisation with a cashier and a keyed device, straight in the database.
+    /// An organisation with a cashier, a manager and a keyed device, straight in the
+    /// database.
     fn setup() -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open(&dir.path().join("server.db")).unwrap();
         let device = DeviceId::from_uuid(uuid::Uuid::now_v7());
         let key = SigningKey::from_bytes(&[42; 32]);
         let public = key.verifying_key().to_bytes();
-        let (org, cashier) = db
+        let (org, cashier, manager) = db
             .call_blocking(|conn| -> Result<_, DbError> {
                 let tx = conn.transaction()?;
                 let created = create_organisation(
@@ -840,6 +843,23 @@ mod tests {
                         password: "cashier-password-1",
                     },
                 )?;
+                let admin_role = created
+                    .roles
+                    .iter()
+                    .find(|(n, _)| *n == "Administrator")
+                    .unwrap()
+                    .1;
+                let manager = create_user(
+                    &tx,
+                    &NewUser {
+                        org_id: created.id,
+                        username: "manager",
+                        name: "Manager",
+                        email: "m@example.com",
+                        role_id: admin_role,
+                        password: "manager-password-1",
+                    },
+                )?;
                 tx.execute(
                     "INSERT INTO devices (org_id, id, first_seen, last_seen, public_key)
                      VALUES (?1, ?2, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', ?3)",
@@ -850,7 +870,7 @@ mod tests {
                     ),
                 )?;
                 tx.commit()?;
-                Ok((created.id, cashier))
+                Ok((created.id, cashier, manager))
             })
             .unwrap();
         let claims: AccessClaims = serde_json::from_value(json!({
@@ -870,6 +890,7 @@ mod tests {
             device,
             key,
             cashier,
+            manager,
         }
     }
 
@@ -1093,6 +1114,36 @@ mod tests {
         println!(
             "{total} sales in {secs:.2} s: {:.0} sales/s",
             total as f64 / secs
+        );
+    }
+
+    #[test]
+    fn a_refund_a_manager_approved_needs_the_approvers_permission_not_the_cashiers() {
+        let s = setup();
+        let mut records = sales(&s, (0, GENESIS_HASH.to_owned()), 3);
+        let refund = |record: &mut JournalRecord, approver: UserId| {
+            record.kind = RecordKind::Refund;
+            let mut payload: serde_json::Value = serde_json::from_str(&record.payload).unwrap();
+            payload["refund_of"] = json!(uuid::Uuid::now_v7());
+            payload["approver_id"] = json!(approver);
+            payload["total_minor"] = json!(-125);
+            record.payload = payload.to_string();
+        };
+        refund(&mut records[1], s.manager);
+        refund(&mut records[2], s.cashier);
+        let mut prev = GENESIS_HASH.to_owned();
+        for record in &mut records {
+            record.prev_hash = prev;
+            record.hash = record.expected_hash();
+            prev = record.hash.clone();
+        }
+        let answer = send(&s, records);
+        assert_eq!(answer[0].0, Outcome::Accepted);
+        assert_eq!(answer[1].0, Outcome::Accepted, "{answer:?}");
+        assert_eq!(answer[2].0, Outcome::Quarantined);
+        assert_eq!(
+            answer[2].1.as_deref(),
+            Some("the approver does not hold pos:sales:refund")
         );
     }
 
