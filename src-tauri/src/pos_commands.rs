@@ -193,5 +193,5 @@ pub async fn reprint_receipt(
     state: State<'_, ShellState>,
     sale_id: String,
 ) -> Answer<PrintedReceipt> {
-    Ok(state.till()?.print_receipt(&sale_id, true).await?)
+    Ok(state.till()?.print_receipt(&sale_id).await?)
 }

@@ -123,9 +123,16 @@ fn product_from(row: &Row<'_>) -> rusqlite::Result<Result<Product, String>> {
             unit: Unit::parse(&unit).ok_or_else(|| format!("unit {unit:?}"))?,
             price_minor: row.get(4).map_err(|e| e.to_string())?,
             currency: CurrencyCode::parse(&currency).map_err(|e| e.to_string())?,
-            tax: TaxRate {
-                code: TaxCode::parse(&code).ok_or_else(|| format!("tax code {code:?}"))?,
-                rate_bp,
+            tax: match TaxCode::parse(&code) {
+                // Zero-rated and exempt charge nothing, whatever a damaged row says.
+                Some(code @ (TaxCode::ZeroRated | TaxCode::Exempt)) if rate_bp != 0 => {
+                    return Err(format!(
+                        "tax class {} with a rate of {rate_bp} bp",
+                        code.as_str()
+                    ))
+                }
+                Some(code) => TaxRate { code, rate_bp },
+                None => return Err(format!("tax code {code:?}")),
             },
             barcode: row.get(8).map_err(|e| e.to_string())?,
         })

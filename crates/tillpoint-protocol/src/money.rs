@@ -170,10 +170,17 @@ pub fn parse_decimal(text: &str, decimals: u32) -> Option<i128> {
         .checked_add(scaled_fraction)
 }
 
-/// Parses an amount typed in a currency with `minor_units` decimals (`12.5` → 1250).
+/// The largest amount a person may type: 10^13 minor units (100 billion with 2 decimals).
+/// Far above any real sale, and low enough that no sum of a few thousand such amounts, nor
+/// its conversion at any sane rate, overflows.
+pub const MAX_TYPED_MINOR: i64 = 10_000_000_000_000;
+
+/// Parses an amount typed in a currency with `minor_units` decimals (`12.5` → 1250), at most
+/// [`MAX_TYPED_MINOR`].
 pub fn parse_amount(text: &str, minor_units: u32) -> Result<i64, MoneyError> {
     parse_decimal(text.trim(), minor_units)
         .and_then(|v| i64::try_from(v).ok())
+        .filter(|v| *v <= MAX_TYPED_MINOR)
         .ok_or_else(|| MoneyError::BadAmount(text.to_owned(), minor_units))
 }
 
@@ -388,6 +395,9 @@ mod tests {
         assert_eq!(parse_amount("0.05", 2).unwrap(), 5);
         assert!(parse_amount("12.555", 2).is_err());
         assert!(parse_amount("-1", 2).is_err());
+        assert!(parse_amount("92233720368547758.07", 2).is_err());
+        assert_eq!(parse_amount("100000000000", 2).unwrap(), MAX_TYPED_MINOR);
+        assert!(parse_amount("100000000000.01", 2).is_err());
         assert_eq!(format_amount(1250, 2), "12.50");
         assert_eq!(format_amount(-5, 2), "-0.05");
         assert_eq!(format_amount(7, 0), "7");

@@ -12,6 +12,18 @@ use crate::catalog::Product;
 
 /// The most of one thing a line may hold: a typo guard, not a business rule.
 pub const MAX_QUANTITY: Quantity = Quantity::whole(100_000);
+/// The most one line may come to, and the most lines a cart may hold: with these, no sum
+/// over a cart can overflow (1,000 × 10^13 < 2^63).
+pub const MAX_LINE_MINOR: i64 = 10_000_000_000_000;
+pub const MAX_LINES: usize = 1_000;
+
+/// Price × quantity, refused beyond [`MAX_LINE_MINOR`].
+fn line_amount(unit_price: i64, quantity: Quantity) -> Result<i64, CartError> {
+    extend(unit_price, quantity)
+        .ok()
+        .filter(|amount| (0..=MAX_LINE_MINOR).contains(amount))
+        .ok_or(CartError::TooLarge)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CartError {
@@ -127,9 +139,12 @@ pub struct PricedCart {
     pub total_minor: i64,
     pub vat: Vec<VatBand>,
     pub vat_total_minor: i64,
-    /// Discounts plus hand-set prices below the list price: what the grant's discount limit
-    /// is checked against.
+    /// Discounts plus every price below the list price (hand-set or from a label): what the
+    /// grant's discount limit is checked against.
     pub reduction_minor: i64,
+    /// Discounts plus hand-set prices below the list price: what only someone holding the
+    /// discount permission may sell (checked again at checkout, whoever gave them).
+    pub manual_reduction_minor: i64,
 }
 
 impl Cart {
@@ -171,6 +186,9 @@ impl Cart {
                 line.quantity = total;
                 return Ok(line.line_id);
             }
+        }
+        if self.lines.len() >= MAX_LINES {
+            return Err(CartError::TooLarge);
         }
         self.next_line_id += 1;
         self.lines.push(CartLine {
@@ -215,22 +233,19 @@ impl Cart {
     /// VAT is on what was really charged for it.
     pub fn price(&self) -> Result<PricedCart, CartError> {
         let mut lines = Vec::with_capacity(self.lines.len());
-        let mut markdown_total = 0_i64;
+        let (mut markdown_total, mut manual_markdown) = (0_i64, 0_i64);
         for line in &self.lines {
-            let gross =
-                extend(line.unit_price(), line.quantity).map_err(|_| CartError::TooLarge)?;
+            let gross = line_amount(line.unit_price(), line.quantity)?;
             let line_discount = match line.discount {
                 Some(discount) => discount.off(gross)?,
                 None => 0,
             };
-            let list_gross =
-                extend(line.product.price_minor, line.quantity).map_err(|_| CartError::TooLarge)?;
-            let markdown = if line.price_from_label {
-                0
-            } else {
-                (list_gross - gross).max(0)
-            };
+            let list_gross = line_amount(line.product.price_minor, line.quantity)?;
+            let markdown = (list_gross - gross).max(0);
             markdown_total += markdown;
+            if !line.price_from_label {
+                manual_markdown += markdown;
+            }
             lines.push(PricedLine {
                 gross_minor: gross,
                 line_discount_minor: line_discount,
@@ -271,6 +286,7 @@ impl Cart {
             vat_total_minor: vat.iter().map(|b| b.vat_minor).sum(),
             vat,
             reduction_minor: discount + markdown_total,
+            manual_reduction_minor: discount + manual_markdown,
             lines,
         })
     }

@@ -15,6 +15,7 @@ use super::{load_cart, now, save_cart, SaleError, DISCOUNT, SELL};
 use crate::catalog::{self, LabelValue, ProductHit, SEARCH_LIMIT};
 use crate::journal::{self, Author};
 use crate::sign_in::limits;
+use crate::sign_in::session::SignInError;
 use crate::till::Till;
 
 /// What the window asks checkout to do.
@@ -252,10 +253,12 @@ impl Till {
 
     /// Voids the sale being rung up (nothing was charged, so nothing is journaled).
     pub fn cart_void(&self) -> Result<CartView, SaleError> {
-        self.change_cart(SELL, |_, cart| {
-            *cart = Cart::default();
-            Ok(())
-        })
+        self.author(SELL)?;
+        let conn = self.sales_conn()?;
+        // Straight to empty, without reading the cart: a cart that cannot be read any more
+        // (a currency removed by sync, a damaged row) can still be voided.
+        save_cart(&conn, &Cart::default())?;
+        Ok(cart_view(&conn, &Cart::default())?.0)
     }
 
     pub fn cart_set_line_discount(
@@ -314,15 +317,16 @@ impl Till {
     pub async fn checkout(&self, input: &CheckoutInput) -> Result<SaleDone, SaleError> {
         let author = self.author(SELL)?;
         let grant = self.offline_discount_limit(&author)?;
+        let may_discount = self.may(DISCOUNT);
         let (sale_id, receipt_no) = {
             let mut conn = self.sales_conn()?;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let written = write_sale(&tx, &author, grant.as_ref(), input)?;
+            let written = write_sale(&tx, &author, grant.as_ref(), may_discount, input)?;
             tx.commit()?;
             written
         };
         tracing::info!(%receipt_no, "sale written");
-        let printed = self.print_receipt(&sale_id, false).await?;
+        let printed = self.issue_receipt(&sale_id).await?;
         Ok(SaleDone {
             sale_id,
             receipt_no,
@@ -425,6 +429,7 @@ fn write_sale(
     tx: &Connection,
     author: &Author,
     grant_limits: Option<&tillpoint_protocol::auth::GrantLimits>,
+    may_discount: bool,
     input: &CheckoutInput,
 ) -> Result<(String, String), SaleError> {
     let session = till_session::open_session(tx)?.ok_or(SaleError::TillNotOpen)?;
@@ -432,6 +437,7 @@ fn write_sale(
     if cart.is_empty() {
         return Err(SaleError::CartEmpty);
     }
+    super::check_still_sold(tx, &cart)?;
     let created_at = now(tx)?;
     let Tendered {
         priced,
@@ -447,6 +453,15 @@ fn write_sale(
             currency: sale,
             remaining_minor: settlement.remaining_minor,
         }
+        .into());
+    }
+    // A discount given by someone else stays theirs to give: whoever takes the money must
+    // hold the permission too, or the discount must go.
+    if priced.manual_reduction_minor > 0 && !may_discount {
+        return Err(SignInError::Forbidden(
+            super::permission(DISCOUNT),
+            "; this sale carries a discount or a lowered price: remove it, or ask someone who may give it to take the payment",
+        )
         .into());
     }
     if let (Some(limits), Some(jti)) = (grant_limits, author.grant_jti.as_deref()) {
@@ -531,6 +546,19 @@ fn write_sale(
     Ok((sale_id, receipt_no))
 }
 
+/// The shop this till sells in: its organisation's only shop. With several shops it is not
+/// known until device enrolment assigns one, and sales carry none rather than a guess.
+fn till_location(conn: &Connection) -> Result<Option<Uuid>, SaleError> {
+    let shops: Vec<String> = conn
+        .prepare_cached("SELECT id FROM locations WHERE kind = 'shop' LIMIT 2")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(match shops.as_slice() {
+        [only] => only.parse().ok(),
+        _ => None,
+    })
+}
+
 /// Writes a sale or refund and everything that goes with it: its rows, stock movements,
 /// the session's running totals, the journal entry and the outbox row. Numbers it.
 pub(crate) fn insert_sale(
@@ -549,12 +577,7 @@ pub(crate) fn insert_sale(
         "{}-{receipt_seq:06}",
         super::receipt_prefix(author.device_id)
     );
-    payload.location_id = rusqlite::OptionalExtension::optional(tx.query_row(
-        "SELECT id FROM locations WHERE kind = 'shop' ORDER BY name LIMIT 1",
-        [],
-        |r| r.get::<_, String>(0),
-    ))?
-    .and_then(|id| id.parse().ok());
+    payload.location_id = till_location(tx)?;
     let record = journal::append(tx, author, kind, payload.sale_id, created_at, &payload)?;
     let sale_id = payload.sale_id.to_string();
     let session_id = payload.till_session_id.to_string();

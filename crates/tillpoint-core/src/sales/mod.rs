@@ -26,11 +26,12 @@ pub use checkout::{CheckoutInput, SaleDone};
 pub use refund::{Approver, RefundInput, RefundLineInput};
 pub use views::*;
 
-use crate::catalog::CatalogError;
+use crate::catalog::{self, CatalogError};
+use crate::connection::ConnectionState;
 use crate::journal::Author;
 use crate::sign_in::clock;
 use crate::sign_in::identity;
-use crate::sign_in::session::{SessionMode, SignInError};
+use crate::sign_in::session::SignInError;
 use crate::till::Till;
 use cart::{Cart, CartError};
 use tender::TenderError;
@@ -145,13 +146,16 @@ impl Till {
                 .device_id
         };
         let user = session.user();
+        // Online only while the token is valid and the server has not been seen to go away;
+        // otherwise the sale is made under the grant, with its limits, and says so.
+        let online = session.token_valid_at(Utc::now().timestamp())
+            && self.connection().status().state != ConnectionState::Offline;
         Ok(Author {
             org_id: user.organisation_id,
             user_id: user.id,
             user_name: user.name.clone(),
             device_id,
-            grant_jti: (session.mode() == SessionMode::Offline)
-                .then(|| session.grant().jti.clone()),
+            grant_jti: (!online).then(|| session.grant().jti.clone()),
         })
     }
 
@@ -161,15 +165,52 @@ impl Till {
     }
 }
 
+/// The cart on the till, its products as the catalog has them now.
 pub(crate) fn load_cart(conn: &Connection) -> Result<Cart, SaleError> {
     let text: Option<String> = conn
         .prepare_cached("SELECT cart FROM open_cart WHERE singleton = 1")?
         .query_row([], |r| r.get(0))
         .optional()?;
-    Ok(match text {
-        Some(text) => serde_json::from_str(&text)?,
+    let mut cart = match text {
+        Some(text) => serde_json::from_str(&text).map_err(|e| {
+            SaleError::Store(format!(
+                "the cart on this till cannot be read ({e}); void it"
+            ))
+        })?,
         None => Cart::default(),
-    })
+    };
+    refresh_products(conn, &mut cart)?;
+    Ok(cart)
+}
+
+/// Brings a cart's product details (price, tax, name) up to the catalog in force, keeping
+/// what the cashier set by hand. A cart is sold at today's prices, and a price set below
+/// today's list price counts as the markdown it is. A product no longer sold keeps its old
+/// details here; checkout refuses it.
+pub(crate) fn refresh_products(conn: &Connection, cart: &mut Cart) -> Result<(), SaleError> {
+    for line in &mut cart.lines {
+        match catalog::product_by_id(conn, &line.product.id.to_string()) {
+            Ok(product) => line.product = product,
+            Err(CatalogError::UnknownProduct(_)) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a cart holding a product the catalog no longer sells.
+pub(crate) fn check_still_sold(conn: &Connection, cart: &Cart) -> Result<(), SaleError> {
+    for line in &cart.lines {
+        if let Err(CatalogError::UnknownProduct(_)) =
+            catalog::product_by_id(conn, &line.product.id.to_string())
+        {
+            return Err(SaleError::InvalidInput(format!(
+                "{} is no longer sold: remove it from the sale",
+                line.product.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn save_cart(conn: &Connection, cart: &Cart) -> Result<(), SaleError> {

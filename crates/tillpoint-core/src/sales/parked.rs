@@ -21,22 +21,30 @@ pub(crate) fn list(conn: &Connection) -> Result<Vec<ParkedCartInfo>, SaleError> 
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })?
         .collect::<Result<_, _>>()?;
-    rows.into_iter()
-        .map(|(id, label, parked_at, parked_by_name, cart)| {
-            let cart: Cart = serde_json::from_str(&cart)?;
+    let mut parked = Vec::with_capacity(rows.len());
+    for (id, label, parked_at, parked_by_name, cart) in rows {
+        let summary = (|| -> Result<ParkedCartInfo, SaleError> {
+            let mut cart: Cart = serde_json::from_str(&cart)?;
+            super::refresh_products(conn, &mut cart)?;
             let currency = sale_currency(conn, &cart)?;
             Ok(ParkedCartInfo {
-                id,
-                label,
+                id: id.clone(),
+                label: label.clone(),
                 parked_at: super::receipt::local_time(&parked_at),
-                parked_by_name,
+                parked_by_name: parked_by_name.clone(),
                 line_count: cart.lines.len() as u32,
                 total_minor: cart.price()?.total_minor,
                 currency: currency.to_string(),
                 minor_units: catalog::minor_units(conn, currency)?,
             })
-        })
-        .collect()
+        })();
+        // One parked cart that cannot be read must not hide the others or block the till.
+        match summary {
+            Ok(info) => parked.push(info),
+            Err(err) => tracing::warn!(%id, %err, "a parked cart cannot be read"),
+        }
+    }
+    Ok(parked)
 }
 
 impl Till {

@@ -314,27 +314,34 @@ impl Till {
         })
     }
 
-    /// The receipt of `sale_id`, printed if a printer is set up. The first receipt of a sale
-    /// is its original; every later one is marked as a reprint.
-    pub async fn print_receipt(
-        &self,
-        sale_id: &str,
-        _requested_reprint: bool,
-    ) -> Result<PrintedReceipt, SaleError> {
+    /// The receipt of `sale_id` again (a reprint, marked as such), printed if a printer is
+    /// set up.
+    pub async fn print_receipt(&self, sale_id: &str) -> Result<PrintedReceipt, SaleError> {
         self.author(SELL)?;
+        self.issue_receipt(sale_id).await
+    }
+
+    /// Issues a receipt of a committed sale: the first one is the original (it opens the cash
+    /// drawer on a cash sale), every later one a reprint. The original is claimed in one
+    /// statement, so two at once cannot both be it; a failed print gives the claim back.
+    /// Needs no permission: it runs right after the sale's own checks.
+    pub(crate) async fn issue_receipt(&self, sale_id: &str) -> Result<PrintedReceipt, SaleError> {
         let (receipt, cash) = {
             let conn = self.sales_conn()?;
             let prints: i64 = conn
-                .query_row("SELECT prints FROM sales WHERE id = ?1", [sale_id], |r| {
-                    r.get(0)
-                })
+                .query_row(
+                    "UPDATE sales SET prints = prints + 1 WHERE id = ?1 RETURNING prints",
+                    [sale_id],
+                    |r| r.get(0),
+                )
                 .optional()?
                 .ok_or_else(|| SaleError::NoSuchSale(sale_id.to_owned()))?;
-            let receipt = build(&conn, sale_id, prints > 0)?;
-            let cash = receipt
-                .payments
-                .iter()
-                .any(|p| p.method == TenderMethod::Cash.label());
+            let receipt = build(&conn, sale_id, prints > 1)?;
+            let cash: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM sale_payments WHERE sale_id = ?1 AND method = 'cash')",
+                [sale_id],
+                |r| r.get(0),
+            )?;
             (receipt, cash)
         };
         let html = tillpoint_receipt::html::render(&receipt);
@@ -350,11 +357,10 @@ impl Till {
                 )
             })
             .await?;
-        // A receipt counts as issued once it reached paper, or the screen when the till has no
-        // printer: a failed print leaves the next one the original (and it opens the drawer).
-        if printed || self.config().printer.is_none() {
+        if !printed && !receipt.reprint && self.config().printer.is_some() {
+            // The original never reached paper: the next print is still the original.
             self.sales_conn()?.execute(
-                "UPDATE sales SET prints = prints + 1 WHERE id = ?1",
+                "UPDATE sales SET prints = prints - 1 WHERE id = ?1",
                 [sale_id],
             )?;
         }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tillpoint_protocol::journal::RecordKind;
 use tillpoint_protocol::money::{divide, ExchangeRate, Quantity, Rounding, Unit};
 use tillpoint_protocol::sales::{Payment, SaleLine, SalePayload, TenderMethod};
-use tillpoint_protocol::tax::{vat_breakdown, TaxCode, TaxRate};
+use tillpoint_protocol::tax::{TaxCode, TaxRate, VatBand};
 use tillpoint_protocol::{CurrencyCode, UserId};
 use uuid::Uuid;
 
@@ -64,7 +64,6 @@ fn cash() -> TenderMethod {
 struct SoldLine {
     line: SaleLine,
     refunded_quantity: i64,
-    refunded_total: i64,
 }
 
 fn sold_lines(conn: &Connection, sale_id: &str) -> Result<Vec<SoldLine>, SaleError> {
@@ -73,8 +72,6 @@ fn sold_lines(conn: &Connection, sale_id: &str) -> Result<Vec<SoldLine>, SaleErr
                 l.unit_price_minor, l.list_price_minor, l.line_discount_minor,
                 l.cart_discount_minor, l.total_minor, l.tax_code, l.tax_rate_bp, l.vat_minor,
                 COALESCE((SELECT -SUM(r.quantity_milli) FROM sale_lines r JOIN sales s ON s.id = r.sale_id
-                          WHERE s.refund_of = l.sale_id AND r.refund_of_line = l.line_no), 0),
-                COALESCE((SELECT -SUM(r.total_minor) FROM sale_lines r JOIN sales s ON s.id = r.sale_id
                           WHERE s.refund_of = l.sale_id AND r.refund_of_line = l.line_no), 0)
          FROM sale_lines l WHERE l.sale_id = ?1 ORDER BY l.line_no",
     )?;
@@ -104,7 +101,6 @@ fn sold_lines(conn: &Connection, sale_id: &str) -> Result<Vec<SoldLine>, SaleErr
                 restock: None,
             },
             refunded_quantity: r.get(14)?,
-            refunded_total: r.get(15)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -193,7 +189,7 @@ impl Till {
             None
         } else {
             match &input.approver {
-                Some(approver) => Some(self.check_approver(approver).await?),
+                Some(approver) => Some(self.check_approver(approver, author.user_id).await?),
                 None => {
                     return Err(SignInError::Forbidden(
                         permission(REFUND),
@@ -229,7 +225,7 @@ impl Till {
             written
         };
         tracing::info!(%receipt_no, refund_of = %input.sale_id, "refund written");
-        let printed = self.print_receipt(&sale_id, false).await?;
+        let printed = self.issue_receipt(&sale_id).await?;
         Ok(SaleDone {
             sale_id,
             receipt_no,
@@ -239,23 +235,38 @@ impl Till {
 
     /// Checks a manager's credentials on this till, as an offline unlock would (with the same
     /// back-off), and that their grant, still valid, allows refunds.
-    async fn check_approver(&self, approver: &Approver) -> Result<UserId, SaleError> {
+    async fn check_approver(
+        &self,
+        approver: &Approver,
+        cashier: UserId,
+    ) -> Result<UserId, SaleError> {
         let (person, reading, keys, identity) = {
             let conn = self.sales_conn()?;
             let reading = clock::observe(&conn, chrono::Utc::now().timestamp())?;
+            if reading.locked {
+                return Err(SignInError::ClockLocked.into());
+            }
             let person = offline_users::find(&conn, &approver.username)?;
+            // An unknown name and a wrong password read the same: no probing for managers.
+            let person = person.ok_or(SignInError::WrongCredentials)?;
+            if person.user_id == cashier {
+                return Err(SaleError::InvalidInput(
+                    "a refund is approved by someone else, not by the cashier making it".into(),
+                ));
+            }
+            if let Some(until) = person.locked_until.filter(|until| *until > reading.now) {
+                return Err(SignInError::BackingOff {
+                    retry_after_secs: until - reading.now,
+                }
+                .into());
+            }
+            // Counted as a failure until it succeeds, so attempts made at the same time
+            // cannot all slip in before the back-off.
+            offline_users::record_failure(&conn, person.user_id, reading.now)?;
             let keys = grant::cached_keys(&conn)?;
             let identity = identity::load(&conn)?.ok_or(SignInError::NotSignedIn)?;
             (person, reading, keys, identity)
         };
-        let person = person
-            .ok_or_else(|| SignInError::NotKnownOffline(approver.username.trim().to_owned()))?;
-        if let Some(until) = person.locked_until.filter(|until| *until > reading.now) {
-            return Err(SignInError::BackingOff {
-                retry_after_secs: until - reading.now,
-            }
-            .into());
-        }
         let (password, verifier) = (approver.password.clone(), person.password_verifier.clone());
         let matches = tokio::task::spawn_blocking(move || {
             tillpoint_password::verify_password(&password, &verifier)
@@ -266,7 +277,7 @@ impl Till {
             let conn = self.sales_conn()?;
             offline_users::record_attempt(&conn, &approver.username, reading.now, matches)?;
             if !matches {
-                offline_users::record_failure(&conn, person.user_id, reading.now)?;
+                tracing::warn!(approver = %person.username, "wrong approver password");
                 return Err(SignInError::WrongCredentials.into());
             }
             offline_users::record_success(&conn, person.user_id)?;
@@ -285,6 +296,34 @@ impl Till {
         }
         Ok(person.user_id)
     }
+}
+
+/// What sale `sale_id` may still pay back by `method`, in its currency: what that method
+/// paid (cash less the change given) less what earlier refunds paid back by it. A card
+/// payment is not refunded from the drawer.
+fn refundable_by(conn: &Connection, sale_id: &str, method: TenderMethod) -> Result<i64, SaleError> {
+    let (paid, change): (i64, i64) = conn.query_row(
+        "SELECT COALESCE(SUM(CASE WHEN p.method = ?2 THEN p.value_minor END), 0),
+                COALESCE(SUM(p.value_minor), 0) - s.total_minor
+         FROM sales s LEFT JOIN sale_payments p ON p.sale_id = s.id
+         WHERE s.id = ?1",
+        (sale_id, method.as_str()),
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let refunded: i64 = conn.query_row(
+        "SELECT COALESCE(-SUM(p.value_minor), 0) FROM sales s
+         JOIN sale_payments p ON p.sale_id = s.id
+         WHERE s.refund_of = ?1 AND p.method = ?2",
+        (sale_id, method.as_str()),
+        |r| r.get(0),
+    )?;
+    // Only cash gets change, so the change came out of the cash.
+    let change = if method == TenderMethod::Cash {
+        change.max(0)
+    } else {
+        0
+    };
+    Ok(paid - change - refunded)
 }
 
 /// Works out the refund's lines and amounts from the original sale.
@@ -327,12 +366,11 @@ fn refund_payload(
             .map_err(|e| SaleError::InvalidInput(e.to_string()))?;
         // A line named more than once in this refund: what the earlier mentions take counts
         // as refunded already (quantities and amounts here are negative).
-        let (asked_quantity, asked_total) = lines
+        let asked_quantity: i64 = lines
             .iter()
             .filter(|l| l.refund_of_line == Some(original.line.line_no))
-            .fold((0, 0), |(q, t), l| {
-                (q - l.quantity.milli(), t - l.total_minor)
-            });
+            .map(|l| -l.quantity.milli())
+            .sum();
         let left = original.line.quantity.milli() - original.refunded_quantity - asked_quantity;
         if quantity.milli() <= 0 || !original.line.unit.allows(quantity) {
             return Err(SaleError::InvalidInput(format!(
@@ -347,37 +385,65 @@ fn refund_payload(
                 original.line.name
             )));
         }
-        let share = |amount: i64| {
-            divide(
-                i128::from(amount) * i128::from(quantity.milli()),
-                i128::from(original.line.quantity.milli()),
-                Rounding::HalfUp,
-            ) as i64
-        };
-        // The last of a line refunds exactly what is left of it, so rounding never drifts.
-        let amount = if quantity.milli() == left {
-            original.line.total_minor - original.refunded_total - asked_total
-        } else {
-            share(original.line.total_minor)
+        // Each refund returns the share of the line's amounts between what was refunded
+        // before and after it, each rounded once: the shares of any sequence of refunds add
+        // up to exactly what the line was charged (amount, discounts and VAT alike).
+        let before = original.line.quantity.milli() - left;
+        let after = before + quantity.milli();
+        let sold = i128::from(original.line.quantity.milli());
+        let part = |amount: i64| {
+            let upto = |done: i64| {
+                divide(
+                    i128::from(amount) * i128::from(done),
+                    sold,
+                    Rounding::HalfUp,
+                ) as i64
+            };
+            upto(after) - upto(before)
         };
         lines.push(SaleLine {
             line_no: index as u32 + 1,
             quantity: Quantity::from_milli(-quantity.milli()),
-            line_discount_minor: -share(original.line.line_discount_minor),
-            cart_discount_minor: -share(original.line.cart_discount_minor),
-            total_minor: -amount,
-            vat_minor: 0,
+            line_discount_minor: -part(original.line.line_discount_minor),
+            cart_discount_minor: -part(original.line.cart_discount_minor),
+            total_minor: -part(original.line.total_minor),
+            vat_minor: -part(original.line.vat_minor),
             refund_of_line: Some(original.line.line_no),
             restock: Some(wanted.restock),
             ..original.line.clone()
         });
     }
-    let charged: Vec<(TaxRate, i64)> = lines.iter().map(|l| (l.tax, l.total_minor)).collect();
-    let (vat, shares) = vat_breakdown(&charged);
-    for (line, share) in lines.iter_mut().zip(shares) {
-        line.vat_minor = share;
+    // The VAT returned is the lines' shares of the VAT charged, never recomputed: several
+    // partial refunds must not hand back more VAT than the sale carried.
+    let mut vat: Vec<VatBand> = Vec::new();
+    for line in &lines {
+        match vat.iter_mut().find(|band| band.rate == line.tax) {
+            Some(band) => {
+                band.gross_minor += line.total_minor;
+                band.vat_minor += line.vat_minor;
+            }
+            None => vat.push(VatBand {
+                rate: line.tax,
+                gross_minor: line.total_minor,
+                vat_minor: line.vat_minor,
+                net_minor: 0,
+            }),
+        }
+    }
+    vat.sort_by_key(|band| band.rate);
+    for band in &mut vat {
+        band.net_minor = band.gross_minor - band.vat_minor;
     }
     let total: i64 = lines.iter().map(|l| l.total_minor).sum();
+    let refundable = refundable_by(tx, &input.sale_id, input.tender)?;
+    if -total > refundable {
+        return Err(SaleError::NotRefundable(format!(
+            "at most {} (minor units of {currency}) of this sale can still go back by {}: \
+             refund it the way it was paid",
+            refundable.max(0),
+            input.tender.label()
+        )));
+    }
     let discount: i64 = lines
         .iter()
         .map(|l| l.line_discount_minor + l.cart_discount_minor)

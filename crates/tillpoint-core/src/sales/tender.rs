@@ -7,7 +7,7 @@
 //! cash can be more than what is due: a card or mobile-money payment is for the amount due.
 
 use serde::Serialize;
-use tillpoint_protocol::money::{divide, ExchangeRate, Rounding};
+use tillpoint_protocol::money::{divide, to_minor, ExchangeRate, Rounding};
 use tillpoint_protocol::sales::TenderMethod;
 use tillpoint_protocol::CurrencyCode;
 
@@ -24,7 +24,9 @@ pub enum TenderError {
     },
     #[error("change can only be given in a currency taken by this till")]
     NoChangeCurrency,
-    #[error("too many currencies in one sale to weigh exactly")]
+    #[error("this till takes no payments in that currency")]
+    UnknownCurrency,
+    #[error("the amounts are too large to weigh against each other")]
     Overflow,
     #[error("a {0} payment needs its reference (the slip or transaction number)")]
     NeedsReference(&'static str),
@@ -129,7 +131,7 @@ pub fn settle(
         if payment.amount_minor <= 0 {
             return Err(TenderError::NotPositive);
         }
-        let currency = find(payment.currency).ok_or(TenderError::NoChangeCurrency)?;
+        let currency = find(payment.currency).ok_or(TenderError::UnknownCurrency)?;
         let (per_num, per_den) = currency.per_sale_minor(sale, sale_units);
         // amount / per = amount × per_den / per_num minor units of the sale currency.
         let value = reduce(
@@ -138,7 +140,10 @@ pub fn settle(
                 .ok_or(TenderError::Overflow)?,
             per_num,
         );
-        values.push(divide(value.0, value.1, Rounding::HalfUp) as i64);
+        values.push(
+            to_minor(divide(value.0, value.1, Rounding::HalfUp))
+                .map_err(|_| TenderError::Overflow)?,
+        );
         paid = add(paid, value).ok_or(TenderError::Overflow)?;
         if payment.method != TenderMethod::Cash {
             if payment
@@ -169,13 +174,18 @@ pub fn settle(
             excess.1.checked_mul(per_den).ok_or(TenderError::Overflow)?,
             Rounding::Down,
         );
-        (0, change as i64)
+        (0, to_minor(change).map_err(|_| TenderError::Overflow)?)
     } else {
-        (divide(-excess.0, excess.1, Rounding::Up) as i64, 0)
+        (
+            to_minor(divide(-excess.0, excess.1, Rounding::Up))
+                .map_err(|_| TenderError::Overflow)?,
+            0,
+        )
     };
     Ok(Settlement {
         values_minor: values,
-        paid_minor: divide(paid.0, paid.1, Rounding::Down) as i64,
+        paid_minor: to_minor(divide(paid.0, paid.1, Rounding::Down))
+            .map_err(|_| TenderError::Overflow)?,
         remaining_minor: remaining,
         change_minor: change,
         complete: excess.0 >= 0,
@@ -190,7 +200,7 @@ pub fn due_in(
     currency: &TenderCurrency,
 ) -> i64 {
     let (num, den) = currency.per_sale_minor(sale, sale_units);
-    divide(i128::from(amount_minor) * num, den, Rounding::Up) as i64
+    to_minor(divide(i128::from(amount_minor) * num, den, Rounding::Up)).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -141,6 +141,13 @@ impl ActiveSession {
     pub(crate) fn user(&self) -> &UserInfo {
         &self.user
     }
+
+    /// Whether the server's word (the access token) still governs at `now`: signed in
+    /// online with a token that has not expired. Otherwise the grant does, whatever the
+    /// mode says — a till whose network went quietly must not sell without limits.
+    pub(crate) fn token_valid_at(&self, now: i64) -> bool {
+        self.mode == SessionMode::Online && self.access.as_ref().is_some_and(|a| a.expires_at > now)
+    }
 }
 
 #[derive(Clone)]
@@ -148,6 +155,7 @@ struct AccessToken {
     /// For the till's own API calls (sync); never handed to the window.
     token: String,
     refresh_at: i64,
+    expires_at: i64,
 }
 
 /// What the shell shows about who is signed in (no secrets).
@@ -482,6 +490,7 @@ impl Till {
             access: Some(AccessToken {
                 token: access_token.to_owned(),
                 refresh_at: now + 3600,
+                expires_at: now + 3600,
             }),
             grant,
         });
@@ -500,13 +509,13 @@ impl Till {
             .active_session()
             .clone()
             .ok_or(SignInError::NotSignedIn)?;
-        match session.mode {
-            SessionMode::Online => {
+        match session.token_valid_at(Utc::now().timestamp()) {
+            true => {
                 if !any_covers(&session.user.permissions, permission) {
                     return Err(SignInError::Forbidden(permission.clone(), ""));
                 }
             }
-            SessionMode::Offline => {
+            false => {
                 let conn = self.conn()?;
                 let reading = clock::observe(&conn, Utc::now().timestamp())?;
                 if reading.locked {
@@ -543,6 +552,7 @@ fn access_token(tokens: &TokenResponse, now: i64) -> AccessToken {
     AccessToken {
         token: tokens.access_token.clone(),
         refresh_at: now + (life as f64 * REFRESH_AT_FRACTION) as i64,
+        expires_at: now + life,
     }
 }
 
