@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { type BackendError, toBackendError } from './backend';
 
 /** What to do with each kind of news about a value the backend pushes as events. */
@@ -69,4 +69,37 @@ export function useLive<T>(
       unlisten?.();
     };
   }, [subscribe, read]);
+}
+
+/** A backend value followed live, with what went wrong reading it. */
+export interface LiveState<T> {
+  /** Null until the backend has told us anything. */
+  status: T | null;
+  /** Why the current value could not be read (cleared by the next good event). */
+  statusError: BackendError | null;
+  /** Why live updates are not coming in. */
+  liveError: BackendError | null;
+}
+
+/** `useLive` kept as state: the latest value, and why it could not be read or followed. */
+export function useLiveState<T>(
+  subscribe: (onValue: (value: T) => void, onError: (error: BackendError) => void) => Promise<() => void>,
+  read: () => Promise<T>,
+): LiveState<T> {
+  const [view, setView] = useState<LiveState<T>>({ status: null, statusError: null, liveError: null });
+  useLive(subscribe, read, {
+    onEvent: (status) => {
+      setView((v) => ({ ...v, status, statusError: null }));
+    },
+    onInitial: (status) => {
+      setView((v) => ({ ...v, status, statusError: null }));
+    },
+    onInitialError: (error) => {
+      setView((v) => ({ ...v, statusError: error }));
+    },
+    onLiveError: (error) => {
+      setView((v) => ({ ...v, liveError: error }));
+    },
+  });
+  return view;
 }

@@ -10,6 +10,7 @@ import {
 } from '../backend';
 import { useSyncStatus } from '../useSyncStatus';
 import { ErrorBox } from './ErrorBox';
+import { InfoList } from './InfoList';
 import { formatTime } from './SyncIndicator';
 
 const KINDS: Record<string, string> = {
@@ -130,14 +131,7 @@ export function SyncPanel() {
       {status === null && sync.statusError === null && <p className="muted">Reading the sync state…</p>}
       {sync.statusError && <ErrorBox title="Could not read the sync state" error={sync.statusError} />}
       {status !== null && (
-        <dl className="info-list">
-          {rows.map(([term, value]) => (
-            <div className="info-list__row" key={term}>
-              <dt>{term}</dt>
-              <dd>{value}</dd>
-            </div>
-          ))}
-        </dl>
+        <InfoList rows={rows} />
       )}
       {status?.lastError && (
         <p className="notice notice--warning" role="status" data-testid="sync-last-error">

@@ -1,26 +1,21 @@
 import { type SubmitEvent, useId, useState } from 'react';
 import { type AppInfo, type BackendError, type ConnectionStatus, appInfo, checkServer, toBackendError } from '../backend';
 import { ErrorBox } from '../components/ErrorBox';
+import { InfoList } from '../components/InfoList';
 import { SyncPanel } from '../components/SyncPanel';
 import { useCommand } from '../useCommand';
 
 function AppInfoList({ info }: { info: AppInfo }) {
-  const rows: [string, string][] = [
-    ['Version', info.version],
-    ['Server URL', info.serverUrl],
-    ['Data folder', info.dataDir],
-    ['Log level', info.logLevel],
-    ['Local store schema version', String(info.schemaVersion)],
-  ];
   return (
-    <dl className="info-list">
-      {rows.map(([term, value]) => (
-        <div className="info-list__row" key={term}>
-          <dt>{term}</dt>
-          <dd>{value}</dd>
-        </div>
-      ))}
-    </dl>
+    <InfoList
+      rows={[
+        ['Version', info.version],
+        ['Server URL', info.serverUrl],
+        ['Data folder', info.dataDir],
+        ['Log level', info.logLevel],
+        ['Local store schema version', String(info.schemaVersion)],
+      ]}
+    />
   );
 }
 

@@ -76,6 +76,33 @@ impl SyncError {
     }
 }
 
+/// Reads the server's answer to a sync request: the body as `T` on success; 401 as an
+/// expired session; unreachable as such; any other refusal as `refusal(status, the server's
+/// message)`. `what` names the answer in the error for an unreadable body.
+pub(crate) async fn read_answer<T: serde::de::DeserializeOwned>(
+    sent: Result<reqwest::Response, reqwest::Error>,
+    what: &str,
+    refusal: impl FnOnce(u16, String) -> SyncError,
+) -> Result<T, SyncError> {
+    let response = sent.map_err(|_| SyncError::ServerUnreachable)?;
+    let status = response.status();
+    if status.is_success() {
+        return response
+            .json()
+            .await
+            .map_err(|e| SyncError::Server(format!("unreadable {what}: {e}")));
+    }
+    let message = response
+        .json::<tillpoint_protocol::ErrorBody>()
+        .await
+        .map(|b| b.error.message)
+        .unwrap_or_else(|_| status.to_string());
+    Err(match status.as_u16() {
+        401 => SyncError::SessionExpired,
+        code => refusal(code, message),
+    })
+}
+
 impl From<rusqlite::Error> for SyncError {
     fn from(e: rusqlite::Error) -> Self {
         Self::Store(e.to_string())

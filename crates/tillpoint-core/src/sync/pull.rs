@@ -8,9 +8,9 @@ use chrono::{SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use tillpoint_protocol::sync::{Changes, PullPage, DEFAULT_PULL_LIMIT, PULL_PATH};
-use tillpoint_protocol::{ErrorBody, OrgId};
+use tillpoint_protocol::OrgId;
 
-use super::SyncError;
+use super::{read_answer, SyncError};
 use crate::till::Till;
 
 /// The name the pull's cursor is stored under in `sync_cursors`.
@@ -242,27 +242,15 @@ async fn fetch_page(
     if let Some(since) = &since {
         request = request.query(&[("since", since)]);
     }
-    let response = request
-        .send()
-        .await
-        .map_err(|_| SyncError::ServerUnreachable)?;
-    let status = response.status();
-    if status.is_success() {
-        return response
-            .json()
-            .await
-            .map_err(|e| SyncError::Server(format!("unreadable page: {e}")));
-    }
-    let message = response
-        .json::<ErrorBody>()
-        .await
-        .map(|b| b.error.message)
-        .unwrap_or_else(|_| status.to_string());
-    Err(match status.as_u16() {
-        401 => SyncError::SessionExpired,
-        400 => SyncError::CursorRefused(message),
-        _ => SyncError::Server(message),
-    })
+    read_answer(
+        request.send().await,
+        "page",
+        |status, message| match status {
+            400 => SyncError::CursorRefused(message),
+            _ => SyncError::Server(message),
+        },
+    )
+    .await
 }
 
 /// Stores `page` and the cursor after it in one transaction, if the stored cursor is still

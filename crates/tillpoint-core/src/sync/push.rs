@@ -40,10 +40,10 @@ use tillpoint_protocol::sync::{
     push_signing_bytes, Outcome, PushRequest, PushResponse, RecordResult, MAX_PUSH_RECORDS,
     PUSH_PATH,
 };
-use tillpoint_protocol::{DeviceId, ErrorBody, Permission, ProductId};
+use tillpoint_protocol::{DeviceId, Permission, ProductId};
 
 use super::pull::run_blocking;
-use super::SyncError;
+use super::{read_answer, SyncError};
 use crate::error::CoreError;
 use crate::sign_in::identity;
 use crate::till::Till;
@@ -590,32 +590,19 @@ async fn send(
     token: &str,
     request: &PushRequest,
 ) -> Result<PushResponse, SyncError> {
-    let response = client
+    // Unreadable (cut mid-answer): nothing is marked, the batch is sent again and the server
+    // answers `duplicate` for what it already stored.
+    let sent = client
         .post(url)
         .bearer_auth(token)
         .json(request)
         .send()
-        .await
-        .map_err(|_| SyncError::ServerUnreachable)?;
-    let status = response.status();
-    if status.is_success() {
-        // Unreadable (cut mid-answer): nothing is marked, the batch is sent again and the
-        // server answers `duplicate` for what it already stored.
-        return response
-            .json()
-            .await
-            .map_err(|e| SyncError::Server(format!("unreadable answer: {e}")));
-    }
-    let message = response
-        .json::<ErrorBody>()
-        .await
-        .map(|b| b.error.message)
-        .unwrap_or_else(|_| status.to_string());
-    Err(match status.as_u16() {
-        401 => SyncError::SessionExpired,
+        .await;
+    read_answer(sent, "answer", |status, message| match status {
         403 => SyncError::PushRefused(message),
         _ => SyncError::Server(format!("{status}: {message}")),
     })
+    .await
 }
 
 #[cfg(test)]
@@ -629,7 +616,7 @@ mod tests {
     use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
     use tillpoint_protocol::auth::UserInfo;
     use tillpoint_protocol::journal::RecordKind;
-    use tillpoint_protocol::{ErrorCode, OrgId, UserId};
+    use tillpoint_protocol::{ErrorBody, ErrorCode, OrgId, UserId};
     use uuid::Uuid;
 
     use super::*;
