@@ -89,7 +89,9 @@ async fn the_shell_shows_the_store_and_the_server_connection() {
     app.client
         .wait()
         .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("[data-testid=open-till], [data-testid=pos-scan]"))
+        .for_element(Locator::Css(
+            "[data-testid=open-till], [data-testid=pos-scan]",
+        ))
         .await
         .expect("the POS screen");
     app.click_button("Stock").await;

@@ -393,17 +393,29 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_price_below_list_counts_against_the_discount_limit_but_a_label_does_not() {
+    fn every_price_below_list_counts_against_the_limit_but_only_hand_set_ones_need_permission() {
         let mut cart = Cart::default();
         let line = cart
             .add(each(1, 1000, TaxCode::Standard), Quantity::whole(2), None)
             .unwrap();
         cart.line_mut(line).unwrap().price = Some(900);
-        assert_eq!(cart.price().unwrap().reduction_minor, 200);
+        let priced = cart.price().unwrap();
+        assert_eq!(
+            (priced.reduction_minor, priced.manual_reduction_minor),
+            (200, 200)
+        );
         cart.add(each(2, 1000, TaxCode::Standard), Quantity::ONE, Some(450))
             .unwrap();
         let priced = cart.price().unwrap();
-        assert_eq!(priced.reduction_minor, 200);
+        assert_eq!(
+            priced.reduction_minor,
+            200 + 550,
+            "the label's markdown counts"
+        );
+        assert_eq!(
+            priced.manual_reduction_minor, 200,
+            "but needs no permission"
+        );
         assert_eq!(priced.total_minor, 1800 + 450);
     }
 
