@@ -1,6 +1,7 @@
 import { type ComponentType, useCallback, useEffect, useRef, useState } from 'react';
 import { type BackendError, toBackendError } from './backend';
 import { Brand } from './components/Brand';
+import { CatalogProgress } from './components/CatalogProgress';
 import { ConnectionIndicator } from './components/ConnectionIndicator';
 import { ErrorBox } from './components/ErrorBox';
 import { PosIcon, ReportsIcon, SettingsIcon, StockIcon } from './components/Icons';
@@ -107,6 +108,7 @@ export function App({ initialScreen = 'pos' }: { initialScreen?: ScreenId }) {
             problem={connection.statusError ? connection.statusError.message : null}
           />
           <SyncIndicator status={sync.status} problem={sync.statusError ? sync.statusError.message : null} />
+          <CatalogProgress />
           {signedIn && (
             <>
               <SessionBadge session={signedIn.session} remainingSecs={signedIn.remainingSecs} />

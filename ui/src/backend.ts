@@ -334,6 +334,38 @@ function parseCatalogSynced(value: unknown): CatalogSynced {
   };
 }
 
+/** The name of the event the backend emits after each page of a catalog pull is stored. */
+export const CATALOG_PROGRESS_EVENT = 'catalog-progress';
+
+/** How far a running catalog pull has got. */
+export interface CatalogProgress {
+  pages: number;
+  records: number;
+  /** Whether more pages follow. */
+  more: boolean;
+  /** Changes still to come, when the server says (null when it does not). */
+  remaining: number | null;
+}
+
+function parseCatalogProgress(value: unknown): CatalogProgress {
+  const what = 'catalog progress';
+  const record = recordOf(value, what);
+  return {
+    pages: intField(record, 'pages', what),
+    records: intField(record, 'records', what),
+    more: boolField(record, 'more', what),
+    remaining: optionalIntField(record, 'remaining', what),
+  };
+}
+
+/** Subscribes to `catalog-progress`; see `subscribe` for how it resolves and reports. */
+export async function onCatalogProgress(
+  onProgress: (progress: CatalogProgress) => void,
+  onError: (error: BackendError) => void,
+): Promise<() => void> {
+  return subscribe(CATALOG_PROGRESS_EVENT, parseCatalogProgress, onProgress, onError);
+}
+
 /** Subscribes to `catalog-synced`; see `subscribe` for how it resolves and reports. */
 export async function onCatalogSynced(
   onSynced: (synced: CatalogSynced) => void,
