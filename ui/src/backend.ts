@@ -774,6 +774,8 @@ export interface SessionReport {
   cashiers: ReportCashier[];
   /** A printable document, shown like receipts. */
   html: string;
+  /** Why it did not print on the receipt printer, when one is set up and failed. */
+  printError: string | null;
 }
 
 export interface SaleListItem {
@@ -1169,6 +1171,7 @@ function parseSessionReport(value: unknown, kind: 'x' | 'z'): SessionReport {
     currencies: arrayField(r, 'currencies', what, parseReportCurrency),
     cashiers: arrayField(r, 'cashiers', what, parseReportCashier),
     html: stringField(r, 'html', what),
+    printError: optionalStringField(r, 'printError', what),
   };
 }
 

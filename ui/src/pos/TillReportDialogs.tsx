@@ -17,7 +17,19 @@ import { METHOD_LABELS } from './TenderDialog';
 
 /** A report document from the backend: shown with the same sandbox as receipts. */
 function ReportFrame({ report, title }: { report: SessionReport; title: string }) {
-  return <iframe className="report-frame" sandbox="" srcDoc={report.html} title={title} data-testid="till-report" />;
+  return (
+    <>
+      {report.printError !== null && (
+        <div className="error-box" role="alert" data-testid="report-print-error">
+          <div className="error-box__text">
+            <p className="error-box__title">The report did not print</p>
+            <p className="error-box__message">{report.printError}</p>
+          </div>
+        </div>
+      )}
+      <iframe className="report-frame" sandbox="" srcDoc={report.html} title={title} data-testid="till-report" />
+    </>
+  );
 }
 
 /** The X report: the open session so far; the till stays open. */

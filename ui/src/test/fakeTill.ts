@@ -316,6 +316,7 @@ export function fakeTill(options: FakeTillOptions = {}): FakeTill {
       currencies: [],
       cashiers: [],
       html: `<!doctype html><html><body><h1>${kind.toUpperCase()} report</h1><p>${counted.length} counts</p></body></html>`,
+      printError: null,
     };
   }
 
