@@ -1,0 +1,501 @@
+//! Sync through a broken network (issue 7, ARCHITECTURE.md §4): real tills, the real server,
+//! and between them a TCP proxy the test controls (tests/support/proxy.rs) that drops
+//! connections, delays them, or cuts them after the server answered or in the middle of the
+//! answer. Whatever the network does, what a till sold reaches the server exactly once.
+//!
+//! The same signed batch pushed three times by hand is in tests/push.rs
+//! (`an_offline_sale_reaches_the_server_exactly_once_with_its_creator_and_org`); here the till's
+//! own client resends it after cuts.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use support::proxy::{Mode, Proxy};
+use support::{spawn_server, spawn_till, TestOrg, TestServer, TestTill};
+use tillpoint_core::sales::till_session::CountInput;
+use tillpoint_core::sales::{CheckoutInput, PaymentRequest};
+use tillpoint_core::sign_in::session::SignInError;
+use tillpoint_core::sync::PushSummary;
+use tillpoint_core::Till;
+use tillpoint_protocol::sales::TenderMethod;
+use tillpoint_protocol::{Barcode, CurrencyCode, UserId};
+use tillpoint_server::catalog::{
+    add_location, add_products, add_tax_class, LocationKind, NewProduct, TaxClassCode, Unit,
+};
+use tillpoint_server::store::DbError;
+
+const PASSWORD: &str = "fault-password-1";
+const BREAD_BARCODE: &str = "6001000000018";
+
+// ---------------------------------------------------------------------------------------
+// A shop: the server with a one-product catalog, and the proxy in front of it.
+
+struct Shop {
+    server: TestServer,
+    org: TestOrg,
+    proxy: Proxy,
+    /// White bread, 1.25.
+    bread: String,
+}
+
+async fn shop() -> Shop {
+    let server = spawn_server().await;
+    let org = server.create_organisation("Fault Line Mart").await;
+    let org_id = org.id;
+    let bread = server
+        .db
+        .call(move |conn| -> Result<String, DbError> {
+            let tx = conn.transaction()?;
+            let class = add_tax_class(&tx, org_id, TaxClassCode::Standard, "VAT 15%", 1500)?;
+            add_location(&tx, org_id, "Main Street", LocationKind::Shop)?;
+            let bread = NewProduct {
+                sku: "BREAD".into(),
+                name: "White Bread 700g".into(),
+                unit: Unit::Each,
+                tax_class_id: class,
+                price_minor: 125,
+                currency: CurrencyCode::parse("USD").unwrap(),
+                barcodes: vec![Barcode::parse(BREAD_BARCODE).unwrap()],
+            };
+            add_products(&tx, org_id, [bread])?;
+            let id = tx.query_row(
+                "SELECT id FROM products WHERE org_id = ?1 AND sku = 'BREAD'",
+                [org_id.to_string()],
+                |r| r.get(0),
+            )?;
+            tx.commit()?;
+            Ok(id)
+        })
+        .await
+        .expect("catalog seeded");
+    let proxy = Proxy::in_front_of(&server.url).await;
+    Shop {
+        server,
+        org,
+        proxy,
+        bread,
+    }
+}
+
+impl Shop {
+    /// A new cashier `username`, and a till pointed at the proxy on which they signed in
+    /// online; the catalog in its store and the till opened.
+    async fn till(&self, username: &str) -> (TestTill, UserId) {
+        let user = self
+            .server
+            .create_user(&self.org, username, "Cashier", PASSWORD)
+            .await;
+        let till = spawn_till(&self.proxy.url());
+        till.till
+            .sign_in(username, PASSWORD)
+            .await
+            .expect("signed in online through the proxy");
+        install_catalog(&till, &self.org, &self.bread);
+        till.till
+            .open_till(&[CountInput {
+                currency: "USD".into(),
+                tender: TenderMethod::Cash,
+                amount: "50.00".into(),
+            }])
+            .expect("the till opens");
+        (till, user)
+    }
+
+    async fn count(&self, sql: &'static str) -> i64 {
+        let org = self.org.id.to_string();
+        self.server
+            .db
+            .call(move |conn| -> Result<i64, DbError> {
+                Ok(conn.query_row(sql, [org], |r| r.get(0))?)
+            })
+            .await
+            .unwrap()
+    }
+
+    async fn sales_on_server(&self) -> i64 {
+        self.count("SELECT COUNT(*) FROM sales WHERE org_id = ?1")
+            .await
+    }
+
+    async fn records_on_server(&self) -> i64 {
+        self.count("SELECT COUNT(*) FROM sync_records WHERE org_id = ?1")
+            .await
+    }
+}
+
+/// Locks the till (switching cashier) and unlocks it offline: what it sells next is an
+/// offline sale carrying the grant's jti.
+async fn go_offline(till: &Till, username: &str) {
+    till.lock();
+    till.unlock_offline(username, PASSWORD)
+        .await
+        .expect("unlocked offline");
+}
+
+/// Sells `quantity` loaves for 10.00 cash.
+async fn sell(till: &Till, bread: &str, quantity: u32) -> String {
+    till.cart_add(bread, Some(&quantity.to_string())).unwrap();
+    till.checkout(&CheckoutInput {
+        payments: vec![PaymentRequest {
+            method: TenderMethod::Cash,
+            currency: "USD".into(),
+            amount: "10.00".into(),
+            reference: None,
+        }],
+        change_currency: "USD".into(),
+    })
+    .await
+    .expect("the sale goes through")
+    .sale_id
+}
+
+/// Writes the organisation, its shop, USD, VAT and the bread (under the server's product id)
+/// straight into the till's store, as the catalog pull would: the pull has its own tests
+/// (tests/pull.rs) and is not what these faults are about.
+fn install_catalog(till: &TestTill, org: &TestOrg, bread: &str) {
+    let mut conn = till_db(till);
+    let tx = conn.transaction().unwrap();
+    let now = chrono::Utc::now().to_rfc3339();
+    let new_id = || uuid::Uuid::now_v7().to_string();
+    tx.execute(
+        "INSERT INTO organisation (singleton, org_id, name, tax_number, base_currency, updated_at)
+         VALUES (1, ?1, ?2, NULL, 'USD', ?3)",
+        (org.id.to_string(), &org.name, &now),
+    )
+    .unwrap();
+    tx.execute(
+        "INSERT INTO locations (id, name, kind) VALUES (?1, 'Main Street', 'shop')",
+        [new_id()],
+    )
+    .unwrap();
+    tx.execute(
+        "INSERT INTO currencies (code, name, minor_units) VALUES ('USD', 'US Dollar', 2)",
+        [],
+    )
+    .unwrap();
+    let class = new_id();
+    tx.execute(
+        "INSERT INTO tax_classes (id, code, name, rate_bp) VALUES (?1, 'standard', 'VAT 15%', 1500)",
+        [&class],
+    )
+    .unwrap();
+    tx.execute(
+        "INSERT INTO products (id, sku, name, unit, tax_class_id, price_minor, currency, updated_at)
+         VALUES (?1, 'BREAD', 'White Bread 700g', 'each', ?2, 125, 'USD', ?3)",
+        (bread, &class, &now),
+    )
+    .unwrap();
+    tx.execute(
+        "INSERT INTO barcodes (barcode, product_id) VALUES (?1, ?2)",
+        (BREAD_BARCODE, bread),
+    )
+    .unwrap();
+    tx.commit().unwrap();
+}
+
+fn till_db(till: &TestTill) -> Connection {
+    let conn = Connection::open(till.data_dir().join("till.db")).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    conn
+}
+
+/// How many of the till's journal records carry an offline grant.
+fn offline_records(till: &TestTill) -> i64 {
+    till_db(till)
+        .query_row(
+            "SELECT COUNT(*) FROM journal WHERE grant_jti IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+fn answered(summary: &PushSummary) -> u64 {
+    summary.accepted + summary.duplicate + summary.quarantined + summary.rejected
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_sale_made_while_the_server_was_unreachable_reaches_it_exactly_once() {
+    let shop = shop().await;
+    let (till, cashier) = shop.till("tendai").await;
+
+    // The network goes: nothing gets through, online sign-in and push fail.
+    shop.proxy.set(Mode::Drop);
+    let err = till.till.sign_in("tendai", PASSWORD).await.unwrap_err();
+    assert!(matches!(err, SignInError::ServerUnreachable), "{err:?}");
+    let err = till.till.push_outbox(|_| {}).await.unwrap_err();
+    assert_eq!(err.code(), "server_unreachable", "{err}");
+    assert!(shop.proxy.cuts() >= 2, "the proxy dropped the connections");
+
+    // The cashier unlocks offline and sells.
+    go_offline(&till.till, "tendai").await;
+    let sale_id = sell(&till.till, &shop.bread, 2).await;
+    assert_eq!(
+        offline_records(&till),
+        1,
+        "the sale carries the grant's jti"
+    );
+    assert_eq!(till.till.unsynced_count().unwrap(), 2, "opening and sale");
+    assert_eq!(shop.records_on_server().await, 0);
+
+    // Back: signed in online again, pushed.
+    shop.proxy.set(Mode::Pass);
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    let summary = till.till.push_outbox(|_| {}).await.unwrap();
+    assert_eq!(
+        (summary.accepted, answered(&summary)),
+        (2, 2),
+        "{summary:?}"
+    );
+    assert_eq!(till.till.unsynced_count().unwrap(), 0);
+    let again = till.till.push_outbox(|_| {}).await.unwrap();
+    assert_eq!((again.batches, answered(&again)), (0, 0), "{again:?}");
+
+    assert_eq!(shop.sales_on_server().await, 1);
+    assert_eq!(shop.records_on_server().await, 2);
+    let (creator, org, total, jti): (String, String, i64, Option<String>) = shop
+        .server
+        .db
+        .call(move |conn| -> Result<_, DbError> {
+            Ok(conn.query_row(
+                "SELECT creator_id, org_id, total_minor, grant_jti FROM sales WHERE id = ?1",
+                [sale_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?)
+        })
+        .await
+        .expect("the sale is on the server");
+    assert_eq!(creator, cashier.to_string());
+    assert_eq!(org, shop.org.id.to_string());
+    assert_eq!(total, 250);
+    assert!(jti.is_some(), "recorded as made offline");
+}
+
+/// The server commits the batch, the answer is lost twice, the till sends the same batch a
+/// third time: three sends, one set of sales.
+#[tokio::test]
+async fn a_push_cut_after_the_server_committed_is_resent_as_duplicates_and_nothing_doubles() {
+    let shop = shop().await;
+    let (till, _) = shop.till("tendai").await;
+    go_offline(&till.till, "tendai").await;
+    for quantity in 1..=3 {
+        sell(&till.till, &shop.bread, quantity).await;
+    }
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+
+    shop.proxy.set(Mode::CutAfterAnswer);
+    for attempt in 1..=2 {
+        let err = till.till.push_outbox(|_| {}).await.unwrap_err();
+        assert_eq!(err.code(), "server_unreachable", "attempt {attempt}: {err}");
+        assert_eq!(
+            till.till.unsynced_count().unwrap(),
+            4,
+            "attempt {attempt}: nothing is marked without an answer"
+        );
+        // Committed on the server all the same, once.
+        assert_eq!(shop.sales_on_server().await, 3, "attempt {attempt}");
+        assert_eq!(shop.records_on_server().await, 4, "attempt {attempt}");
+    }
+    assert!(shop.proxy.cuts() >= 2);
+    let status = till.till.sync_status().unwrap();
+    assert_eq!(status.pending, 4);
+    assert_eq!(
+        status.last_error.map(|e| e.code).as_deref(),
+        Some("server_unreachable")
+    );
+
+    shop.proxy.set(Mode::Pass);
+    let summary = till.till.push_outbox(|_| {}).await.unwrap();
+    assert_eq!(
+        (summary.duplicate, answered(&summary)),
+        (4, 4),
+        "{summary:?}"
+    );
+    assert_eq!(till.till.unsynced_count().unwrap(), 0);
+    assert_eq!(till.till.sync_status().unwrap().last_error, None);
+    assert_eq!(shop.sales_on_server().await, 3);
+    assert_eq!(shop.records_on_server().await, 4);
+    let sold = shop
+        .count("SELECT SUM(quantity_milli) FROM stock_movements WHERE org_id = ?1")
+        .await;
+    assert_eq!(sold, -6000, "1 + 2 + 3 loaves, counted once");
+}
+
+#[tokio::test]
+async fn a_push_answer_cut_midway_leaves_the_records_pending_and_the_resend_doubles_nothing() {
+    let shop = shop().await;
+    let (till, _) = shop.till("tendai").await;
+    let mut sold = 0;
+    // In the status line (the till gets no response at all), then in the body (the till gets
+    // `200 OK` and a body that stops short).
+    for (cut, code) in [
+        (Mode::CutMidResponse(12), "server_unreachable"),
+        (Mode::CutMidBody(20), "server_error"),
+    ] {
+        go_offline(&till.till, "tendai").await;
+        sell(&till.till, &shop.bread, 1).await;
+        sell(&till.till, &shop.bread, 1).await;
+        sold += 2;
+        till.till.sign_in("tendai", PASSWORD).await.unwrap();
+        let pending = till.till.unsynced_count().unwrap();
+        let cuts = shop.proxy.cuts();
+
+        shop.proxy.set(cut);
+        let err = till.till.push_outbox(|_| {}).await.unwrap_err();
+        assert_eq!(err.code(), code, "{cut:?}: {err}");
+        assert_eq!(shop.proxy.cuts(), cuts + 1, "{cut:?}");
+        assert_eq!(till.till.unsynced_count().unwrap(), pending, "{cut:?}");
+        assert_eq!(shop.sales_on_server().await, sold, "{cut:?}: committed");
+
+        shop.proxy.set(Mode::Pass);
+        let summary = till.till.push_outbox(|_| {}).await.unwrap();
+        assert_eq!(
+            (summary.duplicate, answered(&summary)),
+            (pending, pending),
+            "{cut:?}: {summary:?}"
+        );
+        assert_eq!(till.till.unsynced_count().unwrap(), 0);
+        assert_eq!(shop.sales_on_server().await, sold, "{cut:?}: not doubled");
+    }
+    assert_eq!(shop.records_on_server().await, 1 + sold);
+}
+
+#[tokio::test]
+async fn a_push_slower_than_the_tills_timeout_stays_pending_and_goes_up_once_later() {
+    let shop = shop().await;
+    let (till, _) = shop.till("tendai").await;
+    go_offline(&till.till, "tendai").await;
+    sell(&till.till, &shop.bread, 1).await;
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+
+    // 6 s each way; the till gives up on any request after 5 s.
+    shop.proxy.set(Mode::Delay(Duration::from_secs(6)));
+    let started = Instant::now();
+    let err = till.till.push_outbox(|_| {}).await.unwrap_err();
+    let waited = started.elapsed();
+    assert_eq!(err.code(), "server_unreachable", "{err}");
+    assert!(
+        waited >= Duration::from_secs(4) && waited < Duration::from_secs(6),
+        "the till's own timeout ended it: {waited:?}"
+    );
+    assert_eq!(till.till.unsynced_count().unwrap(), 2);
+
+    // The delayed request may still reach the server after the till gave up (bytes in
+    // flight on a slow link): either way the next push leaves exactly one sale.
+    shop.proxy.set(Mode::Pass);
+    let summary = till.till.push_outbox(|_| {}).await.unwrap();
+    assert_eq!(
+        (summary.accepted + summary.duplicate, answered(&summary)),
+        (2, 2),
+        "{summary:?}"
+    );
+    assert_eq!(till.till.unsynced_count().unwrap(), 0);
+    // Let a late copy land, if one is still on its way, before counting.
+    tokio::time::sleep(Duration::from_secs(7).saturating_sub(started.elapsed())).await;
+    assert_eq!(shop.sales_on_server().await, 1);
+    assert_eq!(shop.records_on_server().await, 2);
+}
+
+/// 20 tills, each with its own cashier and a few offline sales, push at the same moment.
+#[tokio::test]
+async fn twenty_tills_pushing_at_once_lose_nothing_and_double_nothing() {
+    const TILLS: usize = 20;
+    const SALES: u32 = 3; // 1, 2 and 3 loaves
+    let shop = shop().await;
+    let mut tills = Vec::new();
+    for n in 0..TILLS {
+        let username = format!("cashier{n:02}");
+        let (till, user) = shop.till(&username).await;
+        go_offline(&till.till, &username).await;
+        for quantity in 1..=SALES {
+            sell(&till.till, &shop.bread, quantity).await;
+        }
+        till.till.sign_in(&username, PASSWORD).await.unwrap();
+        tills.push((Arc::new(till), user));
+    }
+
+    let push_all = || {
+        let start = Arc::new(tokio::sync::Barrier::new(TILLS));
+        let tasks: Vec<_> = tills
+            .iter()
+            .map(|(till, _)| {
+                let (till, start) = (till.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    till.till.push_outbox(|_| {}).await
+                })
+            })
+            .collect();
+        async move {
+            let mut summaries = Vec::new();
+            for task in tasks {
+                summaries.push(task.await.unwrap().expect("every push goes through"));
+            }
+            summaries
+        }
+    };
+
+    for summary in push_all().await {
+        assert_eq!(
+            (summary.accepted, answered(&summary)),
+            (1 + SALES as u64, 1 + SALES as u64),
+            "{summary:?}"
+        );
+    }
+    let total_sales = (TILLS as u32 * SALES) as i64;
+    assert_eq!(shop.sales_on_server().await, total_sales);
+    assert_eq!(
+        shop.count("SELECT COUNT(DISTINCT id) FROM sales WHERE org_id = ?1")
+            .await,
+        total_sales
+    );
+    assert_eq!(
+        shop.records_on_server().await,
+        (TILLS as u32 * (1 + SALES)) as i64
+    );
+    assert_eq!(
+        shop.count("SELECT COUNT(*) FROM sales WHERE org_id = ?1 AND grant_jti IS NOT NULL")
+            .await,
+        total_sales,
+        "all made offline"
+    );
+    // Each cashier's sales, under their own name.
+    for (_, user) in &tills {
+        let user = user.to_string();
+        let theirs = shop
+            .server
+            .db
+            .call(move |conn| -> Result<i64, DbError> {
+                Ok(conn.query_row(
+                    "SELECT COUNT(*) FROM sales WHERE creator_id = ?1",
+                    [user],
+                    |r| r.get(0),
+                )?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(theirs, SALES as i64);
+    }
+    let on_hand = shop
+        .count("SELECT SUM(quantity_milli) FROM stock_movements WHERE org_id = ?1")
+        .await;
+    assert_eq!(
+        on_hand,
+        -(TILLS as i64) * 6 * 1000,
+        "1 + 2 + 3 loaves a till"
+    );
+
+    // All of them again at once: nothing left to send, nothing changes.
+    for summary in push_all().await {
+        assert_eq!(answered(&summary), 0, "{summary:?}");
+    }
+    for (till, _) in &tills {
+        assert_eq!(till.till.unsynced_count().unwrap(), 0);
+    }
+    assert_eq!(shop.sales_on_server().await, total_sales);
+}
