@@ -196,6 +196,12 @@ fn api() -> OpenApiRouter<AppState> {
                 .routes(routes!(routes::sync::push))
                 .layer(DefaultBodyLimit::max(routes::sync::PUSH_MAX_BODY_BYTES)),
         )
+        .merge(
+            // An exported file is not bounded by a push batch.
+            OpenApiRouter::new()
+                .routes(routes!(routes::sync::import))
+                .layer(DefaultBodyLimit::max(routes::sync::IMPORT_MAX_BODY_BYTES)),
+        )
 }
 
 /// The generated API document.

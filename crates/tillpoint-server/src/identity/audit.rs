@@ -34,6 +34,7 @@ pub enum AuditEvent {
     SyncConflictingCopy,
     QuarantineReleased,
     QuarantineVoided,
+    RecordsImported,
 }
 
 impl AuditEvent {
@@ -61,6 +62,7 @@ impl AuditEvent {
             Self::SyncConflictingCopy => "sync_conflicting_copy",
             Self::QuarantineReleased => "quarantine_released",
             Self::QuarantineVoided => "quarantine_voided",
+            Self::RecordsImported => "records_imported",
         }
     }
 }

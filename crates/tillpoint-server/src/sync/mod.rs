@@ -17,6 +17,7 @@
 //! Every query filters by the caller's organisation; a cursor names its organisation and is
 //! refused for any other.
 
+pub mod import;
 pub mod push;
 pub mod quarantine;
 

@@ -36,7 +36,7 @@ use tillpoint_protocol::sync::{
 use tillpoint_protocol::{DeviceId, OrgId, Permission, UserId};
 
 use crate::identity::audit::{self, AuditContext, AuditEvent};
-use crate::identity::devices::{self, DeviceStatus};
+use crate::identity::devices;
 use crate::identity::{time_text, users};
 use crate::store::DbError;
 use crate::tenancy::Tenant;
@@ -49,8 +49,8 @@ pub const CLOCK_TOLERANCE_SECS: i64 = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
-    #[error("a push carries at most {MAX_PUSH_RECORDS} records")]
-    TooLarge,
+    #[error("a batch carries at most {max} records")]
+    TooLarge { max: usize },
     #[error("a push carries at least one record")]
     Empty,
     /// The whole batch is refused; nothing was stored.
@@ -94,6 +94,18 @@ pub(crate) fn parse_payload(kind: RecordKind, payload: &str) -> Result<Payload, 
     }
 }
 
+/// How a batch reaches the ingest: the checks are the same, but for what a revoked device
+/// may still hand in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Channel {
+    /// A till pushing its own outbox: a revoked device's batch is refused.
+    Push,
+    /// A manager importing a file exported from a till (`super::import`): a revoked
+    /// device's records made before its revocation are judged as if pushed, those made
+    /// after it are quarantined.
+    Import,
+}
+
 /// Judges and stores one batch (see the module documentation).
 pub fn push(
     conn: &mut Connection,
@@ -101,28 +113,50 @@ pub fn push(
     request: &PushRequest,
 ) -> Result<PushResponse, PushError> {
     if request.records.len() > MAX_PUSH_RECORDS {
-        return Err(PushError::TooLarge);
+        return Err(PushError::TooLarge {
+            max: MAX_PUSH_RECORDS,
+        });
     }
+    ingest(conn, pusher, request, Channel::Push, |_, _, _| Ok(()))
+}
+
+/// The one ingest behind push and import: the batch checks, then every record judged and
+/// stored, in one `BEGIN IMMEDIATE` transaction. `finish` runs in that transaction after the
+/// last record, with the answers and the device's revocation time (only ever set for
+/// [`Channel::Import`]). The caller bounds the batch's size.
+pub(crate) fn ingest(
+    conn: &mut Connection,
+    pusher: &Pusher,
+    request: &PushRequest,
+    channel: Channel,
+    finish: impl FnOnce(&Transaction<'_>, &PushResponse, Option<DateTime<Utc>>) -> rusqlite::Result<()>,
+) -> Result<PushResponse, PushError> {
     let Some(last) = request.records.last() else {
         return Err(PushError::Empty);
     };
     let org = pusher.tenant.org();
     let device = request.device_id;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if let Err(reason) = check_batch(&tx, org, request, &last.hash) {
-        let context = AuditContext {
-            org: Some(org),
-            actor: Some(pusher.tenant.actor()),
-            device: Some(device),
-            client_ip: pusher.client_ip.clone(),
-        };
-        let detail = json!({"reason": reason, "records": request.records.len()});
-        audit::record(&tx, &context, AuditEvent::PushRefused, detail, pusher.now)?;
-        tx.commit()?;
-        return Err(PushError::Refused(reason));
-    }
+    let revoked_at = match check_batch(&tx, org, request, &last.hash, channel) {
+        Ok(revoked_at) => revoked_at,
+        Err(reason) => {
+            let context = AuditContext {
+                org: Some(org),
+                actor: Some(pusher.tenant.actor()),
+                device: Some(device),
+                client_ip: pusher.client_ip.clone(),
+            };
+            let mut detail = json!({"reason": reason, "records": request.records.len()});
+            if channel == Channel::Import {
+                detail["via"] = json!("import");
+            }
+            audit::record(&tx, &context, AuditEvent::PushRefused, detail, pusher.now)?;
+            tx.commit()?;
+            return Err(PushError::Refused(reason));
+        }
+    };
 
-    let mut judge = Judge::new(&tx, org, device, pusher)?;
+    let mut judge = Judge::new(&tx, org, device, pusher, revoked_at)?;
     let mut results = Vec::with_capacity(request.records.len());
     for record in &request.records {
         let (outcome, reason) = judge.record(record)?;
@@ -135,18 +169,22 @@ pub fn push(
     }
     judge.save_chain()?;
     drop(judge);
+    let response = PushResponse { results };
+    finish(&tx, &response, revoked_at)?;
     tx.commit()?;
-    Ok(PushResponse { results })
+    Ok(response)
 }
 
 /// The checks on the batch as a whole; the reason is sent to the till and written to the
-/// audit log.
+/// audit log. The device's revocation time when `channel` lets a revoked device's records
+/// in.
 fn check_batch(
     conn: &Connection,
     org: OrgId,
     request: &PushRequest,
     last_hash: &str,
-) -> Result<(), &'static str> {
+    channel: Channel,
+) -> Result<Option<DateTime<Utc>>, &'static str> {
     if request.records.iter().any(|r| r.org_id != org) {
         return Err("a record of this batch belongs to another organisation");
     }
@@ -157,12 +195,15 @@ fn check_batch(
     {
         return Err("a record of this batch was made on another device");
     }
-    match devices::status(conn, org, request.device_id) {
-        Ok(Some(DeviceStatus::Active)) => {}
-        Ok(Some(DeviceStatus::Revoked)) => return Err("this device has been revoked"),
+    let revoked_at = match device_revoked_at(conn, org, request.device_id) {
+        Ok(Some(None)) => None,
+        Ok(Some(Some(_))) if channel == Channel::Push => {
+            return Err("this device has been revoked")
+        }
+        Ok(Some(Some(at))) => Some(at),
         Ok(None) => return Err("this device is not known to the organisation"),
         Err(_) => return Err("the device could not be checked"),
-    }
+    };
     let key = devices::public_key(conn, org, request.device_id)
         .ok()
         .flatten()
@@ -177,7 +218,31 @@ fn check_batch(
         &push_signing_bytes(request.device_id, last_hash),
         &signature,
     )
-    .map_err(|_| "the batch's signature does not verify with this device's key")
+    .map_err(|_| "the batch's signature does not verify with this device's key")?;
+    Ok(revoked_at)
+}
+
+/// `None` for a device unknown to the organisation; else when it was revoked, if it was.
+fn device_revoked_at(
+    conn: &Connection,
+    org: OrgId,
+    device: DeviceId,
+) -> Result<Option<Option<DateTime<Utc>>>, ()> {
+    let revoked: Option<Option<String>> = conn
+        .query_row(
+            "SELECT revoked_at FROM devices WHERE org_id = ?1 AND id = ?2",
+            (org.to_string(), device.to_string()),
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|_| ())?;
+    match revoked {
+        None => Ok(None),
+        Some(None) => Ok(Some(None)),
+        Some(Some(text)) => DateTime::parse_from_rfc3339(&text)
+            .map(|at| Some(Some(at.with_timezone(&Utc))))
+            .map_err(|_| ()),
+    }
 }
 
 /// A user as a push needs them: whether they belong to the organisation and what they hold.
@@ -196,6 +261,9 @@ struct Judge<'a> {
     org: OrgId,
     device: DeviceId,
     pusher: &'a Pusher,
+    /// When the device was revoked, for an import of its records (a push of a revoked
+    /// device's batch is refused before judging).
+    revoked_at: Option<DateTime<Utc>>,
     /// The last record of the server's copy of this device's chain.
     head: (u64, String),
     head_moved: bool,
@@ -209,6 +277,7 @@ impl<'a> Judge<'a> {
         org: OrgId,
         device: DeviceId,
         pusher: &'a Pusher,
+        revoked_at: Option<DateTime<Utc>>,
     ) -> rusqlite::Result<Self> {
         let head = tx
             .query_row(
@@ -223,6 +292,7 @@ impl<'a> Judge<'a> {
             org,
             device,
             pusher,
+            revoked_at,
             head,
             head_moved: false,
             users: HashMap::new(),
@@ -278,7 +348,13 @@ impl<'a> Judge<'a> {
 
         let reason = match self.chain(record) {
             Some(reason) => Some(reason),
-            None => self.checks(record, created_at, &payload)?,
+            None => match self.revoked_at.filter(|at| created_at >= *at) {
+                Some(at) => Some(format!(
+                    "made after this device was revoked ({})",
+                    time_text(at)
+                )),
+                None => self.checks(record, created_at, &payload)?,
+            },
         };
         let stored = self.store(record, &content_hash, reason.as_deref())?;
         match reason {
@@ -1152,6 +1228,7 @@ mod tests {
         let doc = crate::startup::openapi();
         for path in [
             "/api/v1/sync/push",
+            "/api/v1/sync/import",
             "/api/v1/sync/quarantine",
             "/api/v1/sync/quarantine/{id}/release",
             "/api/v1/sync/quarantine/{id}/void",

@@ -1,7 +1,8 @@
 //! `/api/v1/sync/pull`: what changed in the caller's organisation's master data since the
 //! till's cursor, a page at a time (see `crate::sync`); `/api/v1/sync/push`: a till's journal
-//! arriving (see `crate::sync::push`); `/api/v1/sync/quarantine`: what push held for a
-//! manager.
+//! arriving (see `crate::sync::push`); `/api/v1/sync/import`: a dead till's exported records
+//! handed in by a manager (see `crate::sync::import`); `/api/v1/sync/quarantine`: what push
+//! held for a manager.
 
 use std::str::FromStr;
 
@@ -23,6 +24,7 @@ use crate::http::path::{PathId, ResourceId};
 use crate::http::ApiError;
 use crate::startup::AppState;
 use crate::store::DbError;
+use crate::sync::import::{self, MAX_IMPORT_RECORDS};
 use crate::sync::push::{self, PushError, Pusher};
 use crate::sync::quarantine::{self, Decision, QuarantinedRecord};
 use crate::sync::{self, PullError};
@@ -90,7 +92,7 @@ pub const PUSH_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 impl From<PushError> for ApiError {
     fn from(err: PushError) -> Self {
         match err {
-            PushError::TooLarge => Self::new(ErrorCode::PayloadTooLarge, err.to_string()),
+            PushError::TooLarge { .. } => Self::new(ErrorCode::PayloadTooLarge, err.to_string()),
             PushError::Empty => Self::unprocessable(err.to_string()),
             PushError::Refused(reason) => Self::new(ErrorCode::Forbidden, reason),
             PushError::Db(db) => db.into(),
@@ -118,7 +120,10 @@ pub async fn push(
     ApiJson(request): ApiJson<PushRequest>,
 ) -> Result<Json<PushResponse>, ApiError> {
     if request.records.len() > MAX_PUSH_RECORDS {
-        return Err(PushError::TooLarge.into());
+        return Err(PushError::TooLarge {
+            max: MAX_PUSH_RECORDS,
+        }
+        .into());
     }
     let pusher = Pusher {
         tenant: require.tenant(),
@@ -128,6 +133,50 @@ pub async fn push(
     let response = state
         .db
         .call(move |conn| push::push(conn, &pusher, &request))
+        .await?;
+    Ok(Json(response))
+}
+
+/// The largest import body: an exported file of up to `MAX_IMPORT_RECORDS` records.
+pub const IMPORT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Imports the file a manager exported from a till that died with records on it
+/// (`Till::export_pending`; docs/decisions/sync-push.md "Import"). The body is the file as
+/// written: a push batch of the till's device, signed with its key. The records go through
+/// the push checks and are answered the same way; records already pushed are `duplicate`, so
+/// importing a file twice changes nothing. Needs `sync:quarantine:manage`, from any device:
+/// the device's signature proves where the records came from. A revoked device's records
+/// made before its revocation are taken; those made after it are quarantined.
+#[utoipa::path(post, path = "/api/v1/sync/import", tag = "sync",
+    security(("bearer" = [])),
+    request_body(content = PushRequest, description = "the exported file"),
+    responses(
+        (status = 200, description = "one result per record, in order", body = PushResponse),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "needs sync:quarantine:manage; or a record names another organisation or device, the device is not the organisation's or has no key, or the signature does not verify (nothing stored)", body = ErrorBody),
+        (status = 413, description = "more than MAX_IMPORT_RECORDS records or too large a body", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+pub async fn import(
+    require: Require<ManageQuarantine>,
+    ClientIp(client_ip): ClientIp,
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
+    if request.records.len() > MAX_IMPORT_RECORDS {
+        return Err(PushError::TooLarge {
+            max: MAX_IMPORT_RECORDS,
+        }
+        .into());
+    }
+    let importer = Pusher {
+        tenant: require.tenant(),
+        client_ip,
+        now: state.identity.clock.now(),
+    };
+    let response = state
+        .db
+        .call(move |conn| import::import(conn, &importer, &request))
         .await?;
     Ok(Json(response))
 }
