@@ -18,7 +18,7 @@ use support::{spawn_server, spawn_till, TestOrg, TestServer, TestTill};
 use tillpoint_core::sales::till_session::CountInput;
 use tillpoint_core::sales::{CheckoutInput, PaymentRequest};
 use tillpoint_core::sign_in::session::SignInError;
-use tillpoint_core::sync::{PushOptions, PushSummary};
+use tillpoint_core::sync::{PullOptions, PushOptions, PushSummary};
 use tillpoint_core::Till;
 use tillpoint_protocol::sales::TenderMethod;
 use tillpoint_protocol::{Barcode, CurrencyCode, UserId};
@@ -539,4 +539,99 @@ async fn twenty_tills_pushing_at_once_lose_nothing_and_double_nothing() {
         assert_eq!(till.till.unsynced_count().unwrap(), 0);
     }
     assert_eq!(shop.sales_on_server().await, total_sales);
+}
+
+/// "Sync now" pressed during a round: the till pushes one round at a time, so the second
+/// waits for the first and finds nothing left; nothing is sent twice.
+#[tokio::test]
+async fn two_pushes_at_once_on_one_till_send_each_record_once() {
+    let shop = shop().await;
+    let (till, _) = shop.till("tendai").await;
+    go_offline(&till.till, "tendai").await;
+    for _ in 0..3 {
+        sell(&till.till, &shop.bread, 1).await;
+    }
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    // A slow link keeps the first round in flight while the second starts.
+    shop.proxy.set(Mode::Delay(Duration::from_millis(300)));
+    let (a, b) = tokio::join!(till.till.push_outbox(|_| {}), till.till.push_outbox(|_| {}));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.accepted + b.accepted, 4, "{a:?} {b:?}");
+    assert_eq!(a.duplicate + b.duplicate, 0, "{a:?} {b:?}");
+    assert_eq!(till.till.unsynced_count().unwrap(), 0);
+    assert_eq!(shop.sales_on_server().await, 3);
+    assert_eq!(shop.records_on_server().await, 4);
+}
+
+/// The catalog pull through the same fault: a page cut mid-answer stops the pull with the
+/// pages before it stored; the next pull resumes from the last stored page and ends with
+/// the whole catalog.
+#[tokio::test]
+async fn a_pull_cut_mid_answer_resumes_and_ends_with_the_whole_catalog() {
+    const MORE: usize = 60;
+    let shop = shop().await;
+    let org_id = shop.org.id;
+    shop.server
+        .db
+        .call(move |conn| -> Result<(), DbError> {
+            let tx = conn.transaction()?;
+            let class: String = tx.query_row(
+                "SELECT id FROM tax_classes WHERE org_id = ?1",
+                [org_id.to_string()],
+                |r| r.get(0),
+            )?;
+            let products = (0..MORE).map(|i| NewProduct {
+                sku: format!("ROLL-{i:03}"),
+                name: format!("Bread roll {i}"),
+                unit: Unit::Each,
+                tax_class_id: class.clone(),
+                price_minor: 50,
+                currency: CurrencyCode::parse("USD").unwrap(),
+                barcodes: vec![Barcode::ean13_from_body(&format!("600200{i:06}")).unwrap()],
+            });
+            add_products(&tx, org_id, products)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    shop.server
+        .create_user(&shop.org, "tendai", "Cashier", PASSWORD)
+        .await;
+    let till = spawn_till(&shop.proxy.url());
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    let pages = PullOptions { page_limit: 10 };
+
+    // Two pages stored, then every answer stops 100 bytes into its body.
+    let err = till
+        .till
+        .pull_catalog_with(pages, |p| {
+            if p.pages == 2 {
+                shop.proxy.set(Mode::CutMidBody(100));
+            }
+        })
+        .await
+        .unwrap_err();
+    assert!(shop.proxy.cuts() >= 1, "{err}");
+    let part = till.till.local_product_count().unwrap();
+    assert!(
+        part > 0 && part < 1 + MORE as u64,
+        "stopped part-way: {part}"
+    );
+
+    shop.proxy.set(Mode::Pass);
+    let resumed = till.till.pull_catalog_with(pages, |_| {}).await.unwrap();
+    // A fresh till pulling everything, for comparison: the resumed pull fetched less.
+    let fresh = spawn_till(&shop.server.url);
+    fresh.till.sign_in("tendai", PASSWORD).await.unwrap();
+    let whole = fresh.till.pull_catalog_with(pages, |_| {}).await.unwrap();
+    assert!(
+        resumed.records < whole.records,
+        "resumed from the last stored page: {resumed:?} vs {whole:?}"
+    );
+    assert_eq!(till.till.local_product_count().unwrap(), 1 + MORE as u64);
+    let barcodes: i64 = till_db(&till)
+        .query_row("SELECT COUNT(*) FROM barcodes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(barcodes, 1 + MORE as i64);
 }
