@@ -28,6 +28,9 @@ pub enum Mode {
     /// Every chunk, both ways, is held this long before it is forwarded (latency). Bytes
     /// already on their way still arrive after the till gave up, as on a real slow link.
     Delay(Duration),
+    /// At most this many bytes a second each way (a slow link): every chunk waits as long as
+    /// its size takes at that rate before it is forwarded.
+    Throttle(u32),
     /// The request reaches the server, which processes it and answers; as soon as the
     /// answer's first byte comes back, both sides are closed and nothing of it is forwarded:
     /// committed on the server, never read by the till.
@@ -189,6 +192,17 @@ async fn pump(
             Mode::Pass => {}
             Mode::Drop => return Flow::Cut,
             Mode::Delay(latency) => tokio::time::sleep(latency).await,
+            Mode::Throttle(rate) => {
+                // In slices of 1 KiB, so a large chunk trickles rather than jumps.
+                for slice in chunk.chunks(1024) {
+                    let wait = slice.len() as f64 / f64::from(rate.max(1));
+                    tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+                    if to.write_all(slice).await.is_err() {
+                        return Flow::Cut;
+                    }
+                }
+                continue;
+            }
             Mode::CutAfterAnswer if answer => return Flow::Cut,
             Mode::CutMidResponse(limit) if answer => {
                 let allowed = limit.saturating_sub(forwarded).min(chunk.len());
