@@ -33,6 +33,10 @@ pub struct PullPage {
     pub next_cursor: String,
     /// Whether more changes wait beyond this page.
     pub more: bool,
+    /// How many changed records wait after this page (0 when `more` is false), for a
+    /// progress bar; absent from a server that does not count them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<u64>,
 }
 
 /// Records changed in a page, in their current state, by kind. A record may appear in a
@@ -56,6 +60,24 @@ pub struct Changes {
     pub products: Vec<ProductRecord>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub barcodes: Vec<BarcodeRecord>,
+    /// The organisation's people, with the permissions their role gives them now.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<UserRecord>,
+    /// Devices an administrator revoked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revoked_devices: Vec<RevokedDeviceRecord>,
+    /// Offline grants revoked (with their family, user or device).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revoked_grants: Vec<RevokedGrantRecord>,
+    /// The organisation's settings a till works under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<SettingsRecord>,
+    /// The server's public signing keys (the JWKS a till checks grants against).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signing_keys: Vec<SigningKeyRecord>,
+    /// On-hand quantities per product and location, from the server's stock ledger.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stock_levels: Vec<StockLevelRecord>,
     /// Records that no longer exist on the server.
     #[serde(skip_serializing_if = "Removed::is_empty")]
     pub removed: Removed,
@@ -71,6 +93,12 @@ impl Changes {
             + self.locations.len()
             + self.products.len()
             + self.barcodes.len()
+            + self.users.len()
+            + self.revoked_devices.len()
+            + self.revoked_grants.len()
+            + usize::from(self.settings.is_some())
+            + self.signing_keys.len()
+            + self.stock_levels.len()
             + self.removed.len()
     }
 
@@ -96,6 +124,19 @@ pub struct Removed {
     pub products: Vec<ProductId>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub barcodes: Vec<Barcode>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<crate::UserId>,
+    /// Devices whose revocation was lifted (or that were deleted).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revoked_devices: Vec<crate::DeviceId>,
+    /// Grants no longer revoked (or deleted): their jti.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revoked_grants: Vec<String>,
+    /// Signing keys the server no longer holds: their kid.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signing_keys: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stock_levels: Vec<StockLevelKey>,
 }
 
 impl Removed {
@@ -106,6 +147,11 @@ impl Removed {
             + self.locations.len()
             + self.products.len()
             + self.barcodes.len()
+            + self.users.len()
+            + self.revoked_devices.len()
+            + self.revoked_grants.len()
+            + self.signing_keys.len()
+            + self.stock_levels.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -215,6 +261,94 @@ pub struct BarcodeRecord {
     pub product_id: ProductId,
 }
 
+/// A person of the organisation as a till needs them: who they are, what their role lets
+/// them do now, and whether they may work at all. A till narrows what a grant allows offline
+/// to these permissions, and refuses a disabled person offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserRecord {
+    pub id: crate::UserId,
+    pub username: String,
+    pub name: String,
+    /// The role's name.
+    pub role: String,
+    /// What the role gives, `module:resource:action` (`*` matches one segment).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub permissions: Vec<crate::Permission>,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevokedDeviceRecord {
+    pub id: crate::DeviceId,
+    /// RFC 3339 UTC.
+    pub revoked_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevokedGrantRecord {
+    pub jti: String,
+    pub user_id: crate::UserId,
+    pub device_id: crate::DeviceId,
+    /// RFC 3339 UTC.
+    pub revoked_at: String,
+}
+
+/// The organisation's settings that concern a till (informational on the till: grants carry
+/// what was in force when they were issued).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SettingsRecord {
+    pub access_token_ttl_secs: u32,
+    pub offline_grant_ttl_secs: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub offline_permissions: Vec<crate::Permission>,
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, crate::auth::CurrencyLimits>))]
+    pub offline_limits: crate::auth::GrantLimits,
+}
+
+/// Whether a signing key signs now or only verifies what it signed before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStatus {
+    Current,
+    Retired,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    /// The Ed25519 public key, base64url without padding (as `x` in a JWK).
+    pub x: String,
+    pub status: KeyStatus,
+    /// A retired key verifies until then (RFC 3339 UTC); afterwards it is dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_until: Option<String>,
+}
+
+/// Where a stock level is kept: a product at a location (`None`: sold with no location).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StockLevelKey {
+    pub product_id: ProductId,
+    #[serde(default)]
+    pub location_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StockLevelRecord {
+    pub product_id: ProductId,
+    #[serde(default)]
+    pub location_id: Option<Uuid>,
+    /// The sum of the server's ledger, in thousandths of the unit.
+    pub on_hand_milli: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +359,7 @@ mod tests {
             changes: Changes::default(),
             next_cursor: "abc".into(),
             more: false,
+            remaining: None,
         };
         assert_eq!(
             serde_json::to_value(&page).unwrap(),
@@ -232,7 +367,7 @@ mod tests {
         );
         // A newer server may send kinds this build does not know.
         let newer = serde_json::json!({
-            "changes": {"users": [{"id": "x"}], "removed": {"users": ["x"]},
+            "changes": {"gift_cards": [{"id": "x"}], "removed": {"gift_cards": ["x"]},
                         "barcodes": [{"barcode": "4006381333931",
                                       "product_id": "0190f0c4-7a37-7000-8000-000000000001"}]},
             "next_cursor": "def", "more": true

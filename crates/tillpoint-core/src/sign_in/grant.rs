@@ -60,9 +60,14 @@ pub fn cache_keys(
 }
 
 fn jwk_bytes(jwk: &tillpoint_protocol::token::Jwk) -> Option<[u8; 32]> {
+    jwk_x_bytes(&jwk.x)
+}
+
+/// An Ed25519 public key from a JWK's `x` (base64url, 32 bytes), as keys arrive by pull.
+pub(crate) fn jwk_x_bytes(x: &str) -> Option<[u8; 32]> {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(&jwk.x)
+        .decode(x)
         .ok()?
         .try_into()
         .ok()

@@ -142,3 +142,60 @@ pub fn record_attempt(
     )?;
     Ok(())
 }
+
+/// What the latest pull says against working offline under a grant, if anything: the
+/// server's word narrows a grant, never widens it. Nothing pulled yet about a person (a till
+/// that has not pulled since they were added) leaves the grant alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// This till was revoked by an administrator.
+    DeviceRevoked,
+    /// The grant (by its jti) was revoked.
+    GrantRevoked,
+    /// The person is disabled.
+    Disabled,
+    /// The person's role no longer gives this permission.
+    PermissionRemoved,
+}
+
+/// Checks `user`'s grant `jti` on `device` against what the last pull brought, and — when
+/// given — that their role still gives `permission`.
+pub fn standing(
+    conn: &Connection,
+    user: UserId,
+    jti: &str,
+    device: tillpoint_protocol::DeviceId,
+    permission: Option<&tillpoint_protocol::Permission>,
+) -> rusqlite::Result<Option<Standing>> {
+    let device_revoked = conn
+        .prepare_cached("SELECT 1 FROM revoked_devices WHERE device_id = ?1")?
+        .exists([device.to_string()])?;
+    if device_revoked {
+        return Ok(Some(Standing::DeviceRevoked));
+    }
+    let grant_revoked = conn
+        .prepare_cached("SELECT 1 FROM revoked_grants WHERE jti = ?1")?
+        .exists([jti])?;
+    if grant_revoked {
+        return Ok(Some(Standing::GrantRevoked));
+    }
+    let pulled: Option<(String, bool)> = conn
+        .prepare_cached("SELECT permissions, disabled FROM pulled_users WHERE user_id = ?1")?
+        .query_row([user.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((permissions, disabled)) = pulled else {
+        return Ok(None);
+    };
+    if disabled {
+        return Ok(Some(Standing::Disabled));
+    }
+    if let Some(permission) = permission {
+        // Unreadable stored permissions refuse rather than allow.
+        let held: Vec<tillpoint_protocol::Permission> =
+            serde_json::from_str(&permissions).unwrap_or_default();
+        if !tillpoint_protocol::permission::any_covers(&held, permission) {
+            return Ok(Some(Standing::PermissionRemoved));
+        }
+    }
+    Ok(None)
+}

@@ -69,6 +69,12 @@ pub enum SignInError {
     Limit(#[from] super::limits::LimitError),
     #[error("{0} record(s) made on this till have not reached the server yet; sync first (or have a manager export them) before signing out")]
     RecordsPending(u64),
+    #[error("this till has been revoked by an administrator; it cannot work offline")]
+    TillRevokedOffline,
+    #[error("your offline access was revoked by an administrator; sign in online to continue")]
+    GrantRevoked,
+    #[error("your account has been disabled by an administrator; you cannot work on this till")]
+    UserDisabled,
 }
 
 impl From<rusqlite::Error> for SignInError {
@@ -103,6 +109,9 @@ impl SignInError {
             Self::Store(_) => "store_unavailable",
             Self::Limit(_) => "offline_limit",
             Self::RecordsPending(_) => "records_pending",
+            Self::TillRevokedOffline => "device_revoked",
+            Self::GrantRevoked => "grant_revoked",
+            Self::UserDisabled => "user_disabled",
         }
     }
 }
@@ -412,6 +421,12 @@ impl Till {
             }
             other => other?,
         };
+        // What the server said since the grant was issued narrows it.
+        if let Some(standing) =
+            offline_users::standing(&conn, claims.sub, &claims.jti, identity.device_id, None)?
+        {
+            return Err(refusal(standing, None));
+        }
         drop(conn);
         let session = ActiveSession {
             user: UserInfo {
@@ -503,7 +518,8 @@ impl Till {
 
     /// Whether the signed-in person may do what needs `permission`, now. Online, their
     /// access token's permissions decide; offline, their grant's — while it is valid and the
-    /// clock is trustworthy. The UI hides what is not allowed; this is what refuses it.
+    /// clock is trustworthy, narrowed by the last pull (this till or the grant revoked, the
+    /// person disabled, the permission gone from their role). The UI hides what is not allowed; this is what refuses it.
     pub fn require(&self, permission: &Permission) -> Result<(), SignInError> {
         let session = self
             .active_session()
@@ -527,6 +543,16 @@ impl Till {
                 if !any_covers(&session.grant.perms, permission) {
                     return Err(SignInError::Forbidden(permission.clone(), " offline"));
                 }
+                // The grant, narrowed by what the last pull says now.
+                if let Some(standing) = offline_users::standing(
+                    &conn,
+                    session.grant.sub,
+                    &session.grant.jti,
+                    session.grant.device,
+                    Some(permission),
+                )? {
+                    return Err(refusal(standing, Some(permission)));
+                }
             }
         }
         Ok(())
@@ -540,6 +566,23 @@ impl Till {
         drop(conn);
         *self.active_session() = None;
         Ok(())
+    }
+}
+
+/// The error for what the last pull says against working offline.
+fn refusal(standing: offline_users::Standing, permission: Option<&Permission>) -> SignInError {
+    use offline_users::Standing;
+    match standing {
+        Standing::DeviceRevoked => SignInError::TillRevokedOffline,
+        Standing::GrantRevoked => SignInError::GrantRevoked,
+        Standing::Disabled => SignInError::UserDisabled,
+        Standing::PermissionRemoved => match permission {
+            Some(permission) => SignInError::Forbidden(
+                permission.clone(),
+                " any more (your role changed since you signed in online)",
+            ),
+            None => SignInError::UserDisabled,
+        },
     }
 }
 

@@ -7,7 +7,9 @@
 use chrono::{SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
-use tillpoint_protocol::sync::{Changes, PullPage, DEFAULT_PULL_LIMIT, PULL_PATH};
+use tillpoint_protocol::sync::{
+    Changes, KeyStatus, PullPage, SettingsRecord, DEFAULT_PULL_LIMIT, PULL_PATH,
+};
 use tillpoint_protocol::OrgId;
 
 use super::{read_answer, SyncError};
@@ -40,6 +42,9 @@ pub struct PullProgress {
     pub records: u64,
     /// Whether more pages follow.
     pub more: bool,
+    /// Records still to come after this page, as the server counted them (`None` from a
+    /// server that does not count): with `records`, what a progress bar needs.
+    pub remaining: Option<u64>,
 }
 
 /// What a finished pull did.
@@ -109,6 +114,7 @@ impl Till {
                 pages,
                 records,
                 more: page.more,
+                remaining: page.remaining,
             });
             match following {
                 Some(following) => {
@@ -144,6 +150,38 @@ impl Till {
         Ok(status.unwrap_or(PullStatus {
             last_page_at: None,
             completed_at: None,
+        }))
+    }
+
+    /// The organisation's settings as last pulled (informational: each grant carries the
+    /// permissions and limits that were in force when it was issued).
+    pub fn pulled_settings(&self) -> Result<Option<SettingsRecord>, SyncError> {
+        let conn = self.store().conn()?;
+        let row = conn
+            .query_row(
+                "SELECT access_token_ttl_secs, offline_grant_ttl_secs, offline_permissions,
+                        offline_limits
+                 FROM organisation_settings",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, u32>(0)?,
+                        r.get::<_, u32>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((access, grant, permissions, limits)) = row else {
+            return Ok(None);
+        };
+        let bad = |e: serde_json::Error| SyncError::Server(format!("stored settings: {e}"));
+        Ok(Some(SettingsRecord {
+            access_token_ttl_secs: access,
+            offline_grant_ttl_secs: grant,
+            offline_permissions: serde_json::from_str(&permissions).map_err(bad)?,
+            offline_limits: serde_json::from_str(&limits).map_err(bad)?,
         }))
     }
 
@@ -410,6 +448,149 @@ fn apply_changes(tx: &Connection, changes: &Changes, now: &str) -> rusqlite::Res
     for id in &removed.tax_classes {
         delete.execute([id.to_string()])?;
     }
+    apply_the_rest(tx, changes, now)
+}
+
+/// People, revocations, settings, keys and stock levels (0006_pull_more.sql).
+fn apply_the_rest(tx: &Connection, changes: &Changes, now: &str) -> rusqlite::Result<()> {
+    let removed = &changes.removed;
+    let mut delete = tx.prepare_cached("DELETE FROM pulled_users WHERE user_id = ?1")?;
+    for id in &removed.users {
+        delete.execute([id.to_string()])?;
+    }
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO pulled_users (user_id, username, name, role, permissions, disabled, pulled_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (user_id) DO UPDATE SET username = excluded.username,
+             name = excluded.name, role = excluded.role, permissions = excluded.permissions,
+             disabled = excluded.disabled, pulled_at = excluded.pulled_at",
+    )?;
+    for u in &changes.users {
+        let permissions = serde_json::to_string(&u.permissions)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+        upsert.execute((
+            u.id.to_string(),
+            &u.username,
+            &u.name,
+            &u.role,
+            permissions,
+            u.disabled,
+            now,
+        ))?;
+    }
+
+    let mut delete = tx.prepare_cached("DELETE FROM revoked_devices WHERE device_id = ?1")?;
+    for id in &removed.revoked_devices {
+        delete.execute([id.to_string()])?;
+    }
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO revoked_devices (device_id, revoked_at) VALUES (?1, ?2)
+         ON CONFLICT (device_id) DO UPDATE SET revoked_at = excluded.revoked_at",
+    )?;
+    for d in &changes.revoked_devices {
+        upsert.execute((d.id.to_string(), &d.revoked_at))?;
+    }
+
+    let mut delete = tx.prepare_cached("DELETE FROM revoked_grants WHERE jti = ?1")?;
+    for jti in &removed.revoked_grants {
+        delete.execute([jti])?;
+    }
+    // Only this device's grants can be held here.
+    let device: Option<String> = tx
+        .prepare_cached("SELECT device_id FROM till_identity")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO revoked_grants (jti, user_id, revoked_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (jti) DO UPDATE SET revoked_at = excluded.revoked_at",
+    )?;
+    for g in &changes.revoked_grants {
+        if device.as_deref() == Some(g.device_id.to_string().as_str()) {
+            upsert.execute((&g.jti, g.user_id.to_string(), &g.revoked_at))?;
+        }
+    }
+
+    if let Some(settings) = &changes.settings {
+        let json = |value: serde_json::Result<String>| {
+            value.map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
+        };
+        tx.prepare_cached(
+            "INSERT INTO organisation_settings (singleton, access_token_ttl_secs,
+                 offline_grant_ttl_secs, offline_permissions, offline_limits, pulled_at)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (singleton) DO UPDATE SET
+                 access_token_ttl_secs = excluded.access_token_ttl_secs,
+                 offline_grant_ttl_secs = excluded.offline_grant_ttl_secs,
+                 offline_permissions = excluded.offline_permissions,
+                 offline_limits = excluded.offline_limits, pulled_at = excluded.pulled_at",
+        )?
+        .execute((
+            settings.access_token_ttl_secs,
+            settings.offline_grant_ttl_secs,
+            json(serde_json::to_string(&settings.offline_permissions))?,
+            json(serde_json::to_string(&settings.offline_limits))?,
+            now,
+        ))?;
+    }
+
+    // The cached JWKS the grants are checked against offline.
+    let mut delete = tx.prepare_cached("DELETE FROM server_keys WHERE kid = ?1")?;
+    for kid in &removed.signing_keys {
+        delete.execute([kid])?;
+    }
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO server_keys (kid, public_key, fetched_at, status, verify_until)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (kid) DO UPDATE SET public_key = excluded.public_key,
+             fetched_at = excluded.fetched_at, status = excluded.status,
+             verify_until = excluded.verify_until",
+    )?;
+    let now_time = chrono::DateTime::parse_from_rfc3339(now).ok();
+    for key in &changes.signing_keys {
+        let expired = key
+            .verify_until
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .zip(now_time)
+            .is_some_and(|(until, now)| until <= now);
+        let bytes = crate::sign_in::grant::jwk_x_bytes(&key.x);
+        match bytes {
+            // A key that no longer verifies, or that is not an Ed25519 key, is not cached.
+            Some(bytes) if !expired => {
+                let status = match key.status {
+                    KeyStatus::Current => "current",
+                    KeyStatus::Retired => "retired",
+                };
+                upsert.execute((&key.kid, bytes.as_slice(), now, status, &key.verify_until))?;
+            }
+            _ => {
+                delete.execute([&key.kid])?;
+            }
+        }
+    }
+
+    let mut delete =
+        tx.prepare_cached("DELETE FROM stock_levels WHERE product_id = ?1 AND location_id = ?2")?;
+    for level in &removed.stock_levels {
+        delete.execute((
+            level.product_id.to_string(),
+            level.location_id.map(|l| l.to_string()).unwrap_or_default(),
+        ))?;
+    }
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO stock_levels (product_id, location_id, on_hand_milli, pulled_at)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (product_id, location_id) DO UPDATE SET
+             on_hand_milli = excluded.on_hand_milli, pulled_at = excluded.pulled_at",
+    )?;
+    for level in &changes.stock_levels {
+        upsert.execute((
+            level.product_id.to_string(),
+            level.location_id.map(|l| l.to_string()).unwrap_or_default(),
+            level.on_hand_milli,
+            now,
+        ))?;
+    }
     Ok(())
 }
 
@@ -456,6 +637,7 @@ mod tests {
             changes,
             next_cursor: cursor.into(),
             more,
+            remaining: None,
         }
     }
 

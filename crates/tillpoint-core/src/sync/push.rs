@@ -156,13 +156,13 @@ pub struct ExportSummary {
 #[serde(rename_all = "camelCase")]
 pub struct StockOnHand {
     pub product_id: ProductId,
-    /// The server's figure at the last stock pull, in thousandths of the unit. `None` until
-    /// the till pulls stock levels (not yet part of the pull).
+    /// The server's level for this till's shop as last pulled, in thousandths of the unit.
+    /// `None` until a pull has brought one.
     pub synced_quantity_milli: Option<i64>,
-    /// When that figure was pulled (its age); `None` with it.
+    /// When that figure was last known to be the server's (its age); `None` with it.
     pub synced_at: Option<String>,
-    /// This till's movements the server has not counted yet (sales negative, restocking
-    /// refunds positive).
+    /// This till's movements the synced figure does not count (sales negative, restocking
+    /// refunds positive): pending ones, and ones the server took after `synced_at`.
     pub unsynced_change_milli: i64,
     /// `synced_quantity_milli + unsynced_change_milli`, when there is a synced figure.
     pub estimate_milli: Option<i64>,
@@ -412,20 +412,46 @@ impl Till {
             .join(format!("unsynced-{stamp}.json"))
     }
 
-    /// What this till can say about `product`'s stock while offline: the last synced figure
-    /// (none until stock levels are pulled) and its age, and this till's movements that have
-    /// not reached the server.
+    /// What this till can say about `product`'s stock while offline: the server's level for
+    /// this till's shop as last pulled, as of when (its age), and this till's movements the
+    /// server had not counted then — pending ones, and ones the server took after that.
     pub fn stock_on_hand(&self, product: ProductId) -> Result<StockOnHand, SyncError> {
         let conn = self.store().conn()?;
+        let product_text = product.to_string();
+        // The shop this till sells from, as checkout records it: the one shop, else none.
+        let shops: Vec<String> = conn
+            .prepare_cached("SELECT id FROM locations WHERE kind = 'shop' LIMIT 2")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let location = match shops.as_slice() {
+            [only] => only.clone(),
+            _ => String::new(),
+        };
+        // The figure was the server's at the page that brought it, and stays so until a
+        // later change arrives: it is as recent as the last complete pull, if later.
+        let synced: Option<(i64, String)> = conn
+            .prepare_cached(
+                "SELECT l.on_hand_milli,
+                        MAX(l.pulled_at, COALESCE(
+                            (SELECT completed_at FROM sync_cursors WHERE stream = 'pull'), ''))
+                 FROM stock_levels l WHERE l.product_id = ?1 AND l.location_id = ?2",
+            )?
+            .query_row([&product_text, &location], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let counted_after = synced.as_ref().map(|(_, at)| at.as_str());
         let unsynced: i64 = conn
             .prepare_cached(
                 "SELECT COALESCE(SUM(m.quantity_milli), 0)
                  FROM stock_movements m JOIN outbox o ON o.journal_seq = m.journal_seq
-                 WHERE m.product_id = ?1 AND o.state = 'pending'",
+                 WHERE m.product_id = ?1
+                   AND (o.state = 'pending'
+                        OR (o.state = 'synced' AND ?2 IS NOT NULL AND o.updated_at > ?2))",
             )?
-            .query_row([product.to_string()], |r| r.get(0))?;
-        // Stock levels are not pulled yet: there is no synced figure to start from.
-        let (synced, synced_at): (Option<i64>, Option<String>) = (None, None);
+            .query_row((&product_text, counted_after), |r| r.get(0))?;
+        let (synced, synced_at) = match synced {
+            Some((quantity, at)) => (Some(quantity), Some(at)),
+            None => (None, None),
+        };
         Ok(StockOnHand {
             product_id: product,
             synced_quantity_milli: synced,

@@ -28,11 +28,13 @@ use base64::Engine as _;
 use rusqlite::{Connection, OptionalExtension};
 use tillpoint_protocol::money::{ExchangeRate, Unit};
 use tillpoint_protocol::sync::{
-    BarcodeRecord, Changes, CurrencyRecord, ExchangeRateRecord, LocationKind, LocationRecord,
-    OrganisationRecord, ProductRecord, PullPage, TaxClassRecord,
+    BarcodeRecord, Changes, CurrencyRecord, ExchangeRateRecord, KeyStatus, LocationKind,
+    LocationRecord, OrganisationRecord, ProductRecord, PullPage, RevokedDeviceRecord,
+    RevokedGrantRecord, SettingsRecord, SigningKeyRecord, StockLevelKey, StockLevelRecord,
+    TaxClassRecord, UserRecord,
 };
 use tillpoint_protocol::tax::TaxCode;
-use tillpoint_protocol::{Barcode, CurrencyCode, OrgId, ProductId};
+use tillpoint_protocol::{Barcode, CurrencyCode, DeviceId, OrgId, Permission, ProductId, UserId};
 use uuid::Uuid;
 
 use crate::store::DbError;
@@ -115,11 +117,14 @@ pub fn pull(
     if since > current {
         return Err(PullError::CursorAhead);
     }
-    let mut entries = {
-        let mut stmt = tx.prepare_cached(
-            "SELECT kind, key, version FROM sync_changes
-             WHERE org_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3",
-        )?;
+    // The catalog's changes (0005) and the rest (0007) share the counter: read the next
+    // `limit + 1` of each in number order and merge them.
+    let mut entries = Vec::new();
+    for table in ["sync_changes", "sync_changes_more"] {
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT kind, key, version FROM {table}
+             WHERE org_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3"
+        ))?;
         let rows = stmt.query_map((&org_text, since, i64::from(limit) + 1), |row| {
             Ok((
                 row.get::<_, String>(0)?,
@@ -127,8 +132,11 @@ pub fn pull(
                 row.get::<_, i64>(2)?,
             ))
         })?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()?
-    };
+        for row in rows {
+            entries.push(row?);
+        }
+    }
+    entries.sort_unstable_by_key(|(_, _, version)| *version);
     let more = entries.len() > limit as usize;
     entries.truncate(limit as usize);
     let page_end = entries.last().map_or(since, |(_, _, version)| *version);
@@ -144,11 +152,48 @@ pub fn pull(
         page.add(kind, key)?;
     }
     page.add_references(page_end)?;
+    let remaining = if more {
+        remaining_after(&tx, &org_text, page_end, current)?
+    } else {
+        0
+    };
     Ok(PullPage {
         changes: page.changes,
         next_cursor: encode_cursor(org, page_end),
         more,
+        remaining: Some(remaining),
     })
+}
+
+/// Counting costs a step per change counted; beyond this many the answer is the upper bound.
+const REMAINING_EXACT_UP_TO: i64 = 25_000;
+
+/// How many changes of `org` come after `page_end`: exact up to [`REMAINING_EXACT_UP_TO`],
+/// above that `current - page_end` (every number not yet superseded by a later change of the
+/// same record), which is exact for a catalog created and not edited since and otherwise a
+/// little high. A progress bar on a million-record first pull thus costs each page a
+/// bounded count, not a scan of everything left.
+fn remaining_after(
+    conn: &Connection,
+    org: &str,
+    page_end: i64,
+    current: i64,
+) -> rusqlite::Result<u64> {
+    let mut counted = 0_i64;
+    for table in ["sync_changes", "sync_changes_more"] {
+        counted += conn
+            .prepare_cached(&format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM {table}
+                 WHERE org_id = ?1 AND version > ?2 LIMIT ?3)"
+            ))?
+            .query_row((org, page_end, REMAINING_EXACT_UP_TO + 1), |row| {
+                row.get::<_, i64>(0)
+            })?;
+        if counted > REMAINING_EXACT_UP_TO {
+            return Ok((current - page_end).max(0) as u64);
+        }
+    }
+    Ok(counted as u64)
 }
 
 struct PageBuilder<'a> {
@@ -343,6 +388,164 @@ impl PageBuilder<'_> {
                             .barcodes
                             .push(parse("barcode", key, Barcode::parse(key))?)
                     }
+                }
+            }
+            "users" => {
+                let record = conn
+                    .prepare_cached(
+                        "SELECT u.username, u.name, u.disabled, r.name, u.role_id
+                         FROM users u JOIN roles r ON r.id = u.role_id
+                         WHERE u.org_id = ?1 AND u.id = ?2",
+                    )?
+                    .query_row([org, key], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, bool>(2)?,
+                            row.get::<_, String>(3)?,
+                            row.get::<_, String>(4)?,
+                        ))
+                    })
+                    .optional()?;
+                let id = parse("user id", key, key.parse::<UserId>())?;
+                match record {
+                    Some((username, name, disabled, role, role_id)) => {
+                        let permissions = conn
+                            .prepare_cached(
+                                "SELECT permission FROM role_permissions WHERE role_id = ?1
+                                 ORDER BY permission",
+                            )?
+                            .query_map([&role_id], |row| {
+                                let text: String = row.get(0)?;
+                                parse("permission", &text, Permission::parse(&text))
+                            })?
+                            .collect::<rusqlite::Result<Vec<_>>>()?;
+                        changes.users.push(UserRecord {
+                            id,
+                            username,
+                            name,
+                            role,
+                            permissions,
+                            disabled,
+                        });
+                    }
+                    None => changes.removed.users.push(id),
+                }
+            }
+            "revoked_devices" => {
+                let revoked_at: Option<String> = conn
+                    .prepare_cached(
+                        "SELECT revoked_at FROM devices
+                         WHERE org_id = ?1 AND id = ?2 AND revoked_at IS NOT NULL",
+                    )?
+                    .query_row([org, key], |row| row.get(0))
+                    .optional()?;
+                let id = parse("device id", key, key.parse::<DeviceId>())?;
+                match revoked_at {
+                    Some(revoked_at) => changes
+                        .revoked_devices
+                        .push(RevokedDeviceRecord { id, revoked_at }),
+                    None => changes.removed.revoked_devices.push(id),
+                }
+            }
+            "revoked_grants" => {
+                let record = conn
+                    .prepare_cached(
+                        "SELECT user_id, device_id, revoked_at FROM offline_grants
+                         WHERE org_id = ?1 AND jti = ?2 AND revoked_at IS NOT NULL",
+                    )?
+                    .query_row([org, key], |row| {
+                        let (user, device): (String, String) = (row.get(0)?, row.get(1)?);
+                        Ok(RevokedGrantRecord {
+                            jti: key.to_owned(),
+                            user_id: parse("user id", &user, user.parse::<UserId>())?,
+                            device_id: parse("device id", &device, device.parse::<DeviceId>())?,
+                            revoked_at: row.get(2)?,
+                        })
+                    })
+                    .optional()?;
+                match record {
+                    Some(record) => changes.revoked_grants.push(record),
+                    None => changes.removed.revoked_grants.push(key.to_owned()),
+                }
+            }
+            "settings" => {
+                changes.settings = conn
+                    .prepare_cached(
+                        "SELECT access_token_ttl_secs, offline_grant_ttl_secs,
+                                offline_permissions, offline_limits
+                         FROM organisation_settings WHERE org_id = ?1",
+                    )?
+                    .query_row([org], |row| {
+                        let (permissions, limits): (String, String) = (row.get(2)?, row.get(3)?);
+                        Ok(SettingsRecord {
+                            access_token_ttl_secs: row.get(0)?,
+                            offline_grant_ttl_secs: row.get(1)?,
+                            offline_permissions: parse(
+                                "offline permissions",
+                                &permissions,
+                                serde_json::from_str(&permissions),
+                            )?,
+                            offline_limits: parse(
+                                "offline limits",
+                                &limits,
+                                serde_json::from_str(&limits),
+                            )?,
+                        })
+                    })
+                    .optional()?;
+            }
+            "signing_keys" => {
+                // The server's keys, not the organisation's: no org filter to apply.
+                let record = conn
+                    .prepare_cached(
+                        "SELECT public_key, retired_at, verify_until FROM signing_keys
+                         WHERE kid = ?1",
+                    )?
+                    .query_row([key], |row| {
+                        let public_key: Vec<u8> = row.get(0)?;
+                        let retired_at: Option<String> = row.get(1)?;
+                        Ok(SigningKeyRecord {
+                            kid: key.to_owned(),
+                            x: URL_SAFE_NO_PAD.encode(public_key),
+                            status: match retired_at {
+                                None => KeyStatus::Current,
+                                Some(_) => KeyStatus::Retired,
+                            },
+                            verify_until: row.get(2)?,
+                        })
+                    })
+                    .optional()?;
+                match record {
+                    Some(record) => changes.signing_keys.push(record),
+                    None => changes.removed.signing_keys.push(key.to_owned()),
+                }
+            }
+            "stock_levels" => {
+                let (product, location) = key
+                    .split_once('/')
+                    .ok_or_else(|| corrupt(format!("stored stock level key {key:?} is invalid")))?;
+                let level = StockLevelKey {
+                    product_id: product_id(product)?,
+                    location_id: match location {
+                        "" => None,
+                        text => Some(uuid("location id", text)?),
+                    },
+                };
+                let on_hand: Option<i64> = conn
+                    .prepare_cached(
+                        "SELECT on_hand_milli FROM stock_levels
+                         WHERE org_id = ?1 AND product_id = ?2 AND location_id = ?3",
+                    )?
+                    .query_row([org, product, location], |row| row.get(0))
+                    .optional()?;
+                match on_hand {
+                    Some(on_hand_milli) => changes.stock_levels.push(StockLevelRecord {
+                        product_id: level.product_id,
+                        location_id: level.location_id,
+                        on_hand_milli,
+                    }),
+                    None => changes.removed.stock_levels.push(level),
                 }
             }
             other => return Err(corrupt(format!("unknown change kind {other}"))),

@@ -95,7 +95,10 @@ fn every_write_takes_the_next_number_of_its_organisation() {
             .query_row("SELECT version FROM sync_counters", [], |r| r.get(0))
             .unwrap();
         let mut stmt = conn
-            .prepare("SELECT kind, version FROM sync_changes ORDER BY version")
+            .prepare(
+                "SELECT kind, version FROM sync_changes
+                 UNION ALL SELECT kind, version FROM sync_changes_more ORDER BY version",
+            )
             .unwrap();
         let rows = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -105,13 +108,14 @@ fn every_write_takes_the_next_number_of_its_organisation() {
         (current, rows)
     };
     let (current, rows) = with_conn(&shop, versions);
-    // Organisation, base currency, tax class, 2 products with a barcode each.
+    // Organisation, base currency, its settings, tax class, 2 products with a barcode each.
     let kinds: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
         kinds,
         [
             "organisations",
             "currencies",
+            "settings",
             "tax_classes",
             "products",
             "barcodes",
@@ -119,8 +123,8 @@ fn every_write_takes_the_next_number_of_its_organisation() {
             "barcodes"
         ]
     );
-    assert_eq!(current, 7);
-    assert_eq!(rows.last().unwrap().1, 7);
+    assert_eq!(current, 8);
+    assert_eq!(rows.last().unwrap().1, 8);
 
     // An update moves the record to a new number; a no-op organisation update does not.
     with_conn(&shop, |conn| {
@@ -133,9 +137,9 @@ fn every_write_takes_the_next_number_of_its_organisation() {
             .unwrap();
     });
     let (current, rows) = with_conn(&shop, versions);
-    assert_eq!(current, 8);
-    assert_eq!(rows.len(), 7, "one row per record, at its latest number");
-    assert_eq!(rows.last().unwrap(), &("products".to_owned(), 8));
+    assert_eq!(current, 9);
+    assert_eq!(rows.len(), 8, "one row per record, at its latest number");
+    assert_eq!(rows.last().unwrap(), &("products".to_owned(), 9));
 }
 
 #[test]
@@ -241,8 +245,9 @@ fn a_page_carries_the_records_its_barcodes_and_products_need() {
             .unwrap();
     });
     let tenant = tenant_of(shop.org);
-    // Versions: org 1, currency 2, barcode 5 (product 4→7, class 3→6). Start after 4.
-    let page = with_conn(&shop, |conn| pull(conn, &tenant, 4, 1)).unwrap();
+    // Versions: org 1, currency 2, settings 3, barcode 6 (product 5→8, class 4→7). Start
+    // after 5.
+    let page = with_conn(&shop, |conn| pull(conn, &tenant, 5, 1)).unwrap();
     assert_eq!(page.changes.barcodes.len(), 1);
     assert_eq!(page.changes.products.len(), 1);
     assert_eq!(page.changes.products[0].price_minor, 7);
@@ -250,7 +255,7 @@ fn a_page_carries_the_records_its_barcodes_and_products_need() {
     assert_eq!(page.changes.tax_classes[0].name, "VAT 15%");
     assert!(page.more);
     // A till that already has them (cursor past their change) is not sent them again.
-    let (pages, _) = pull_all(&shop, 7, 10);
+    let (pages, _) = pull_all(&shop, 8, 10);
     assert!(pages[0].changes.is_empty());
 }
 
@@ -324,4 +329,125 @@ fn a_cursor_ahead_of_the_server_is_refused() {
     let tenant = tenant_of(shop.org);
     let err = with_conn(&shop, |conn| pull(conn, &tenant, 1_000, 10)).unwrap_err();
     assert!(matches!(err, PullError::CursorAhead));
+}
+
+#[test]
+fn people_settings_keys_and_stock_levels_are_numbered_like_the_catalog() {
+    let shop = shop(1);
+    let org = shop.org.to_string();
+    let product = with_conn(&shop, |conn| -> String {
+        conn.query_row("SELECT id FROM products", [], |r| r.get(0))
+            .unwrap()
+    });
+    {
+        let (org, product) = (org.clone(), product.clone());
+        with_conn(&shop, move |conn| {
+            conn.execute(
+                "INSERT INTO users (id, org_id, username, name, email, role_id, password_hash,
+                                    created_at)
+                 VALUES (?1, ?2, 'u1', 'U One', 'u1@example.com',
+                         (SELECT id FROM roles WHERE org_id = ?2 AND name = 'Cashier'), 'x', 't')",
+                (Uuid::now_v7().to_string(), &org),
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO signing_keys (kid, public_key, private_nonce, private_enc, created_at)
+                 VALUES ('k1', zeroblob(32), x'00', x'00', 't')",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO stock_levels (org_id, product_id, location_id, on_hand_milli)
+                 VALUES (?1, ?2, '', -2000)",
+                (&org, &product),
+            )
+            .unwrap();
+        });
+    }
+    let (pages, cursor) = pull_all(&shop, 0, 5_000);
+    let first = &pages[0].changes;
+    assert_eq!(pages[0].remaining, Some(0));
+    assert_eq!(first.users.len(), 1);
+    let user = &first.users[0];
+    assert_eq!(
+        (user.username.as_str(), user.role.as_str()),
+        ("u1", "Cashier")
+    );
+    assert!(!user.disabled);
+    let sell = Permission::parse("pos:sales:create").unwrap();
+    assert!(user.permissions.contains(&sell));
+    assert_eq!(first.signing_keys.len(), 1);
+    assert_eq!(first.signing_keys[0].status, KeyStatus::Current);
+    let settings = first.settings.as_ref().expect("settings");
+    assert!(settings.offline_permissions.contains(&sell));
+    assert_eq!(
+        first.stock_levels,
+        [StockLevelRecord {
+            product_id: product.parse().unwrap(),
+            location_id: None,
+            on_hand_milli: -2000
+        }]
+    );
+
+    // The role loses a permission (two writes): the user changes once, without it. A
+    // password change is not sent.
+    with_conn(&shop, |conn| {
+        conn.execute(
+            "DELETE FROM role_permissions WHERE permission IN ('pos:sales:create', 'pos:sales:view')
+             AND role_id = (SELECT role_id FROM users WHERE username = 'u1')",
+            [],
+        )
+        .unwrap();
+        conn.execute("UPDATE users SET password_hash = 'y'", [])
+            .unwrap();
+    });
+    let (pages, cursor) = pull_all(&shop, cursor, 5_000);
+    assert_eq!(pages[0].changes.len(), 1, "{:?}", pages[0].changes);
+    assert!(!pages[0].changes.users[0].permissions.contains(&sell));
+
+    // Retiring the key, disabling the user and deleting the level.
+    with_conn(&shop, |conn| {
+        conn.execute(
+            "UPDATE signing_keys SET retired_at = 't2', verify_until = 't3'",
+            [],
+        )
+        .unwrap();
+        conn.execute("UPDATE users SET disabled = 1", []).unwrap();
+        conn.execute("DELETE FROM stock_levels", []).unwrap();
+    });
+    let (pages, _) = pull_all(&shop, cursor, 5_000);
+    let changes = &pages[0].changes;
+    assert_eq!(changes.signing_keys[0].status, KeyStatus::Retired);
+    assert!(changes.users[0].disabled);
+    assert_eq!(changes.removed.stock_levels.len(), 1);
+
+    // An organisation made later gets the server's keys too.
+    let other = with_conn(&shop, |conn| {
+        let tx = conn.transaction().unwrap();
+        let org = create_organisation(
+            &tx,
+            &NewOrganisation {
+                name: "Later",
+                tax_number: None,
+                base_currency: usd(),
+                base_currency_name: "US Dollar",
+            },
+        )
+        .unwrap()
+        .id;
+        tx.commit().unwrap();
+        org
+    });
+    let page = with_conn(&shop, |conn| pull(conn, &tenant_of(other), 0, 5_000)).unwrap();
+    assert_eq!(page.changes.signing_keys.len(), 1);
+    assert!(page.changes.stock_levels.is_empty() && page.changes.users.is_empty());
+}
+
+#[test]
+fn each_page_says_how_many_changes_are_left() {
+    let shop = shop(10);
+    // Organisation, currency, settings, tax class, 10 products and 10 barcodes.
+    let (pages, _) = pull_all(&shop, 0, 6);
+    let remaining: Vec<_> = pages.iter().map(|p| p.remaining).collect();
+    assert_eq!(remaining, [Some(18), Some(12), Some(6), Some(0)]);
 }
