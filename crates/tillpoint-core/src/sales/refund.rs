@@ -291,8 +291,21 @@ impl Till {
             reading.now,
         )
         .map_err(SignInError::from)?;
-        if !tillpoint_protocol::permission::any_covers(&claims.perms, &permission(REFUND)) {
-            return Err(SignInError::Forbidden(permission(REFUND), " (the approver)").into());
+        let refund = permission(REFUND);
+        if !tillpoint_protocol::permission::any_covers(&claims.perms, &refund) {
+            return Err(SignInError::Forbidden(refund, " (the approver)").into());
+        }
+        // What the server said since the approver's grant was issued narrows it, as it does
+        // for the approver's own offline work (revoked, disabled, role changed).
+        let standing = offline_users::standing(
+            &*self.sales_conn()?,
+            person.user_id,
+            &claims.jti,
+            identity.device_id,
+            Some(&refund),
+        )?;
+        if let Some(standing) = standing {
+            return Err(crate::sign_in::session::refusal(standing, Some(&refund)).into());
         }
         Ok(person.user_id)
     }

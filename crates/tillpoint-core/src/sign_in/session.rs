@@ -570,7 +570,10 @@ impl Till {
 }
 
 /// The error for what the last pull says against working offline.
-fn refusal(standing: offline_users::Standing, permission: Option<&Permission>) -> SignInError {
+pub(crate) fn refusal(
+    standing: offline_users::Standing,
+    permission: Option<&Permission>,
+) -> SignInError {
     use offline_users::Standing;
     match standing {
         Standing::DeviceRevoked => SignInError::TillRevokedOffline,

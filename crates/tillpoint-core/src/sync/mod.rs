@@ -17,6 +17,25 @@
 pub mod pull;
 pub mod push;
 
+use std::time::Duration;
+
+/// How long one sync request may take, for `bytes` to carry: the shared client's 5 s suits
+/// health checks and sign-in, not a 700 KB batch on a shop's slow uplink. `floor` (30 s by
+/// default) plus what a link as slow as 4 KB/s needs, at most 10 minutes: a batch that cannot
+/// get through in that stays pending for the next round, never half-counted.
+pub(crate) fn transfer_timeout(bytes: usize, floor: Duration) -> Duration {
+    const SLOWEST_LINK_BYTES_PER_SEC: u64 = 4_000;
+    (floor + Duration::from_secs(bytes as u64 / SLOWEST_LINK_BYTES_PER_SEC))
+        .min(Duration::from_secs(600))
+}
+
+/// The least any sync request is given.
+pub const SYNC_TIMEOUT_FLOOR: Duration = Duration::from_secs(30);
+
+/// A pull page's timeout: its size is known only once it arrives, and a full page is about
+/// 900 KB.
+pub(crate) const PULL_PAGE_TIMEOUT_BYTES: usize = 1_000_000;
+
 pub use pull::{PullOptions, PullProgress, PullSummary};
 pub use push::{
     ExportSummary, PushOptions, PushProgress, PushSummary, StockOnHand, SyncFailure, SyncProblem,

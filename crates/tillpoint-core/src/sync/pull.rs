@@ -276,6 +276,10 @@ async fn fetch_page(
     let mut request = client
         .get(url)
         .bearer_auth(token)
+        .timeout(super::transfer_timeout(
+            super::PULL_PAGE_TIMEOUT_BYTES,
+            super::SYNC_TIMEOUT_FLOOR,
+        ))
         .query(&[("limit", limit)]);
     if let Some(since) = &since {
         request = request.query(&[("since", since)]);

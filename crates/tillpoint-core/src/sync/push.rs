@@ -60,12 +60,15 @@ pub const EXPORT_PERMISSIONS: [&str; 2] = ["sync:quarantine:manage", "admin:devi
 pub struct PushOptions {
     /// Records per request, 1 to [`MAX_PUSH_RECORDS`] (larger values are capped).
     pub batch_size: usize,
+    /// The least time a request is given (more for a larger batch: see `transfer_timeout`).
+    pub timeout_floor: std::time::Duration,
 }
 
 impl Default for PushOptions {
     fn default() -> Self {
         Self {
             batch_size: MAX_PUSH_RECORDS,
+            timeout_floor: super::SYNC_TIMEOUT_FLOOR,
         }
     }
 }
@@ -250,7 +253,14 @@ impl Till {
             };
             // The token of this moment: the session may have been refreshed since the last batch.
             let (token, _) = self.online_credentials()?;
-            let response = send(&client, url.clone(), &token, &request).await?;
+            let response = send(
+                &client,
+                url.clone(),
+                &token,
+                &request,
+                options.timeout_floor,
+            )
+            .await?;
             let (applied, pending) = {
                 let mut conn = self.store().conn()?;
                 run_blocking(|| {
@@ -615,13 +625,17 @@ async fn send(
     url: url::Url,
     token: &str,
     request: &PushRequest,
+    timeout_floor: std::time::Duration,
 ) -> Result<PushResponse, SyncError> {
     // Unreadable (cut mid-answer): nothing is marked, the batch is sent again and the server
     // answers `duplicate` for what it already stored.
+    let body = serde_json::to_vec(request).map_err(|e| SyncError::Server(e.to_string()))?;
     let sent = client
         .post(url)
         .bearer_auth(token)
-        .json(request)
+        .timeout(super::transfer_timeout(body.len(), timeout_floor))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body)
         .send()
         .await;
     read_answer(sent, "answer", |status, message| match status {
@@ -914,7 +928,10 @@ mod tests {
         })
         .await;
         s.record(5);
-        let options = PushOptions { batch_size: 4 };
+        let options = PushOptions {
+            batch_size: 4,
+            ..PushOptions::default()
+        };
         let err = s.till.push_outbox_with(options, |_| {}).await.unwrap_err();
         assert_eq!(err.code(), "server_error");
         assert!(err.to_string().contains("3 of the 4"), "{err}");
@@ -1016,7 +1033,13 @@ mod tests {
         let mut reports = Vec::new();
         let summary = s
             .till
-            .push_outbox_with(PushOptions { batch_size: 3 }, |p| reports.push(p))
+            .push_outbox_with(
+                PushOptions {
+                    batch_size: 3,
+                    ..PushOptions::default()
+                },
+                |p| reports.push(p),
+            )
             .await
             .unwrap();
         assert_eq!(summary.batches, 3);
@@ -1057,7 +1080,13 @@ mod tests {
         let s = setup(&[], accept_all).await;
         s.record(4);
         s.till
-            .push_outbox_with(PushOptions { batch_size: 2 }, |_| {})
+            .push_outbox_with(
+                PushOptions {
+                    batch_size: 2,
+                    ..PushOptions::default()
+                },
+                |_| {},
+            )
             .await
             .unwrap();
         let seen = s.fake.seen.lock().unwrap().clone();
