@@ -16,6 +16,8 @@ const COMMANDS: &[&str] = &[
     "export_unsynced",
     "pos_state",
     "find_products",
+    "find_stock_products",
+    "stock_on_hand",
     "scan_barcode",
     "cart_add",
     "cart_set_quantity",

@@ -33,6 +33,8 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::export_unsynced,
             pos_commands::pos_state,
             pos_commands::find_products,
+            pos_commands::find_stock_products,
+            pos_commands::stock_on_hand,
             pos_commands::scan_barcode,
             pos_commands::cart_add,
             pos_commands::cart_set_quantity,

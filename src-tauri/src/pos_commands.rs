@@ -8,8 +8,10 @@ use tillpoint_core::sales::{
     Approver, CartView, CheckoutInput, DiscountInput, PaymentRequest, PosState, PrintedReceipt,
     RefundInput, RefundLineInput, SaleDetail, SaleDone, SaleError, SaleListItem, TenderView,
 };
+use tillpoint_core::sync::StockOnHand;
 use tillpoint_core::CoreError;
 use tillpoint_protocol::sales::TenderMethod;
+use tillpoint_protocol::ProductId;
 
 use crate::commands::CommandError;
 use crate::startup::ShellState;
@@ -30,6 +32,24 @@ pub async fn pos_state(state: State<'_, ShellState>) -> Answer<PosState> {
 #[tauri::command]
 pub async fn find_products(state: State<'_, ShellState>, query: String) -> Answer<Vec<ProductHit>> {
     Ok(state.till()?.find_products(&query)?)
+}
+
+/// The Stock screen's search: the same search, for anyone who may view stock.
+#[tauri::command]
+pub async fn find_stock_products(
+    state: State<'_, ShellState>,
+    query: String,
+) -> Answer<Vec<ProductHit>> {
+    Ok(state.till()?.find_stock_products(&query)?)
+}
+
+/// A product's stock as this till can tell offline (needs `stock:inventory:view`).
+#[tauri::command]
+pub async fn stock_on_hand(
+    state: State<'_, ShellState>,
+    product_id: ProductId,
+) -> Answer<StockOnHand> {
+    Ok(state.till()?.stock_on_hand(product_id)?)
 }
 
 #[tauri::command]

@@ -1223,6 +1223,51 @@ export async function findProducts(query: string): Promise<ProductHit[]> {
   return arrayOf(await call('find_products', { query }), 'product list', parseProductHit);
 }
 
+/**
+ * `find_stock_products`: the same search for the Stock screen. Needs stock:inventory:view
+ * (a Stock Manager, who does not sell, may use it); `findProducts` needs pos:sales:create.
+ */
+export async function findStockProducts(query: string): Promise<ProductHit[]> {
+  return arrayOf(await call('find_stock_products', { query }), 'product list', parseProductHit);
+}
+
+/**
+ * A product's stock as this till can tell offline. Quantities are thousandths of the
+ * product's unit (1500 = 1.5 kg, or 1.5 items).
+ */
+export interface StockOnHand {
+  productId: string;
+  /** The server's level for this shop as last pulled; null until a pull has brought one. */
+  syncedQuantityMilli: number | null;
+  /** When that figure was last known to be the server's (RFC 3339); null with it. */
+  syncedAt: string | null;
+  /** This till's movements the server figure does not count: sales negative, refunds positive. */
+  unsyncedChangeMilli: number;
+  /** syncedQuantityMilli + unsyncedChangeMilli, when there is a server figure. */
+  estimateMilli: number | null;
+}
+
+function parseStockOnHand(value: unknown): StockOnHand {
+  const what = 'stock figure';
+  const r = recordOf(value, what);
+  const stock: StockOnHand = {
+    productId: stringField(r, 'productId', what),
+    syncedQuantityMilli: optionalIntField(r, 'syncedQuantityMilli', what),
+    syncedAt: optionalStringField(r, 'syncedAt', what),
+    unsyncedChangeMilli: intField(r, 'unsyncedChangeMilli', what),
+    estimateMilli: optionalIntField(r, 'estimateMilli', what),
+  };
+  // A server figure comes with its time and an estimate, or none of them does.
+  const present = [stock.syncedQuantityMilli, stock.syncedAt, stock.estimateMilli].map((v) => v !== null);
+  if (present.some((p) => p !== present[0])) throw badResponse(what);
+  return stock;
+}
+
+/** `stock_on_hand`: the product's last synced stock, its age, and this till's unsent movements. */
+export async function stockOnHand(productId: string): Promise<StockOnHand> {
+  return parseStockOnHand(await call('stock_on_hand', { productId }));
+}
+
 /** `scan_barcode`: adds the product with this barcode. Rejects with `unknown_barcode`, cart unchanged. */
 export async function scanBarcode(code: string): Promise<CartView> {
   return parseCart(await call('scan_barcode', { code }));

@@ -1,4 +1,5 @@
 import { CatalogPanel } from '../components/CatalogPanel';
+import { StockLookup } from '../stock/StockLookup';
 
 export function StockScreen() {
   return (
@@ -6,6 +7,7 @@ export function StockScreen() {
       <div className="screen__header">
         <h1 className="screen__title">Stock</h1>
       </div>
+      <StockLookup />
       <CatalogPanel />
       <p className="note">Stock operations are not in this build yet.</p>
     </>

@@ -28,6 +28,8 @@ export interface BackendHandlers {
   // Point of sale (answered by a fresh `fakeTill()` unless a test says otherwise).
   pos_state?: Handler;
   find_products?: Handler;
+  find_stock_products?: Handler;
+  stock_on_hand?: Handler;
   scan_barcode?: Handler;
   cart_add?: Handler;
   cart_set_quantity?: Handler;

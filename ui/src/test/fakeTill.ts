@@ -24,6 +24,7 @@ import type {
   SaleDone,
   SaleListItem,
   SessionReport,
+  StockOnHand,
   TenderView,
 } from '../backend';
 
@@ -93,6 +94,10 @@ export interface FakeTillOptions {
   canRefund?: boolean;
   /** Products in the cart at the start. */
   cart?: { product: ProductHit; quantity: string }[];
+  /** `stock_on_hand` answers by product id; a product not listed has no server figure and no movements. */
+  stock?: Record<string, Omit<StockOnHand, 'productId'>>;
+  /** When false, `stock_on_hand` and `find_stock_products` refuse (no stock:inventory:view). */
+  canViewStock?: boolean;
 }
 
 interface Line {
@@ -335,12 +340,29 @@ export function fakeTill(options: FakeTillOptions = {}): FakeTill {
     };
   }
 
+  function find(query: unknown): ProductHit[] {
+    const q = String(query).toLowerCase();
+    if (q === '') return [];
+    return catalog.filter((p) => p.name.toLowerCase().startsWith(q) || p.sku.toLowerCase().startsWith(q));
+  }
+
+  function stockViewer(): void {
+    if (!(options.canViewStock ?? true)) reject('forbidden', 'you need the permission stock:inventory:view');
+  }
+
   const handlers: Record<string, Handler> = {
     pos_state: () => state(),
-    find_products: ({ query }) => {
-      const q = String(query).toLowerCase();
-      if (q === '') return [];
-      return catalog.filter((p) => p.name.toLowerCase().startsWith(q) || p.sku.toLowerCase().startsWith(q));
+    find_products: ({ query }) => find(query),
+    find_stock_products: ({ query }) => {
+      stockViewer();
+      return find(query);
+    },
+    stock_on_hand: ({ productId }) => {
+      stockViewer();
+      if (!catalog.some((p) => p.productId === productId)) reject('not_found', 'no such product');
+      const none = { syncedQuantityMilli: null, syncedAt: null, unsyncedChangeMilli: 0, estimateMilli: null };
+      const known = options.stock?.[String(productId)] ?? none;
+      return { productId: String(productId), ...known } satisfies StockOnHand;
     },
     scan_barcode: ({ code }) => {
       selling();

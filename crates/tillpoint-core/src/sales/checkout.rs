@@ -158,6 +158,16 @@ impl Till {
     /// Name/SKU search for the product finder.
     pub fn find_products(&self, query: &str) -> Result<Vec<ProductHit>, SaleError> {
         self.author(SELL)?;
+        self.product_hits(query)
+    }
+
+    /// The same search for the Stock screen: needs `stock:inventory:view`, not selling.
+    pub fn find_stock_products(&self, query: &str) -> Result<Vec<ProductHit>, SaleError> {
+        self.require(&super::permission(crate::sync::STOCK_VIEW))?;
+        self.product_hits(query)
+    }
+
+    fn product_hits(&self, query: &str) -> Result<Vec<ProductHit>, SaleError> {
         let conn = self.sales_conn()?;
         catalog::search(&conn, query, SEARCH_LIMIT)?
             .into_iter()

@@ -39,7 +39,7 @@ pub(crate) const PULL_PAGE_TIMEOUT_BYTES: usize = 1_000_000;
 pub use pull::{PullOptions, PullProgress, PullSummary};
 pub use push::{
     ExportSummary, PushOptions, PushProgress, PushSummary, StockOnHand, SyncFailure, SyncProblem,
-    SyncStatus,
+    SyncStatus, STOCK_VIEW,
 };
 
 /// Why a push or a pull stopped. Each has a stable [`code`](SyncError::code) for the window.

@@ -56,6 +56,9 @@ pub const PUSH_STREAM: &str = "push";
 /// administrator of devices (docs/decisions/sync-client.md).
 pub const EXPORT_PERMISSIONS: [&str; 2] = ["sync:quarantine:manage", "admin:devices:manage"];
 
+/// Who may see stock levels and look products up for them (Cashier, Stock Manager, …).
+pub const STOCK_VIEW: &str = "stock:inventory:view";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PushOptions {
     /// Records per request, 1 to [`MAX_PUSH_RECORDS`] (larger values are capped).
@@ -425,7 +428,9 @@ impl Till {
     /// What this till can say about `product`'s stock while offline: the server's level for
     /// this till's shop as last pulled, as of when (its age), and this till's movements the
     /// server had not counted then — pending ones, and ones the server took after that.
-    pub fn stock_on_hand(&self, product: ProductId) -> Result<StockOnHand, SyncError> {
+    /// Needs [`STOCK_VIEW`].
+    pub fn stock_on_hand(&self, product: ProductId) -> Result<StockOnHand, CoreError> {
+        self.require_any(&[STOCK_VIEW])?;
         let conn = self.store().conn()?;
         let product_text = product.to_string();
         // The shop this till sells from, as checkout records it: the one shop, else none.
@@ -1178,7 +1183,7 @@ mod tests {
 
     #[tokio::test]
     async fn offline_stock_counts_only_movements_the_server_has_not_had() {
-        let s = setup(&[], accept_all).await;
+        let s = setup(&[STOCK_VIEW], accept_all).await;
         let product = ProductId::from_uuid(Uuid::now_v7());
         let move_stock = |s: &Setup, quantity: i64| {
             let seq = s.record(1)[0].seq;
@@ -1204,5 +1209,29 @@ mod tests {
             "stock levels are not pulled yet"
         );
         assert_eq!(stock.estimate_milli, None);
+    }
+
+    #[tokio::test]
+    async fn stock_lookups_need_stock_view() {
+        let product = ProductId::from_uuid(Uuid::now_v7());
+        let s = setup(&["pos:sales:view"], accept_all).await;
+        let err = s.till.stock_on_hand(product).unwrap_err();
+        assert_eq!(err.code(), "forbidden");
+        assert!(err.to_string().contains(STOCK_VIEW), "{err}");
+        let err = s.till.find_stock_products("milk").unwrap_err();
+        assert_eq!(err.code(), "forbidden");
+
+        // A Stock Manager (stock:*:*) sells nothing but may look stock up.
+        let s = setup(&["stock:*:*"], accept_all).await;
+        let stock = s.till.stock_on_hand(product).unwrap();
+        assert_eq!(
+            (stock.synced_quantity_milli, stock.unsynced_change_milli),
+            (None, 0)
+        );
+        assert!(s.till.find_stock_products("milk").unwrap().is_empty());
+        assert_eq!(
+            s.till.find_products("milk").unwrap_err().code(),
+            "forbidden"
+        );
     }
 }
