@@ -678,6 +678,7 @@ async fn login_with_key(
             password: password.into(),
             device_id: device,
             device_key: Some(STANDARD.encode(key.verifying_key().to_bytes())),
+            device_time: None,
         })
         .send()
         .await
@@ -715,6 +716,7 @@ async fn a_device_cannot_be_re_keyed_at_sign_in() {
             password: PASSWORD.into(),
             device_id: device,
             device_key: Some("c2hvcnQ=".into()),
+            device_time: None,
         })
         .send()
         .await
@@ -812,6 +814,95 @@ async fn forged_foreign_and_expired_grants_are_quarantined_not_lost() {
     )
     .await;
     assert_eq!(under_review, 4);
+}
+
+/// The device's clock offset as the server recorded it, if it has one.
+async fn clock_offset(server: &TestServer, device: DeviceId) -> Option<i64> {
+    let measured = server_scalar(
+        server,
+        "SELECT COUNT(*) FROM devices WHERE id = ?1 AND clock_offset_secs IS NOT NULL
+            AND clock_measured_at IS NOT NULL",
+        device.to_string(),
+    )
+    .await;
+    if measured == 0 {
+        return None;
+    }
+    Some(
+        server_scalar(
+            server,
+            "SELECT clock_offset_secs FROM devices WHERE id = ?1",
+            device.to_string(),
+        )
+        .await,
+    )
+}
+
+/// A sign-in of `user` on the till's device, with its key, claiming the till's clock reads
+/// `device_time`.
+async fn login_at(shop: &Shop, user: &str, password: &str, device_time: i64) {
+    let response = reqwest::Client::new()
+        .post(shop.server.at("api/v1/auth/login"))
+        .json(&LoginRequest {
+            username: user.into(),
+            password: password.into(),
+            device_id: device_of(&shop.till),
+            device_key: Some(STANDARD.encode(device_key(&shop.till).verifying_key().to_bytes())),
+            device_time: Some(device_time),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn offline_records_are_judged_on_the_servers_clock_by_the_offset_measured_at_sign_in() {
+    let shop = shop().await;
+    let device = device_of(&shop.till);
+    // The till's own sign-in sent its clock: about the server's.
+    let measured = clock_offset(&shop.server, device).await.expect("measured");
+    assert!(measured.abs() <= 2, "{measured}");
+    // The till's clock is two hours behind.
+    let now = chrono::Utc::now().timestamp();
+    login_at(&shop, "tendai", PASSWORD, now - 7200).await;
+    let measured = clock_offset(&shop.server, device).await.expect("measured");
+    assert!((7199..=7201).contains(&measured), "{measured}");
+    // An absurd time, or none (an older till), changes nothing.
+    login_at(&shop, "tendai", PASSWORD, now - 2 * 366 * 24 * 3600).await;
+    let token = shop.token().await;
+    assert_eq!(clock_offset(&shop.server, device).await, Some(measured));
+
+    go_offline(&shop.till, "tendai", PASSWORD).await;
+    sell(&shop.till, &shop.catalog.bread, "1", "2.00").await;
+    sell(&shop.till, &shop.catalog.bread, "1", "2.00").await;
+    let mut records = journal(&shop.till);
+    let jti = records[1].grant_jti.clone().expect("an offline sale");
+    let exp = server_scalar(
+        &shop.server,
+        "SELECT json_extract(claims, '$.exp') FROM offline_grants WHERE jti = ?1",
+        jti,
+    )
+    .await;
+    let on_device_clock = |secs: i64| {
+        chrono::DateTime::from_timestamp(secs - 7200, 0)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    // Made now, by a clock reading two hours ago: before the grant on the till's own time,
+    // inside it on the server's.
+    records[1].created_at = on_device_clock(now);
+    // Made ten minutes after the grant expired, by a clock reading 1 h 50 min before then.
+    records[2].created_at = on_device_clock(exp + 600);
+    relink(&mut records, GENESIS_HASH);
+    let answer = push_ok(&shop.server, &token, &batch(&shop.till, records)).await;
+    assert_eq!(
+        outcomes(&answer),
+        [Outcome::Accepted, Outcome::Accepted, Outcome::Quarantined],
+        "{answer:?}"
+    );
+    assert!(reason(&answer, 2).contains("expired"), "{answer:?}");
+    assert_eq!(sales_on_server(&shop.server, &shop.org).await, 1);
 }
 
 #[tokio::test]

@@ -133,6 +133,7 @@ impl TestServer {
                 password: password.into(),
                 device_id: device,
                 device_key: None,
+                device_time: None,
             })
             .send()
             .await

@@ -36,6 +36,11 @@ pub struct LoginRequest {
     /// different key for a known device is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_key: Option<String>,
+    /// The till's clock (Unix seconds) when it sent this request: the clock its records'
+    /// `created_at` come from. The server measures the device's clock offset from it, to
+    /// judge offline records' times on its own clock. Absent from older tills.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_time: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -90,6 +90,7 @@ async fn main() {
                     password,
                     device_id: DeviceId::from_uuid(uuid::Uuid::now_v7()),
                     device_key: None,
+                    device_time: None,
                 })
                 .send()
                 .await

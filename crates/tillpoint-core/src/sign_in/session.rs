@@ -211,6 +211,11 @@ impl Till {
         let identity = self.identity()?;
         let client = self.connection().client();
         let url = self.config().server_url.clone();
+        // The same clock the till's records are dated by, for the server to measure its offset.
+        let device_time = {
+            let conn = self.conn()?;
+            clock::observe(&conn, Utc::now().timestamp())?.now
+        };
         let response = client
             .post(url.endpoint("api/v1/auth/login"))
             .json(&LoginRequest {
@@ -221,6 +226,7 @@ impl Till {
                     use base64::Engine as _;
                     base64::engine::general_purpose::STANDARD.encode(identity.public_key)
                 }),
+                device_time: Some(device_time),
             })
             .send()
             .await

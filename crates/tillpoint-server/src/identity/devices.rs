@@ -55,6 +55,51 @@ pub fn status(
     }))
 }
 
+/// The largest clock offset believed: a till more than a year off is broken or lying, and
+/// its sign-in measures nothing (the offset stays what it was).
+pub const MAX_CLOCK_OFFSET_SECS: i64 = 366 * 24 * 3600;
+
+/// Records the device's clock offset (`now` − `device_time`, seconds) measured at a sign-in
+/// that sent the till's time. Returns the offset stored, or `None` when the till sent no
+/// time or an absurd one (nothing is stored then).
+pub fn record_clock_offset(
+    conn: &Connection,
+    org: OrgId,
+    device: DeviceId,
+    device_time: Option<i64>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Option<i64>> {
+    let Some(offset) = device_time
+        .and_then(|t| now.timestamp().checked_sub(t))
+        .filter(|offset| offset.abs() <= MAX_CLOCK_OFFSET_SECS)
+    else {
+        return Ok(None);
+    };
+    conn.execute(
+        "UPDATE devices SET clock_offset_secs = ?1, clock_measured_at = ?2
+          WHERE org_id = ?3 AND id = ?4",
+        (offset, time_text(now), org.to_string(), device.to_string()),
+    )?;
+    Ok(Some(offset))
+}
+
+/// The device's clock offset measured at its last sign-in (server − device, seconds), if
+/// one was ever measured.
+pub fn clock_offset(
+    conn: &Connection,
+    org: OrgId,
+    device: DeviceId,
+) -> rusqlite::Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT clock_offset_secs FROM devices WHERE org_id = ?1 AND id = ?2",
+            (org.to_string(), device.to_string()),
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .optional()?
+        .flatten())
+}
+
 /// What binding a presented device key to a device found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyBinding {

@@ -311,6 +311,11 @@ fn login_blocking(
         tx.commit()?;
         return Ok(Err((SessionError::DeviceKeyMismatch, Some(user.org_id))));
     }
+    // Only a sign-in presenting the device's own key measures its clock: one without a key
+    // says nothing about the till the device's records come from.
+    if matches!(binding, KeyBinding::Bound | KeyBinding::Same) {
+        devices::record_clock_offset(&tx, user.org_id, req.device_id, req.device_time, now)?;
+    }
     let settings = org_settings(&tx, user.org_id)?;
     let family = refresh::start_family(&tx, user.org_id, user.id, req.device_id, now)?;
     let response = tokens_for(&tx, signer, &user, req.device_id, &settings, &family, now)?;

@@ -42,10 +42,14 @@ use crate::store::DbError;
 use crate::tenancy::Tenant;
 
 /// How far a record's time may lie outside its grant's `nbf`..`exp` (or after its
-/// revocation) and still count as inside. The server does not know the device's clock offset
-/// (a login carries no device time); the till's offline clock never runs backwards
+/// revocation) and still count as inside, for a device whose clock offset is unknown (no
+/// sign-in of it sent the till's time). The till's offline clock never runs backwards
 /// (ARCHITECTURE.md §3), so this only absorbs ordinary drift between two clocks.
 pub const CLOCK_TOLERANCE_SECS: i64 = 300;
+
+/// The same for a device whose clock offset was measured at sign-in: the record's time is
+/// corrected by that offset, and this only absorbs drift since the measurement.
+pub const MEASURED_CLOCK_TOLERANCE_SECS: i64 = 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
@@ -264,6 +268,8 @@ struct Judge<'a> {
     /// When the device was revoked, for an import of its records (a push of a revoked
     /// device's batch is refused before judging).
     revoked_at: Option<DateTime<Utc>>,
+    /// The device's clock offset measured at sign-in (server − device, seconds), if known.
+    clock_offset: Option<i64>,
     /// The last record of the server's copy of this device's chain.
     head: (u64, String),
     head_moved: bool,
@@ -287,12 +293,14 @@ impl<'a> Judge<'a> {
             )
             .optional()?
             .unwrap_or((0, GENESIS_HASH.to_owned()));
+        let clock_offset = devices::clock_offset(tx, org, device)?;
         Ok(Self {
             tx,
             org,
             device,
             pusher,
             revoked_at,
+            clock_offset,
             head,
             head_moved: false,
             users: HashMap::new(),
@@ -466,7 +474,18 @@ impl<'a> Judge<'a> {
         required: Option<&Permission>,
         sale: Option<&SalePayload>,
     ) -> rusqlite::Result<Option<String>> {
-        let tolerance = chrono::Duration::seconds(CLOCK_TOLERANCE_SECS);
+        // The record's time on the server's clock when the device's offset is known, with a
+        // small allowance for drift since it was measured; otherwise the till's time as it
+        // claims it, with the wider allowance.
+        let (created_at, tolerance) = match self.clock_offset {
+            Some(offset) => (
+                created_at
+                    .checked_add_signed(chrono::Duration::seconds(offset))
+                    .unwrap_or(created_at),
+                chrono::Duration::seconds(MEASURED_CLOCK_TOLERANCE_SECS),
+            ),
+            None => (created_at, chrono::Duration::seconds(CLOCK_TOLERANCE_SECS)),
+        };
         let (tx, org, device) = (self.tx, self.org, self.device);
         let Some(grant) = self.grant(jti)? else {
             return Ok(Some(format!(
