@@ -9,15 +9,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use rusqlite::Connection;
 use serde_json::Value;
+use support::catalog::TestProduct;
 use support::{new_device, spawn_server, spawn_till, till_config, TestOrg, TestServer, TestTill};
 use tillpoint_core::sales::till_session::CountInput;
 use tillpoint_core::sales::{CheckoutInput, PaymentRequest};
 use tillpoint_core::Till;
 use tillpoint_protocol::sales::TenderMethod;
 use tillpoint_protocol::sync::{Outcome, PushRequest, PushResponse, PUSH_PATH};
-use tillpoint_protocol::{Barcode, DeviceId, UserId};
+use tillpoint_protocol::{DeviceId, UserId};
 
 const IMPORT_PATH: &str = "api/v1/sync/import";
 const PASSWORD: &str = "till-password-1";
@@ -39,47 +39,10 @@ fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-/// Writes the organisation, USD, a tax class and bread at 1.25 straight into the till's
-/// store, as the catalog pull would.
+/// Bread at 1.25 (under `bread` as its id) in the till's store, as the catalog pull would.
 fn install_catalog(till: &TestTill, org: &TestOrg, bread: &str) {
-    let mut conn = till_db(till.data_dir());
-    let tx = conn.transaction().unwrap();
-    let now = chrono::Utc::now().to_rfc3339();
-    tx.execute(
-        "INSERT INTO organisation (singleton, org_id, name, tax_number, base_currency, updated_at)
-         VALUES (1, ?1, ?2, NULL, 'USD', ?3)",
-        (org.id.to_string(), &org.name, &now),
-    )
-    .unwrap();
-    tx.execute(
-        "INSERT INTO locations (id, name, kind) VALUES (?1, 'Main Street', 'shop')",
-        [new_id()],
-    )
-    .unwrap();
-    tx.execute(
-        "INSERT INTO currencies (code, name, minor_units) VALUES ('USD', 'US Dollar', 2)",
-        [],
-    )
-    .unwrap();
-    let class = new_id();
-    tx.execute(
-        "INSERT INTO tax_classes (id, code, name, rate_bp) VALUES (?1, 'standard', 'Standard rated', 1500)",
-        [&class],
-    )
-    .unwrap();
-    tx.execute(
-        "INSERT INTO products (id, sku, name, unit, tax_class_id, price_minor, currency, updated_at)
-         VALUES (?1, 'BREAD', 'White Bread 700g', 'each', ?2, 125, 'USD', ?3)",
-        (bread, &class, &now),
-    )
-    .unwrap();
-    let barcode = Barcode::ean13_from_body("600100000001").unwrap();
-    tx.execute(
-        "INSERT INTO barcodes (barcode, product_id) VALUES (?1, ?2)",
-        (barcode.as_str(), bread),
-    )
-    .unwrap();
-    tx.commit().unwrap();
+    let bread = TestProduct::each_with_id(bread, 1, "BREAD", "White Bread 700g", 125);
+    support::catalog::install(till.data_dir(), org, &[&bread]);
 }
 
 async fn shop() -> Shop {
@@ -194,12 +157,6 @@ async fn count(server: &TestServer, org: &TestOrg, sql: &str) -> i64 {
         )
         .await
         .unwrap()
-}
-
-fn till_db(dir: &Path) -> Connection {
-    let conn = Connection::open(dir.join("till.db")).unwrap();
-    conn.busy_timeout(Duration::from_secs(5)).unwrap();
-    conn
 }
 
 async fn sell(till: &Till, product: &str) {

@@ -14,6 +14,7 @@ use ed25519_dalek::{Signer as _, SigningKey};
 use reqwest::StatusCode;
 use rusqlite::Connection;
 use serde_json::Value;
+use support::catalog::TestProduct;
 use support::{new_device, spawn_server, spawn_till, TestOrg, TestServer, TestTill};
 use tillpoint_core::sales::till_session::CountInput;
 use tillpoint_core::sales::{CheckoutInput, PaymentRequest};
@@ -25,7 +26,7 @@ use tillpoint_protocol::sales::TenderMethod;
 use tillpoint_protocol::sync::{
     push_signing_bytes, Outcome, PushRequest, PushResponse, MAX_PUSH_RECORDS, PUSH_PATH,
 };
-use tillpoint_protocol::{Barcode, DeviceId, UserId};
+use tillpoint_protocol::{DeviceId, UserId};
 
 const PASSWORD: &str = "till-password-1";
 const ADMIN_PASSWORD: &str = "admin-password-1";
@@ -34,78 +35,19 @@ const ADMIN_PASSWORD: &str = "admin-password-1";
 // A shop: a server, an organisation, a till with a small catalog, a cashier signed in.
 
 #[derive(Debug, Clone)]
-struct Item {
-    id: String,
-    barcode: String,
-}
-
-#[derive(Debug, Clone)]
 struct Catalog {
     /// 1.25, standard-rated.
-    bread: Item,
+    bread: TestProduct,
     /// 250.00, standard-rated: two make the grant's largest sale.
-    tv: Item,
+    tv: TestProduct,
 }
 
 fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-fn item(n: u32) -> Item {
-    Item {
-        id: new_id(),
-        barcode: Barcode::ean13_from_body(&format!("600100{n:06}"))
-            .expect("a 12-digit body")
-            .as_str()
-            .to_owned(),
-    }
-}
-
-/// Writes the organisation, its shop, USD, a tax class and the products straight into the
-/// till's store, as the catalog pull would (the pull is tested in tests/pull.rs).
 fn install_catalog(till: &TestTill, org: &TestOrg, catalog: &Catalog) {
-    let mut conn = till_db(till);
-    let tx = conn.transaction().unwrap();
-    let now = chrono::Utc::now().to_rfc3339();
-    tx.execute(
-        "INSERT INTO organisation (singleton, org_id, name, tax_number, base_currency, updated_at)
-         VALUES (1, ?1, ?2, NULL, 'USD', ?3)",
-        (org.id.to_string(), &org.name, &now),
-    )
-    .unwrap();
-    tx.execute(
-        "INSERT INTO locations (id, name, kind) VALUES (?1, 'Main Street', 'shop')",
-        [new_id()],
-    )
-    .unwrap();
-    tx.execute(
-        "INSERT INTO currencies (code, name, minor_units) VALUES ('USD', 'US Dollar', 2)",
-        [],
-    )
-    .unwrap();
-    let class = new_id();
-    tx.execute(
-        "INSERT INTO tax_classes (id, code, name, rate_bp) VALUES (?1, 'standard', 'Standard rated', 1500)",
-        [&class],
-    )
-    .unwrap();
-    for (item, sku, name, price) in [
-        (&catalog.bread, "BREAD", "White Bread 700g", 125),
-        (&catalog.tv, "TV32", "Television 32in", 25_000),
-    ] {
-        tx.execute(
-            "INSERT INTO products (id, sku, name, unit, tax_class_id, price_minor, currency, updated_at)
-             VALUES (?1, ?2, ?3, 'each', ?4, ?5, 'USD', ?6)",
-            (&item.id, sku, name, &class, price, &now),
-        )
-        .unwrap();
-        tx.execute(
-            "INSERT INTO barcodes (barcode, product_id) VALUES (?1, ?2)",
-            (&item.barcode, &item.id),
-        )
-        .unwrap();
-    }
-    tx.commit().unwrap();
+    support::catalog::install(till.data_dir(), org, &[&catalog.bread, &catalog.tv]);
 }
 
 struct Shop {
@@ -126,8 +68,8 @@ async fn shop() -> Shop {
         .create_user(&org, "rumbi", "Administrator", ADMIN_PASSWORD)
         .await;
     let catalog = Catalog {
-        bread: item(1),
-        tv: item(2),
+        bread: TestProduct::each(1, "BREAD", "White Bread 700g", 125),
+        tv: TestProduct::each(2, "TV32", "Television 32in", 25_000),
     };
     let till = spawn_till(&server.url);
     install_catalog(&till, &org, &catalog);
@@ -191,7 +133,7 @@ async fn go_offline(till: &TestTill, user: &str, password: &str) {
 }
 
 /// Sells `quantity` of `item` for cash; returns the sale id.
-async fn sell(till: &TestTill, item: &Item, quantity: &str, cash: &str) -> String {
+async fn sell(till: &TestTill, item: &TestProduct, quantity: &str, cash: &str) -> String {
     till.till.cart_add(&item.id, Some(quantity)).unwrap();
     till.till
         .checkout(&CheckoutInput {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
+use support::catalog::TestProduct;
 use support::proxy::{Mode, Proxy};
 use support::{spawn_server, spawn_till, TestOrg, TestServer, TestTill};
 use tillpoint_core::sales::till_session::CountInput;
@@ -152,48 +153,12 @@ async fn sell(till: &Till, bread: &str, quantity: u32) -> String {
     .sale_id
 }
 
-/// Writes the organisation, its shop, USD, VAT and the bread (under the server's product id)
-/// straight into the till's store, as the catalog pull would: the pull has its own tests
-/// (tests/pull.rs) and is not what these faults are about.
+/// The bread (under the server's product id) in the till's store, as the catalog pull would:
+/// the pull has its own tests (tests/pull.rs) and is not what these faults are about.
 fn install_catalog(till: &TestTill, org: &TestOrg, bread: &str) {
-    let mut conn = till_db(till);
-    let tx = conn.transaction().unwrap();
-    let now = chrono::Utc::now().to_rfc3339();
-    let new_id = || uuid::Uuid::now_v7().to_string();
-    tx.execute(
-        "INSERT INTO organisation (singleton, org_id, name, tax_number, base_currency, updated_at)
-         VALUES (1, ?1, ?2, NULL, 'USD', ?3)",
-        (org.id.to_string(), &org.name, &now),
-    )
-    .unwrap();
-    tx.execute(
-        "INSERT INTO locations (id, name, kind) VALUES (?1, 'Main Street', 'shop')",
-        [new_id()],
-    )
-    .unwrap();
-    tx.execute(
-        "INSERT INTO currencies (code, name, minor_units) VALUES ('USD', 'US Dollar', 2)",
-        [],
-    )
-    .unwrap();
-    let class = new_id();
-    tx.execute(
-        "INSERT INTO tax_classes (id, code, name, rate_bp) VALUES (?1, 'standard', 'VAT 15%', 1500)",
-        [&class],
-    )
-    .unwrap();
-    tx.execute(
-        "INSERT INTO products (id, sku, name, unit, tax_class_id, price_minor, currency, updated_at)
-         VALUES (?1, 'BREAD', 'White Bread 700g', 'each', ?2, 125, 'USD', ?3)",
-        (bread, &class, &now),
-    )
-    .unwrap();
-    tx.execute(
-        "INSERT INTO barcodes (barcode, product_id) VALUES (?1, ?2)",
-        (BREAD_BARCODE, bread),
-    )
-    .unwrap();
-    tx.commit().unwrap();
+    let bread = TestProduct::each_with_id(bread, 1, "BREAD", "White Bread 700g", 125);
+    assert_eq!(bread.barcode, BREAD_BARCODE);
+    support::catalog::install(till.data_dir(), org, &[&bread]);
 }
 
 fn till_db(till: &TestTill) -> Connection {
