@@ -111,7 +111,11 @@ export function App({ initialScreen = 'pos' }: { initialScreen?: ScreenId }) {
           <CatalogProgress />
           {signedIn && (
             <>
-              <SessionBadge session={signedIn.session} remainingSecs={signedIn.remainingSecs} />
+              <SessionBadge
+                session={signedIn.session}
+                remainingSecs={signedIn.remainingSecs}
+                serverReachable={connection.status?.state !== 'offline'}
+              />
               <LockButton
                 busy={locking}
                 onLock={() => {

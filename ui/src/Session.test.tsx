@@ -359,7 +359,8 @@ describe('Session badge and Lock', () => {
   });
 
   it('updates the badge when session-changed brings a new status', async () => {
-    mockBackend();
+    // The server is there: the badge shows the session's own mode.
+    mockBackend({ connection_status: () => status({ state: 'online', detail: null }) });
     render(<Root />);
     await badge();
     expect(screen.getByTestId('session-mode').textContent).toBe('Online');
@@ -386,7 +387,8 @@ describe('Session badge and Lock', () => {
   });
 
   it('reports a malformed session-changed payload and keeps the session', async () => {
-    mockBackend();
+    // The server is there: the badge shows the session's own mode.
+    mockBackend({ connection_status: () => status({ state: 'online', detail: null }) });
     render(<Root />);
     await badge();
 

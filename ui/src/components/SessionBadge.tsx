@@ -10,8 +10,11 @@ export function formatTimeLeft(secs: number): string {
   return hours > 0 ? `${hours} h ${minutes} min left` : `${minutes} min left`;
 }
 
-function tooltip(session: SessionStatus): string {
+function tooltip(session: SessionStatus, working: 'online' | 'offline'): string {
   const until = new Date(session.grantExpiresAt * 1000).toLocaleString();
+  if (session.mode === 'online' && working === 'offline') {
+    return `Signed in online, but the server cannot be reached: sales are made under your offline access (until ${until}) until it is back.`;
+  }
   return session.mode === 'online'
     ? `Signed in online. Offline access on this till lasts until ${until}.`
     : `Signed in offline, without the server. Offline access lasts until ${until}.`;
@@ -21,20 +24,26 @@ interface SessionBadgeProps {
   session: SessionStatus;
   /** The grant's seconds left now (counted down while offline). */
   remainingSecs: number;
+  /** False once the connection monitor has seen the server go: the till then works offline
+   * (under the grant) even though the person signed in online. */
+  serverReachable: boolean;
 }
 
 /** The header's "who is signed in": name, role, Online / Offline and, offline, the time left. */
-export function SessionBadge({ session, remainingSecs }: SessionBadgeProps) {
-  const classes = ['session', `session--${session.mode}`];
+export function SessionBadge({ session, remainingSecs, serverReachable }: SessionBadgeProps) {
+  // What the till does now, as the core decides each sale: online only while the server is
+  // there.
+  const working = session.mode === 'online' && serverReachable ? 'online' : 'offline';
+  const classes = ['session', `session--${working}`];
   if (session.grantWarning !== null) classes.push('session--warning');
   return (
-    <div className={classes.join(' ')} data-testid="session" title={tooltip(session)}>
+    <div className={classes.join(' ')} data-testid="session" title={tooltip(session, working)}>
       <span className="session__name">{session.userName}</span>
       <span className="session__role">{session.role}</span>
       <span className="session__mode" data-testid="session-mode">
-        {session.mode === 'online' ? 'Online' : 'Offline'}
+        {working === 'online' ? 'Online' : 'Offline'}
       </span>
-      {session.mode === 'offline' && (
+      {working === 'offline' && (
         <span className="session__grant" data-testid="grant-remaining">
           Offline access: {formatTimeLeft(remainingSecs)}
         </span>
