@@ -285,7 +285,10 @@ describe('Sign-in screen', () => {
 
 describe('Session badge and Lock', () => {
   it('shows the signed-in person from session_status', async () => {
-    mockBackend({ session_status: () => session({ userName: 'Carl Dahl', role: 'cashier' }) });
+    mockBackend({
+      session_status: () => session({ userName: 'Carl Dahl', role: 'cashier' }),
+      connection_status: () => status({ state: 'online', detail: null }),
+    });
     render(<Root />);
     const el = await badge();
     expect(within(el).getByText('Carl Dahl')).toBeDefined();
