@@ -11,6 +11,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 use support::catalog::TestProduct;
+use support::sync::{outcomes, post_batch, post_batch_ok, reason};
 use support::{new_device, spawn_server, spawn_till, till_config, TestOrg, TestServer, TestTill};
 use tillpoint_core::sales::till_session::CountInput;
 use tillpoint_core::sales::{CheckoutInput, PaymentRequest};
@@ -184,34 +185,11 @@ async fn send(
     token: &str,
     body: &PushRequest,
 ) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(server.at(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .expect("the server answers")
+    post_batch(server, path, token, body).await
 }
 
 async fn import_ok(server: &TestServer, token: &str, file: &PushRequest) -> PushResponse {
-    let response = send(server, IMPORT_PATH, token, file).await;
-    let status = response.status();
-    let body = response.text().await.unwrap();
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let answer: PushResponse = serde_json::from_str(&body).unwrap();
-    assert_eq!(answer.results.len(), file.records.len());
-    for (result, record) in answer.results.iter().zip(&file.records) {
-        assert_eq!((result.id, result.seq), (record.id, record.seq));
-    }
-    answer
-}
-
-fn outcomes(answer: &PushResponse) -> Vec<Outcome> {
-    answer.results.iter().map(|r| r.outcome).collect()
-}
-
-fn reason(answer: &PushResponse, index: usize) -> String {
-    answer.results[index].reason.clone().unwrap_or_default()
+    post_batch_ok(server, IMPORT_PATH, token, file).await
 }
 
 // ---------------------------------------------------------------------------------------

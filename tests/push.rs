@@ -15,6 +15,7 @@ use reqwest::StatusCode;
 use rusqlite::Connection;
 use serde_json::Value;
 use support::catalog::TestProduct;
+use support::sync::{outcomes, post_batch, post_batch_ok, reason};
 use support::{new_device, spawn_server, spawn_till, TestOrg, TestServer, TestTill};
 use tillpoint_core::sales::till_session::CountInput;
 use tillpoint_core::sales::{CheckoutInput, PaymentRequest};
@@ -199,34 +200,11 @@ fn batch(till: &TestTill, records: Vec<JournalRecord>) -> PushRequest {
 }
 
 async fn push(server: &TestServer, token: &str, request: &PushRequest) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(server.at(PUSH_PATH))
-        .bearer_auth(token)
-        .json(request)
-        .send()
-        .await
-        .expect("the server answers")
+    post_batch(server, PUSH_PATH, token, request).await
 }
 
 async fn push_ok(server: &TestServer, token: &str, request: &PushRequest) -> PushResponse {
-    let response = push(server, token, request).await;
-    let status = response.status();
-    let body = response.text().await.unwrap();
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let answer: PushResponse = serde_json::from_str(&body).unwrap();
-    assert_eq!(answer.results.len(), request.records.len());
-    for (result, record) in answer.results.iter().zip(&request.records) {
-        assert_eq!((result.id, result.seq), (record.id, record.seq));
-    }
-    answer
-}
-
-fn outcomes(answer: &PushResponse) -> Vec<Outcome> {
-    answer.results.iter().map(|r| r.outcome).collect()
-}
-
-fn reason(answer: &PushResponse, index: usize) -> String {
-    answer.results[index].reason.clone().unwrap_or_default()
+    post_batch_ok(server, PUSH_PATH, token, request).await
 }
 
 /// Re-links and re-hashes `records` from `prev`, as an attacker editing the journal would.

@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod desktop;
 pub mod proxy;
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 

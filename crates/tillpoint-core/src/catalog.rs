@@ -265,33 +265,78 @@ pub fn rate_between(
     Ok((rate, base))
 }
 
+/// A currency a sale in another may be paid in, with the rate in force between them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TakenCurrency {
+    pub code: CurrencyCode,
+    pub name: String,
+    pub minor_units: u32,
+    /// One `rate_base` is `rate` of the other currency of the pair, as stored.
+    pub rate: ExchangeRate,
+    pub rate_base: CurrencyCode,
+}
+
+/// Units of `code` per unit of `sale`, as a person reads it: `1`, `26.80`, or `1/26.80` when
+/// the organisation states the pair the other way round.
+pub fn rate_text(
+    code: CurrencyCode,
+    rate: ExchangeRate,
+    rate_base: CurrencyCode,
+    sale: CurrencyCode,
+) -> String {
+    if code == sale {
+        "1".to_owned()
+    } else if rate_base == sale {
+        rate.to_string()
+    } else {
+        format!("1/{rate}")
+    }
+}
+
 /// Every currency with a rate to `sale_currency` at `at`, the sale currency first.
-pub fn currency_options(
+pub fn taken_currencies(
     conn: &Connection,
     sale_currency: CurrencyCode,
     at: &str,
-) -> Result<Vec<CurrencyOption>, CatalogError> {
+) -> Result<Vec<TakenCurrency>, CatalogError> {
     let mut statement =
         conn.prepare_cached("SELECT code, name, minor_units FROM currencies ORDER BY code")?;
     let all: Vec<(String, String, u32)> = statement
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
-    let mut options = Vec::new();
+    let mut taken = Vec::new();
     for (code, name, minor_units) in all {
         let code = CurrencyCode::parse(&code).map_err(|e| CatalogError::Damaged(e.to_string()))?;
-        let rate = match rate_between(conn, sale_currency, code, at) {
-            Ok((rate, base)) if base == sale_currency => rate.to_string(),
-            Ok((rate, _)) => format!("1/{rate}"),
+        let (rate, rate_base) = match rate_between(conn, sale_currency, code, at) {
+            Ok(found) => found,
             Err(CatalogError::NoRate(..)) => continue,
             Err(other) => return Err(other),
         };
-        options.push(CurrencyOption {
+        taken.push(TakenCurrency {
             code,
             name,
             minor_units,
             rate,
+            rate_base,
         });
     }
-    options.sort_by_key(|o| o.code != sale_currency);
-    Ok(options)
+    taken.sort_by_key(|t| t.code != sale_currency);
+    Ok(taken)
+}
+
+/// [`taken_currencies`] as the window shows them.
+pub fn currency_options(
+    conn: &Connection,
+    sale_currency: CurrencyCode,
+    at: &str,
+) -> Result<Vec<CurrencyOption>, CatalogError> {
+    Ok(taken_currencies(conn, sale_currency, at)?
+        .into_iter()
+        .map(|t| CurrencyOption {
+            rate: rate_text(t.code, t.rate, t.rate_base, sale_currency),
+            code: t.code,
+            name: t.name,
+            minor_units: t.minor_units,
+        })
+        .collect())
 }

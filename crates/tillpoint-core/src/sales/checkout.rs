@@ -70,18 +70,15 @@ pub(crate) fn tender_currencies(
     sale: CurrencyCode,
     at: &str,
 ) -> Result<Vec<TenderCurrency>, SaleError> {
-    catalog::currency_options(conn, sale, at)?
+    Ok(catalog::taken_currencies(conn, sale, at)?
         .into_iter()
-        .map(|option| {
-            let (rate, rate_base) = catalog::rate_between(conn, sale, option.code, at)?;
-            Ok(TenderCurrency {
-                code: option.code,
-                minor_units: option.minor_units,
-                rate,
-                rate_base,
-            })
+        .map(|taken| TenderCurrency {
+            code: taken.code,
+            minor_units: taken.minor_units,
+            rate: taken.rate,
+            rate_base: taken.rate_base,
         })
-        .collect()
+        .collect())
 }
 
 fn parse_payments(

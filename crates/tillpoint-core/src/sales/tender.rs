@@ -46,13 +46,7 @@ impl TenderCurrency {
     /// Units of this currency per unit of the sale currency, as a person reads it: `26.80`,
     /// or `1/26.80` when the organisation states the pair the other way round.
     pub fn rate_text(&self, sale: CurrencyCode) -> String {
-        if self.code == sale {
-            "1".to_owned()
-        } else if self.rate_base == sale {
-            self.rate.to_string()
-        } else {
-            format!("1/{}", self.rate)
-        }
+        crate::catalog::rate_text(self.code, self.rate, self.rate_base, sale)
     }
 
     /// Minor units of this currency per minor unit of the sale currency, exactly.

@@ -531,34 +531,32 @@ impl Till {
             .active_session()
             .clone()
             .ok_or(SignInError::NotSignedIn)?;
-        match session.token_valid_at(Utc::now().timestamp()) {
-            true => {
-                if !any_covers(&session.user.permissions, permission) {
-                    return Err(SignInError::Forbidden(permission.clone(), ""));
-                }
+        // The token governs while it is valid; otherwise the grant, narrowed by the last pull.
+        if session.token_valid_at(Utc::now().timestamp()) {
+            if !any_covers(&session.user.permissions, permission) {
+                return Err(SignInError::Forbidden(permission.clone(), ""));
             }
-            false => {
-                let conn = self.conn()?;
-                let reading = clock::observe(&conn, Utc::now().timestamp())?;
-                if reading.locked {
-                    return Err(SignInError::ClockLocked);
-                }
-                if reading.now > session.grant.exp {
-                    return Err(SignInError::GrantExpired);
-                }
-                if !any_covers(&session.grant.perms, permission) {
-                    return Err(SignInError::Forbidden(permission.clone(), " offline"));
-                }
-                // The grant, narrowed by what the last pull says now.
-                if let Some(standing) = offline_users::standing(
-                    &conn,
-                    session.grant.sub,
-                    &session.grant.jti,
-                    session.grant.device,
-                    Some(permission),
-                )? {
-                    return Err(refusal(standing, Some(permission)));
-                }
+        } else {
+            let conn = self.conn()?;
+            let reading = clock::observe(&conn, Utc::now().timestamp())?;
+            if reading.locked {
+                return Err(SignInError::ClockLocked);
+            }
+            if reading.now > session.grant.exp {
+                return Err(SignInError::GrantExpired);
+            }
+            if !any_covers(&session.grant.perms, permission) {
+                return Err(SignInError::Forbidden(permission.clone(), " offline"));
+            }
+            // The grant, narrowed by what the last pull says now.
+            if let Some(standing) = offline_users::standing(
+                &conn,
+                session.grant.sub,
+                &session.grant.jti,
+                session.grant.device,
+                Some(permission),
+            )? {
+                return Err(refusal(standing, Some(permission)));
             }
         }
         Ok(())
