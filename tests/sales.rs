@@ -348,7 +348,7 @@ fn refund_of(
 }
 
 fn err_code<T: std::fmt::Debug>(result: Result<T, SaleError>) -> &'static str {
-    result.expect_err("must be refused").code()
+    result.expect_err("must be refused").code().as_str()
 }
 
 fn scalar<T: rusqlite::types::FromSql>(

@@ -270,7 +270,7 @@ async fn a_push_cut_after_the_server_committed_is_resent_as_duplicates_and_nothi
     let status = till.till.sync_status().unwrap();
     assert_eq!(status.pending, 4);
     assert_eq!(
-        status.last_error.map(|e| e.code).as_deref(),
+        status.last_error.map(|e| e.code.as_str()),
         Some("server_unreachable")
     );
 

@@ -3,6 +3,8 @@
 //! nothing here holds a business rule a headless test of the core cannot reach.
 
 mod commands;
+pub mod contract;
+mod events;
 mod logging;
 mod pos_commands;
 mod startup;
@@ -13,49 +15,14 @@ use tauri::{Builder, Runtime};
 pub use commands::CommandError;
 pub use startup::ShellState;
 
-/// Registers the commands and the start-up hook on `builder`. Tests pass Tauri's mock
-/// builder here; the app passes the real one.
+/// Registers the commands, the events and the start-up hook on `builder`. Tests pass Tauri's
+/// mock builder here; the app passes the real one.
 pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+    let contract = contract::builder::<R>();
     builder
-        .invoke_handler(tauri::generate_handler![
-            commands::startup_error,
-            commands::app_info,
-            commands::local_product_count,
-            commands::connection_status,
-            commands::check_server,
-            commands::session_status,
-            commands::sign_in,
-            commands::unlock_offline,
-            commands::lock,
-            commands::sync_status,
-            commands::sync_problems,
-            commands::sync_now,
-            commands::export_unsynced,
-            pos_commands::pos_state,
-            pos_commands::find_products,
-            pos_commands::find_stock_products,
-            pos_commands::stock_on_hand,
-            pos_commands::scan_barcode,
-            pos_commands::cart_add,
-            pos_commands::cart_set_quantity,
-            pos_commands::cart_remove_line,
-            pos_commands::cart_void,
-            pos_commands::cart_set_line_discount,
-            pos_commands::cart_set_discount,
-            pos_commands::cart_set_price,
-            pos_commands::park_cart,
-            pos_commands::resume_parked,
-            pos_commands::tender_preview,
-            pos_commands::checkout,
-            pos_commands::open_till,
-            pos_commands::till_report,
-            pos_commands::close_till,
-            pos_commands::recent_sales,
-            pos_commands::sale_detail,
-            pos_commands::refund,
-            pos_commands::reprint_receipt,
-        ])
-        .setup(|app| {
+        .invoke_handler(contract.invoke_handler())
+        .setup(move |app| {
+            contract.mount_events(app);
             startup::start(app)?;
             Ok(())
         })

@@ -25,17 +25,20 @@ impl From<SaleError> for CommandError {
 type Answer<T> = Result<T, CommandError>;
 
 #[tauri::command]
+#[specta::specta]
 pub async fn pos_state(state: State<'_, ShellState>) -> Answer<PosState> {
     Ok(state.till()?.pos_state()?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn find_products(state: State<'_, ShellState>, query: String) -> Answer<Vec<ProductHit>> {
     Ok(state.till()?.find_products(&query)?)
 }
 
 /// The Stock screen's search: the same search, for anyone who may view stock.
 #[tauri::command]
+#[specta::specta]
 pub async fn find_stock_products(
     state: State<'_, ShellState>,
     query: String,
@@ -45,6 +48,7 @@ pub async fn find_stock_products(
 
 /// A product's stock as this till can tell offline (needs `stock:inventory:view`).
 #[tauri::command]
+#[specta::specta]
 pub async fn stock_on_hand(
     state: State<'_, ShellState>,
     product_id: ProductId,
@@ -53,11 +57,13 @@ pub async fn stock_on_hand(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn scan_barcode(state: State<'_, ShellState>, code: String) -> Answer<CartView> {
     Ok(state.till()?.scan_barcode(&code)?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn cart_add(
     state: State<'_, ShellState>,
     product_id: String,
@@ -67,6 +73,7 @@ pub async fn cart_add(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn cart_set_quantity(
     state: State<'_, ShellState>,
     line_id: u32,
@@ -76,16 +83,19 @@ pub async fn cart_set_quantity(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn cart_remove_line(state: State<'_, ShellState>, line_id: u32) -> Answer<CartView> {
     Ok(state.till()?.cart_remove_line(line_id)?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn cart_void(state: State<'_, ShellState>) -> Answer<CartView> {
     Ok(state.till()?.cart_void()?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn cart_set_line_discount(
     state: State<'_, ShellState>,
     line_id: u32,
@@ -97,6 +107,7 @@ pub async fn cart_set_line_discount(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn cart_set_discount(
     state: State<'_, ShellState>,
     discount: Option<DiscountInput>,
@@ -105,6 +116,7 @@ pub async fn cart_set_discount(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn cart_set_price(
     state: State<'_, ShellState>,
     line_id: u32,
@@ -114,16 +126,19 @@ pub async fn cart_set_price(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn park_cart(state: State<'_, ShellState>, label: String) -> Answer<PosState> {
     Ok(state.till()?.park_cart(&label)?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn resume_parked(state: State<'_, ShellState>, id: String) -> Answer<PosState> {
     Ok(state.till()?.resume_parked(&id)?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn tender_preview(
     state: State<'_, ShellState>,
     payments: Vec<PaymentRequest>,
@@ -136,6 +151,7 @@ pub async fn tender_preview(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn checkout(
     state: State<'_, ShellState>,
     payments: Vec<PaymentRequest>,
@@ -153,6 +169,7 @@ pub async fn checkout(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn open_till(state: State<'_, ShellState>, float: Vec<CountInput>) -> Answer<PosState> {
     let till = state.till()?;
     till.open_till(&float)?;
@@ -161,11 +178,13 @@ pub async fn open_till(state: State<'_, ShellState>, float: Vec<CountInput>) -> 
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn till_report(state: State<'_, ShellState>) -> Answer<ReportView> {
     Ok(state.till()?.till_report().await?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn close_till(
     state: State<'_, ShellState>,
     counted: Vec<CountInput>,
@@ -176,16 +195,19 @@ pub async fn close_till(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn recent_sales(state: State<'_, ShellState>, limit: u32) -> Answer<Vec<SaleListItem>> {
     Ok(state.till()?.recent_sales(limit)?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn sale_detail(state: State<'_, ShellState>, sale_id: String) -> Answer<SaleDetail> {
     Ok(state.till()?.sale_detail(&sale_id)?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn refund(
     state: State<'_, ShellState>,
     sale_id: String,
@@ -209,6 +231,7 @@ pub async fn refund(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn reprint_receipt(
     state: State<'_, ShellState>,
     sale_id: String,

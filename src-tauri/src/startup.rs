@@ -5,17 +5,14 @@
 
 use std::sync::Arc;
 
-use tauri::{App, Emitter, Manager, Runtime};
+use tauri::{App, Manager, Runtime};
+use tauri_specta::Event as _;
 use tillpoint_core::{ConfigSources, CoreError, Till, TillConfig};
 
 use crate::commands::CommandError;
+use crate::events::{ConnectionChanged, SessionChanged};
 use crate::logging;
 use crate::sync_task::{self, SyncNow};
-
-/// The event the UI listens to for connection changes.
-pub const CONNECTION_CHANGED: &str = "connection-changed";
-/// The event the UI listens to for sign-in changes (refreshed, offline, signed out).
-pub const SESSION_CHANGED: &str = "session-changed";
 
 pub enum ShellState {
     Ready(Arc<Till>, SyncNow),
@@ -80,7 +77,7 @@ fn watch_connection<R: Runtime>(app: &App<R>, till: &Till) {
     tauri::async_runtime::spawn(async move {
         monitor
             .run(|status| {
-                if let Err(err) = handle.emit(CONNECTION_CHANGED, status) {
+                if let Err(err) = ConnectionChanged(status.clone()).emit(&handle) {
                     tracing::warn!(error = %err, "could not tell the window about the connection");
                 }
             })
@@ -93,7 +90,7 @@ fn keep_session<R: Runtime>(app: &App<R>, till: &Arc<Till>) {
     let handle = app.handle().clone();
     tauri::async_runtime::spawn(async move {
         till.keep_session(|status| {
-            if let Err(err) = handle.emit(SESSION_CHANGED, status) {
+            if let Err(err) = SessionChanged(status).emit(&handle) {
                 tracing::warn!(error = %err, "could not tell the window about the sign-in");
             }
         })

@@ -12,20 +12,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tauri::{AppHandle, Emitter, Runtime};
+use tauri::{AppHandle, Runtime};
+use tauri_specta::Event as _;
 use tillpoint_core::sign_in::session::SessionMode;
 use tillpoint_core::sync::SyncError;
 use tillpoint_core::Till;
 use tokio::sync::Notify;
 
-use crate::startup::SESSION_CHANGED;
-
-/// The event the UI listens to for the sync indicator (`SyncStatus`).
-pub const SYNC_STATUS: &str = "sync-status";
-/// The event the UI listens to while a pull runs (`PullProgress`).
-pub const CATALOG_PROGRESS: &str = "catalog-progress";
-/// The event the UI listens to when a pull finished (`PullSummary`).
-pub const CATALOG_SYNCED: &str = "catalog-synced";
+use crate::events::{CatalogProgress, CatalogSynced, SessionChanged, SyncStatusChanged};
 
 const ROUND: Duration = Duration::from_secs(15);
 
@@ -67,12 +61,12 @@ async fn round<R: Runtime>(handle: &AppHandle<R>, till: &Till) {
     let progress_handle = handle.clone();
     let pulled = till
         .pull_catalog(|progress| {
-            let _ = progress_handle.emit(CATALOG_PROGRESS, progress);
+            let _ = CatalogProgress(progress).emit(&progress_handle);
         })
         .await;
     match pulled {
         Ok(summary) => {
-            let _ = handle.emit(CATALOG_SYNCED, summary);
+            let _ = CatalogSynced(summary).emit(handle);
         }
         Err(err) => {
             retry_later(handle, till, &err).await;
@@ -90,14 +84,14 @@ async fn retry_later<R: Runtime>(handle: &AppHandle<R>, till: &Till, err: &SyncE
         Ok(outcome) => tracing::info!(?outcome, "sync refreshed the session; retrying next round"),
         Err(err) => tracing::warn!(error = %err, "sync could not refresh the session"),
     }
-    let _ = handle.emit(SESSION_CHANGED, till.session_status());
+    let _ = SessionChanged(till.session_status()).emit(handle);
     true
 }
 
 fn emit_status<R: Runtime>(handle: &AppHandle<R>, till: &Till) {
     match till.sync_status() {
         Ok(status) => {
-            if let Err(err) = handle.emit(SYNC_STATUS, status) {
+            if let Err(err) = SyncStatusChanged(status).emit(handle) {
                 tracing::warn!(error = %err, "could not tell the window about sync");
             }
         }

@@ -8,6 +8,8 @@ use tillpoint_protocol::money::{ExchangeRate, Quantity, Unit};
 use tillpoint_protocol::tax::{TaxCode, TaxRate};
 use tillpoint_protocol::{Barcode, CurrencyCode, ProductId};
 
+use crate::error_code::ErrorCode;
+
 /// How many results a search shows.
 pub const SEARCH_LIMIT: usize = 20;
 
@@ -30,12 +32,12 @@ pub enum CatalogError {
 }
 
 impl CatalogError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::UnknownBarcode(_) | Self::BadBarcode(..) => "unknown_barcode",
-            Self::UnknownProduct(_) => "unknown_product",
-            Self::UnknownCurrency(_) | Self::NoRate(..) => "currency_unavailable",
-            Self::Damaged(_) | Self::Store(_) => "store_unavailable",
+            Self::UnknownBarcode(_) | Self::BadBarcode(..) => ErrorCode::UnknownBarcode,
+            Self::UnknownProduct(_) => ErrorCode::UnknownProduct,
+            Self::UnknownCurrency(_) | Self::NoRate(..) => ErrorCode::CurrencyUnavailable,
+            Self::Damaged(_) | Self::Store(_) => ErrorCode::StoreUnavailable,
         }
     }
 }
@@ -57,6 +59,7 @@ pub struct Product {
 /// A search or scan result, as the window shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct ProductHit {
     pub product_id: ProductId,
     pub sku: String,
@@ -232,6 +235,7 @@ pub fn minor_units(conn: &Connection, currency: CurrencyCode) -> Result<u32, Cat
 /// A currency the till may take payment in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct CurrencyOption {
     pub code: CurrencyCode,
     pub name: String,

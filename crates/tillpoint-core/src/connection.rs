@@ -22,6 +22,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub enum ConnectionState {
     Checking,
     Online,
@@ -30,6 +31,7 @@ pub enum ConnectionState {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct ConnectionStatus {
     pub state: ConnectionState,
     pub server_url: String,

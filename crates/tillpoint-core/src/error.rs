@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use crate::config::ConfigError;
 use crate::server_url::ServerUrlError;
 
+use crate::error_code::ErrorCode;
+
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
     #[error(transparent)]
@@ -31,12 +33,12 @@ pub enum CoreError {
 }
 
 impl CoreError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Config(_) => "config_invalid",
-            Self::DataDir { .. } => "data_dir_unusable",
-            Self::Store(_) | Self::StorePoisoned => "store_unavailable",
-            Self::InvalidServerUrl(_) => "invalid_server_url",
+            Self::Config(_) => ErrorCode::ConfigInvalid,
+            Self::DataDir { .. } => ErrorCode::DataDirUnusable,
+            Self::Store(_) | Self::StorePoisoned => ErrorCode::StoreUnavailable,
+            Self::InvalidServerUrl(_) => ErrorCode::InvalidServerUrl,
             Self::SignIn(err) => err.code(),
             Self::Sale(err) => err.code(),
             Self::Sync(err) => err.code(),

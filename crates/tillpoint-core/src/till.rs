@@ -26,6 +26,7 @@ pub struct Till {
 /// What Settings shows about this installation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct AppInfo {
     pub version: String,
     pub data_dir: String,

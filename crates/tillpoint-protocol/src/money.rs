@@ -61,6 +61,7 @@ pub enum MoneyError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub enum Unit {
     Each,
     Kg,

@@ -11,6 +11,7 @@ use crate::{CurrencyCode, ProductId, UserId};
 /// How a customer paid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub enum TenderMethod {
     Cash,
     Card,

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub enum ReceiptKind {
     Sale,
     Refund,
@@ -13,6 +14,7 @@ pub enum ReceiptKind {
 /// An amount of one currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct Amount {
     pub currency: String,
     pub minor_units: u32,
@@ -21,6 +23,7 @@ pub struct Amount {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct ReceiptLine {
     pub name: String,
     /// As printed: `2`, `1.235 kg`.
@@ -39,6 +42,7 @@ pub struct ReceiptLine {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct ReceiptVat {
     pub label: String,
     pub gross_minor: i64,
@@ -48,6 +52,7 @@ pub struct ReceiptVat {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct ReceiptPayment {
     /// `Cash`, `Card`, `Mobile money`.
     pub method: String,
@@ -61,6 +66,7 @@ pub struct ReceiptPayment {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct Receipt {
     pub kind: ReceiptKind,
     pub shop_name: String,

@@ -9,6 +9,7 @@ use crate::model::ReceiptVat;
 /// One tender of one currency: what should be there, and what was counted at closing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct TenderLine {
     pub method: TenderMethod,
     pub expected_minor: i64,
@@ -19,6 +20,7 @@ pub struct TenderLine {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct CurrencyReport {
     pub currency: String,
     pub minor_units: u32,
@@ -35,6 +37,7 @@ pub struct CurrencyReport {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct CashierTotal {
     pub currency: String,
     pub minor_units: u32,
@@ -43,6 +46,7 @@ pub struct CashierTotal {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct CashierReport {
     pub name: String,
     pub sales_count: i64,
@@ -52,6 +56,7 @@ pub struct CashierReport {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub enum ReportKind {
     /// Mid-session: nothing is closed.
     X,
@@ -61,6 +66,7 @@ pub enum ReportKind {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct SessionReport {
     pub kind: ReportKind,
     pub session_id: String,

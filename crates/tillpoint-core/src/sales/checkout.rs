@@ -28,6 +28,7 @@ pub struct CheckoutInput {
 /// A sale written: its ids and its receipt.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct SaleDone {
     pub sale_id: String,
     pub receipt_no: String,

@@ -36,6 +36,8 @@ use crate::till::Till;
 use cart::{Cart, CartError};
 use tender::TenderError;
 
+use crate::error_code::ErrorCode;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SaleError {
     #[error(transparent)]
@@ -85,20 +87,20 @@ impl From<crate::sign_in::limits::LimitError> for SaleError {
 }
 
 impl SaleError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             Self::SignIn(err) => err.code(),
             Self::Catalog(err) => err.code(),
-            Self::Cart(_) | Self::InvalidInput(_) => "invalid_input",
-            Self::Tender(TenderError::Short { .. }) => "payment_short",
-            Self::Tender(_) => "invalid_input",
-            Self::TillNotOpen => "till_not_open",
-            Self::TillAlreadyOpen => "till_already_open",
-            Self::CartEmpty => "cart_empty",
-            Self::CartNotEmpty => "cart_not_empty",
-            Self::NotRefundable(_) => "not_refundable",
-            Self::NoSuchParkedCart(_) | Self::NoSuchSale(_) => "not_found",
-            Self::Store(_) => "store_unavailable",
+            Self::Cart(_) | Self::InvalidInput(_) => ErrorCode::InvalidInput,
+            Self::Tender(TenderError::Short { .. }) => ErrorCode::PaymentShort,
+            Self::Tender(_) => ErrorCode::InvalidInput,
+            Self::TillNotOpen => ErrorCode::TillNotOpen,
+            Self::TillAlreadyOpen => ErrorCode::TillAlreadyOpen,
+            Self::CartEmpty => ErrorCode::CartEmpty,
+            Self::CartNotEmpty => ErrorCode::CartNotEmpty,
+            Self::NotRefundable(_) => ErrorCode::NotRefundable,
+            Self::NoSuchParkedCart(_) | Self::NoSuchSale(_) => ErrorCode::NotFound,
+            Self::Store(_) => ErrorCode::StoreUnavailable,
         }
     }
 }

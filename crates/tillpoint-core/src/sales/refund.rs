@@ -23,6 +23,7 @@ use crate::till::Till;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct RefundLineInput {
     pub line_no: u32,
     pub quantity: String,
@@ -31,6 +32,7 @@ pub struct RefundLineInput {
 
 /// A manager approving a refund the cashier may not make alone.
 #[derive(Clone, Deserialize)]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct Approver {
     pub username: String,
     pub password: String,

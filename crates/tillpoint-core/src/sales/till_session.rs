@@ -26,6 +26,7 @@ use crate::till::Till;
 /// An amount counted, as the window sends it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct CountInput {
     pub currency: String,
     pub tender: TenderMethod,
@@ -35,6 +36,7 @@ pub struct CountInput {
 /// A session report with its printable document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct ReportView {
     #[serde(flatten)]
     pub report: SessionReport,

@@ -10,6 +10,7 @@ use crate::catalog::CurrencyOption;
 
 /// A discount as the window shows and sends it: `{kind: "amount" | "percent", value}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct DiscountInput {
     pub kind: String,
     pub value: String,
@@ -47,6 +48,7 @@ fn band_view(band: &VatBand) -> VatBandView {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct CartLineView {
     pub line_id: u32,
     pub product_id: String,
@@ -66,6 +68,7 @@ pub struct CartLineView {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct CartView {
     pub lines: Vec<CartLineView>,
     pub currency: String,
@@ -120,6 +123,7 @@ impl CartView {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct TillSessionInfo {
     pub id: String,
     pub opened_at: String,
@@ -136,6 +140,7 @@ impl TillSessionInfo {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct ParkedCartInfo {
     pub id: String,
     pub label: String,
@@ -149,6 +154,7 @@ pub struct ParkedCartInfo {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct PosState {
     pub till_session: Option<TillSessionInfo>,
     pub cart: CartView,
@@ -163,6 +169,7 @@ pub struct PosState {
 /// A payment as the window sends it (amount as typed).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct PaymentRequest {
     pub method: TenderMethod,
     pub currency: String,
@@ -173,6 +180,7 @@ pub struct PaymentRequest {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct DueIn {
     pub currency: String,
     pub minor_units: u32,
@@ -182,6 +190,7 @@ pub struct DueIn {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct TenderView {
     pub currency: String,
     pub minor_units: u32,
@@ -198,6 +207,7 @@ pub struct TenderView {
 /// A receipt ready to show and (if a printer is set up) printed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct PrintedReceipt {
     pub receipt: tillpoint_receipt::Receipt,
     pub html: String,
@@ -207,6 +217,7 @@ pub struct PrintedReceipt {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct SaleListItem {
     pub sale_id: String,
     pub receipt_no: String,
@@ -221,6 +232,7 @@ pub struct SaleListItem {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct SaleDetailLine {
     pub line_no: u32,
     pub name: String,
@@ -232,6 +244,7 @@ pub struct SaleDetailLine {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct SaleDetail {
     pub sale: SaleListItem,
     pub lines: Vec<SaleDetailLine>,

@@ -22,6 +22,8 @@ use super::offline_users;
 use super::secrets::SecretError;
 use crate::till::Till;
 
+use crate::error_code::ErrorCode;
+
 /// How much of an access token's life passes before it is refreshed.
 pub const REFRESH_AT_FRACTION: f64 = 0.8;
 /// A grant with less than this left is shown with a warning.
@@ -84,40 +86,41 @@ impl From<rusqlite::Error> for SignInError {
 }
 
 impl SignInError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::ServerUnreachable => "server_unreachable",
-            Self::WrongCredentials => "wrong_credentials",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::DeviceRevoked => "device_revoked",
-            Self::OtherOrganisation => "other_organisation",
-            Self::Server(_) => "server_error",
-            Self::Grant(_) => "grant_invalid",
+            Self::ServerUnreachable => ErrorCode::ServerUnreachable,
+            Self::WrongCredentials => ErrorCode::WrongCredentials,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::DeviceRevoked => ErrorCode::DeviceRevoked,
+            Self::OtherOrganisation => ErrorCode::OtherOrganisation,
+            Self::Server(_) => ErrorCode::ServerError,
+            Self::Grant(_) => ErrorCode::GrantInvalid,
             Self::Secret(SecretError::Unavailable(_))
             | Self::Identity(IdentityError::Secret(SecretError::Unavailable(_))) => {
-                "keyring_unavailable"
+                ErrorCode::KeyringUnavailable
             }
-            Self::Identity(_) => "identity_unavailable",
-            Self::Secret(_) => "keyring_failed",
-            Self::NotSignedIn => "not_signed_in",
-            Self::NotKnownOffline(_) => "not_known_offline",
-            Self::BackingOff { .. } => "backing_off",
-            Self::GrantExpired => "grant_expired",
-            Self::ClockLocked => "clock_locked",
-            Self::Forbidden(..) => "forbidden",
-            Self::SignedOut(_) => "signed_out",
-            Self::Store(_) => "store_unavailable",
-            Self::Limit(_) => "offline_limit",
-            Self::RecordsPending(_) => "records_pending",
-            Self::TillRevokedOffline => "device_revoked",
-            Self::GrantRevoked => "grant_revoked",
-            Self::UserDisabled => "user_disabled",
+            Self::Identity(_) => ErrorCode::IdentityUnavailable,
+            Self::Secret(_) => ErrorCode::KeyringFailed,
+            Self::NotSignedIn => ErrorCode::NotSignedIn,
+            Self::NotKnownOffline(_) => ErrorCode::NotKnownOffline,
+            Self::BackingOff { .. } => ErrorCode::BackingOff,
+            Self::GrantExpired => ErrorCode::GrantExpired,
+            Self::ClockLocked => ErrorCode::ClockLocked,
+            Self::Forbidden(..) => ErrorCode::Forbidden,
+            Self::SignedOut(_) => ErrorCode::SignedOut,
+            Self::Store(_) => ErrorCode::StoreUnavailable,
+            Self::Limit(_) => ErrorCode::OfflineLimit,
+            Self::RecordsPending(_) => ErrorCode::RecordsPending,
+            Self::TillRevokedOffline => ErrorCode::DeviceRevoked,
+            Self::GrantRevoked => ErrorCode::GrantRevoked,
+            Self::UserDisabled => ErrorCode::UserDisabled,
         }
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub enum SessionMode {
     Online,
     Offline,
@@ -170,6 +173,7 @@ struct AccessToken {
 /// What the shell shows about who is signed in (no secrets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct SessionStatus {
     pub user_name: String,
     pub role: String,

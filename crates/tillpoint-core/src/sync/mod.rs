@@ -19,6 +19,8 @@ pub mod push;
 
 use std::time::Duration;
 
+use crate::error_code::ErrorCode;
+
 /// How long one sync request may take, for `bytes` to carry: the shared client's 5 s suits
 /// health checks and sign-in, not a 700 KB batch on a shop's slow uplink. `floor` (30 s by
 /// default) plus what a link as slow as 4 KB/s needs, at most 10 minutes: a batch that cannot
@@ -76,21 +78,21 @@ pub enum SyncError {
 }
 
 impl SyncError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NotSignedIn => "not_signed_in",
-            Self::NotOnline => "not_online",
-            Self::ServerUnreachable => "server_unreachable",
-            Self::SessionExpired => "session_expired",
-            Self::CursorRefused(_) => "sync_cursor_refused",
-            Self::OtherOrganisation => "other_organisation",
-            Self::PullInProgress => "pull_in_progress",
-            Self::PushRefused(_) => "push_refused",
-            Self::DeviceKey(_) => "device_key_unavailable",
-            Self::NothingToExport => "nothing_to_export",
-            Self::Export(_) => "export_failed",
-            Self::Server(_) => "server_error",
-            Self::Store(_) => "store_unavailable",
+            Self::NotSignedIn => ErrorCode::NotSignedIn,
+            Self::NotOnline => ErrorCode::NotOnline,
+            Self::ServerUnreachable => ErrorCode::ServerUnreachable,
+            Self::SessionExpired => ErrorCode::SessionExpired,
+            Self::CursorRefused(_) => ErrorCode::SyncCursorRefused,
+            Self::OtherOrganisation => ErrorCode::OtherOrganisation,
+            Self::PullInProgress => ErrorCode::PullInProgress,
+            Self::PushRefused(_) => ErrorCode::PushRefused,
+            Self::DeviceKey(_) => ErrorCode::DeviceKeyUnavailable,
+            Self::NothingToExport => ErrorCode::NothingToExport,
+            Self::Export(_) => ErrorCode::ExportFailed,
+            Self::Server(_) => ErrorCode::ServerError,
+            Self::Store(_) => ErrorCode::StoreUnavailable,
         }
     }
 }

@@ -35,6 +35,7 @@ impl Default for PullOptions {
 /// Reported after each stored page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct PullProgress {
     /// Pages stored so far in this pull.
     pub pages: u32,
@@ -50,6 +51,7 @@ pub struct PullProgress {
 /// What a finished pull did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct PullSummary {
     pub pages: u32,
     pub records: u64,

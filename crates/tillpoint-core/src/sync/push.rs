@@ -45,6 +45,7 @@ use tillpoint_protocol::{DeviceId, Permission, ProductId};
 use super::pull::run_blocking;
 use super::{read_answer, SyncError};
 use crate::error::CoreError;
+use crate::error_code::ErrorCode;
 use crate::sign_in::identity;
 use crate::till::Till;
 
@@ -107,8 +108,9 @@ impl PushSummary {
 /// The last push that failed, for the window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct SyncFailure {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     pub at: String,
 }
@@ -116,6 +118,7 @@ pub struct SyncFailure {
 /// What the sync indicator shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct SyncStatus {
     /// Records still to send.
     pub pending: u64,
@@ -132,6 +135,7 @@ pub struct SyncStatus {
 /// A record the server quarantined or rejected, as the Settings screen lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct SyncProblem {
     pub seq: u64,
     pub id: String,
@@ -149,6 +153,7 @@ pub struct SyncProblem {
 /// What [`Till::export_pending`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct ExportSummary {
     pub path: String,
     /// Records in the file: every one from the oldest unsynced record to the newest.
@@ -160,6 +165,7 @@ pub struct ExportSummary {
 /// A product's quantity on hand as this till can tell offline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "contract", derive(specta::Type))]
 pub struct StockOnHand {
     pub product_id: ProductId,
     /// The server's level for this till's shop as last pulled, in thousandths of the unit.
@@ -192,7 +198,7 @@ impl PushState {
     fn record<T>(&self, result: &Result<T, SyncError>) {
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) =
             result.as_ref().err().map(|err| SyncFailure {
-                code: err.code().to_owned(),
+                code: err.code(),
                 message: err.to_string(),
                 at: now(),
             });
