@@ -26,8 +26,23 @@ export default defineConfig(
     },
     rules: {
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      // Screens reach the backend through src/backend.ts, which turns every failure into a
+      // BackendError; the generated bindings are for their types.
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/bindings'],
+              importNames: ['commands', 'events'],
+              message: 'Call commands and listen to events through src/backend.ts.',
+            },
+          ],
+        },
+      ],
     },
   },
+  { files: ['src/backend.ts'], rules: { 'no-restricted-imports': 'off' } },
   // This config file is plain JS outside the TypeScript project: lint it without types.
   { files: ['**/*.js'], extends: [tseslint.configs.disableTypeChecked] },
 );

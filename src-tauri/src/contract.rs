@@ -13,6 +13,8 @@
 use tauri::Runtime;
 use tauri_specta::{collect_commands, collect_events, Builder, Commands, ErrorHandlingMode};
 
+use tillpoint_core::ErrorCode;
+
 use crate::commands;
 use crate::events;
 use crate::pos_commands;
@@ -71,6 +73,9 @@ pub fn builder<R: Runtime>() -> Builder<R> {
             events::ConnectionChanged,
             events::SessionChanged,
         ])
+        // The UI checks a rejection's code against this list before trusting it as an
+        // `ErrorCode` (anything else, e.g. Tauri refusing a call, is its own failure).
+        .constant("ERROR_CODES", ErrorCode::ALL)
         // A rejected command throws its `CommandError`; `ui/src/backend.ts` turns it into a
         // typed `BackendError` in one place, so screens keep plain `await`.
         .error_handling(ErrorHandlingMode::Throw)

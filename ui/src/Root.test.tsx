@@ -65,14 +65,14 @@ describe('Start-up', () => {
     mockBackend({
       startup_error: () => {
         // eslint-disable-next-line @typescript-eslint/only-throw-error
-        throw { code: 'ipc_failed', message: 'The window lost its connection to the backend.' };
+        throw { code: 'data_dir_unusable', message: 'cannot use the data folder /data' };
       },
     });
     render(<Root />);
 
     const panel = await failureScreen();
-    expect(within(panel).getByText('The window lost its connection to the backend.')).toBeDefined();
-    expect(within(panel).getByText('Error code: ipc_failed')).toBeDefined();
+    expect(within(panel).getByText('cannot use the data folder /data')).toBeDefined();
+    expect(within(panel).getByText('Error code: data_dir_unusable')).toBeDefined();
   });
 
   it('shows the failure screen outside the app, where there is no backend', async () => {
@@ -81,15 +81,5 @@ describe('Start-up', () => {
     const panel = await failureScreen();
     expect(panel.textContent).toContain('this screen only works inside the Tillpoint app');
     expect(within(panel).getByText('Error code: no_backend')).toBeDefined();
-  });
-
-  it('treats a malformed answer as a bad response', async () => {
-    const calls = mockBackend({ startup_error: () => 42 });
-    render(<Root />);
-
-    const panel = await failureScreen();
-    expect(within(panel).getByText('The backend returned an unexpected start-up state.')).toBeDefined();
-    expect(within(panel).getByText('Error code: bad_response')).toBeDefined();
-    expect(calls.map((c) => c.cmd)).toEqual(['startup_error']);
   });
 });

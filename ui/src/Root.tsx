@@ -1,5 +1,6 @@
 import { App } from './App';
-import { type BackendError, type SessionStatus, startupError } from './backend';
+import { type BackendError, commands, toBackendError } from './backend';
+import type { SessionStatus } from './bindings';
 import { Brand } from './components/Brand';
 import { ErrorDetails } from './components/ErrorBox';
 import { SignInScreen } from './screens/SignInScreen';
@@ -73,12 +74,13 @@ function SessionGate() {
  * then does it ask who is signed in.
  */
 export function Root() {
-  const [startup] = useCommand(startupError);
+  const [startup] = useCommand(commands.startupError);
 
   if (startup.status === 'loading') {
     return <Starting />;
   }
-  const failure = startup.status === 'error' ? startup.error : startup.data;
+  // The answer is the start-up's own CommandError, or null when the till started.
+  const failure = startup.status === 'error' ? startup.error : startup.data && toBackendError(startup.data);
   if (failure) {
     return <StartupFailure error={failure} />;
   }

@@ -1,6 +1,6 @@
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { SessionStatus } from './backend';
+import type { SessionStatus } from './bindings';
 import { Root } from './Root';
 import { COUNTDOWN_TICK_MS } from './session';
 import {
@@ -11,6 +11,7 @@ import {
   emitConnectionChanged,
   emitSessionChanged,
   mockBackend,
+  refuseListening,
   session,
   status,
 } from './test/backendMock';
@@ -389,16 +390,16 @@ describe('Session badge and Lock', () => {
     expect(screen.queryByTestId('session')).toBeNull();
   });
 
-  it('reports a malformed session-changed payload and keeps the session', async () => {
+  it('says so when session-changed events cannot be received, and keeps the session', async () => {
     // The server is there: the badge shows the session's own mode.
     mockBackend({ connection_status: () => status({ state: 'online', detail: null }) });
+    refuseListening('session-changed');
     render(<Root />);
     await badge();
 
-    await emitSessionChanged({ userName: 'x', mode: 'sideways' });
     const alert = await screen.findByRole('alert');
     expect(alert.textContent).toContain('Live session updates are unavailable');
-    expect(alert.textContent).toContain('unexpected session status');
+    expect(alert.textContent).toContain('event.listen not allowed');
     expect(screen.getByTestId('session-mode').textContent).toBe('Online');
   });
 

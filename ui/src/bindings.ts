@@ -67,6 +67,9 @@ export const events = {
 	syncStatus: makeEvent<SyncStatusChanged, SyncStatusChanged>("sync-status"),
 };
 
+/* Constants */
+export const ERROR_CODES = ["config_invalid","data_dir_unusable","store_unavailable","invalid_server_url","server_unreachable","wrong_credentials","rate_limited","device_revoked","other_organisation","server_error","grant_invalid","keyring_unavailable","keyring_failed","identity_unavailable","not_signed_in","not_known_offline","backing_off","grant_expired","grant_revoked","clock_locked","forbidden","signed_out","user_disabled","offline_limit","records_pending","invalid_input","payment_short","till_not_open","till_already_open","cart_empty","cart_not_empty","not_refundable","not_found","unknown_barcode","unknown_product","currency_unavailable","not_online","session_expired","sync_cursor_refused","pull_in_progress","push_refused","device_key_unavailable","nothing_to_export","export_failed"] as const;
+
 /* Types */
 /**  An amount of one currency. */
 export type Amount = {

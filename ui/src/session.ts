@@ -1,5 +1,6 @@
 import { createContext, useContext, useEffect, useState } from 'react';
-import type { BackendError, SessionStatus } from './backend';
+import type { BackendError } from './backend';
+import type { SessionStatus } from './bindings';
 
 /** The signed-in person, as the shell and its screens see them. */
 export interface SignedIn {

@@ -1,4 +1,5 @@
-import { type ConnectionStatus, connectionStatus, onConnectionChanged } from './backend';
+import { commands, listen } from './backend';
+import type { ConnectionStatus } from './bindings';
 import { type LiveState, useLiveState } from './useLive';
 
 export type ConnectionView = LiveState<ConnectionStatus>;
@@ -8,5 +9,5 @@ export type ConnectionView = LiveState<ConnectionStatus>;
  * `connection-changed` event (see `useLive`).
  */
 export function useConnection(): ConnectionView {
-  return useLiveState(onConnectionChanged, connectionStatus);
+  return useLiveState(listen.connectionChanged, commands.connectionStatus);
 }

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { type BackendError, toBackendError } from './backend';
+import { type BackendError, type Subscribe, toBackendError } from './backend';
 
 /** What to do with each kind of news about a value the backend pushes as events. */
 export interface LiveHandlers<T> {
@@ -9,7 +9,7 @@ export interface LiveHandlers<T> {
   onInitial: (value: T) => void;
   /** The first read failed, and no event came before it. */
   onInitialError: (error: BackendError) => void;
-  /** Events cannot be received (subscribing failed, or a payload was malformed). */
+  /** Events cannot be received (subscribing failed). */
   onLiveError: (error: BackendError) => void;
 }
 
@@ -20,7 +20,7 @@ export interface LiveHandlers<T> {
  * (module-level backend functions are); the handlers may change between renders.
  */
 export function useLive<T>(
-  subscribe: (onValue: (value: T) => void, onError: (error: BackendError) => void) => Promise<() => void>,
+  subscribe: Subscribe<T>,
   read: () => Promise<T>,
   handlers: LiveHandlers<T>,
 ): void {
@@ -36,16 +36,11 @@ export function useLive<T>(
 
     async function start(): Promise<void> {
       try {
-        const stop = await subscribe(
-          (value) => {
-            if (!active) return;
-            heardEvent = true;
-            latest.current.onEvent(value);
-          },
-          (error) => {
-            if (active) latest.current.onLiveError(error);
-          },
-        );
+        const stop = await subscribe((value) => {
+          if (!active) return;
+          heardEvent = true;
+          latest.current.onEvent(value);
+        });
         if (active) {
           unlisten = stop;
         } else {
@@ -83,7 +78,7 @@ export interface LiveState<T> {
 
 /** `useLive` kept as state: the latest value, and why it could not be read or followed. */
 export function useLiveState<T>(
-  subscribe: (onValue: (value: T) => void, onError: (error: BackendError) => void) => Promise<() => void>,
+  subscribe: Subscribe<T>,
   read: () => Promise<T>,
 ): LiveState<T> {
   const [view, setView] = useState<LiveState<T>>({ status: null, statusError: null, liveError: null });

@@ -1,11 +1,6 @@
 import { useCallback, useState } from 'react';
-import {
-  type BackendError,
-  type SessionStatus,
-  lock as lockTill,
-  onSessionChanged,
-  sessionStatus,
-} from './backend';
+import { type BackendError, commands, listen } from './backend';
+import type { SessionStatus } from './bindings';
 import { useLive } from './useLive';
 
 /** Shown on the sign-in screen when the backend signed the person out on its own. */
@@ -58,7 +53,7 @@ export function useSession(): SessionControl {
   const [state, setState] = useState<SessionState>({ status: 'loading' });
   const [liveError, setLiveError] = useState<BackendError | null>(null);
 
-  useLive(onSessionChanged, sessionStatus, {
+  useLive(listen.sessionChanged, commands.sessionStatus, {
     onEvent: (session) => {
       setState((current) => afterEvent(current, session));
     },
@@ -76,7 +71,7 @@ export function useSession(): SessionControl {
   }, []);
 
   const lock = useCallback(async () => {
-    await lockTill();
+    await commands.lock();
     // Also over a sign-out event the backend may have sent while locking: this was on purpose.
     setState(SIGNED_OUT);
   }, []);

@@ -1,4 +1,5 @@
-import { type SyncStatus, onSyncStatus, syncStatus } from './backend';
+import { commands, listen } from './backend';
+import type { SyncStatus } from './bindings';
 import { type LiveState, useLiveState } from './useLive';
 
 export type SyncView = LiveState<SyncStatus>;
@@ -8,5 +9,5 @@ export type SyncView = LiveState<SyncStatus>;
  * `sync-status` event (see `useLive`).
  */
 export function useSyncStatus(): SyncView {
-  return useLiveState(onSyncStatus, syncStatus);
+  return useLiveState(listen.syncStatus, commands.syncStatus);
 }

@@ -1,10 +1,10 @@
-import { localProductCount } from '../backend';
+import { commands } from '../backend';
 import { useCommand } from '../useCommand';
 import { ErrorBox } from './ErrorBox';
 
 /** "Local catalog": how many products this till holds, straight from the local store. */
 export function CatalogPanel() {
-  const [count, retry] = useCommand(localProductCount);
+  const [count, retry] = useCommand(commands.localProductCount);
 
   return (
     <section className="panel" aria-labelledby="catalog-heading" aria-busy={count.status === 'loading'}>

@@ -31,11 +31,11 @@ describe('the catalog arriving', () => {
   it('shows an open-ended bar when the server does not say how much is left', async () => {
     mockBackend();
     render(<CatalogProgress />);
-    await send('catalog-progress', { pages: 1, records: 5000, more: true });
+    await send('catalog-progress', { pages: 1, records: 5000, more: true, remaining: null });
     const bar = await screen.findByTestId('catalog-progress');
     expect(bar.querySelector('progress')?.hasAttribute('value')).toBe(false);
     // The last page ends it even before the summary arrives.
-    await send('catalog-progress', { pages: 2, records: 7000, more: false });
+    await send('catalog-progress', { pages: 2, records: 7000, more: false, remaining: null });
     expect(screen.queryByTestId('catalog-progress')).toBeNull();
   });
 });

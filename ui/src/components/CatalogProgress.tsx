@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
-import { type CatalogProgress as Progress, onCatalogProgress, onCatalogSynced } from '../backend';
+import { listen } from '../backend';
+import type { CatalogProgress as Progress } from '../bindings';
 
 /** Subscribes with `subscribe` for the component's life, ignoring failures to listen. */
 function useSubscription(subscribe: () => Promise<() => void>): void {
@@ -30,20 +31,14 @@ function useSubscription(subscribe: () => Promise<() => void>): void {
 export function CatalogProgress() {
   const [progress, setProgress] = useState<Progress | null>(null);
   useSubscription(() =>
-    onCatalogProgress(
-      (p) => {
-        setProgress(p.more ? p : null);
-      },
-      () => undefined,
-    ),
+    listen.catalogProgress((p) => {
+      setProgress(p.more ? p : null);
+    }),
   );
   useSubscription(() =>
-    onCatalogSynced(
-      () => {
-        setProgress(null);
-      },
-      () => undefined,
-    ),
+    listen.catalogSynced(() => {
+      setProgress(null);
+    }),
   );
   if (progress === null) return null;
   const total = progress.remaining === null ? null : progress.records + progress.remaining;

@@ -1,8 +1,8 @@
 import { render, screen, waitFor } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { App } from '../App';
-import type { ConnectionStatus } from '../backend';
-import { deferred, emitConnectionChanged, mockBackend, status } from '../test/backendMock';
+import type { ConnectionStatus } from '../bindings';
+import { deferred, emitConnectionChanged, mockBackend, refuseListening, status } from '../test/backendMock';
 
 async function stateText(expected: string): Promise<HTMLElement> {
   const el = await screen.findByTestId('connection-state');
@@ -88,14 +88,15 @@ describe('Connection indicator', () => {
     expect(screen.getByTestId('connection-state').textContent).toBe('Offline');
   });
 
-  it('reports a malformed event payload instead of dropping it', async () => {
+  it('says so when connection-changed events cannot be received', async () => {
     mockBackend();
+    refuseListening('connection-changed');
     render(<App />);
     await stateText('Offline');
 
-    await emitConnectionChanged({ state: 'sideways' });
     const alert = await screen.findByRole('alert');
-    expect(alert.textContent).toContain('unexpected connection status');
+    expect(alert.textContent).toContain('Live connection updates are unavailable');
+    expect(alert.textContent).toContain('event.listen not allowed');
     expect(screen.getByTestId('connection-state').textContent).toBe('Offline');
   });
 });

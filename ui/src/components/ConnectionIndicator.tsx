@@ -1,4 +1,4 @@
-import type { ConnectionState, ConnectionStatus } from '../backend';
+import type { ConnectionState, ConnectionStatus } from '../bindings';
 
 const LABELS: Record<ConnectionState, string> = {
   online: 'Online',

@@ -1,6 +1,6 @@
 import { render, screen } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
-import type { SessionStatus } from '../backend';
+import type { SessionStatus } from '../bindings';
 import { SessionBadge } from './SessionBadge';
 
 const online: SessionStatus = {

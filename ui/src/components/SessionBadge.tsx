@@ -1,4 +1,4 @@
-import type { SessionStatus } from '../backend';
+import type { SessionStatus } from '../bindings';
 import { LockIcon } from './Icons';
 
 /** "71 h 58 min left", rounded down so the till never promises time it does not have. */

@@ -1,4 +1,4 @@
-import type { SyncStatus } from '../backend';
+import type { SyncStatus } from '../bindings';
 
 /** A time the backend sent, in the till's locale. */
 export function formatTime(at: string): string {

@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
-import type { SyncProblem } from '../backend';
+import type { SyncProblem } from '../bindings';
 import { SettingsScreen } from '../screens/SettingsScreen';
 import { emitSyncStatus, mockBackend, syncState } from '../test/backendMock';
 import { reject } from '../test/fakeTill';

@@ -1,13 +1,6 @@
 import { useEffect, useState } from 'react';
-import {
-  type BackendError,
-  type ExportSummary,
-  type SyncProblem,
-  exportUnsynced,
-  syncNow,
-  syncProblems,
-  toBackendError,
-} from '../backend';
+import { type BackendError, commands, toBackendError } from '../backend';
+import type { ExportSummary, SyncProblem } from '../bindings';
 import { useSyncStatus } from '../useSyncStatus';
 import { ErrorBox } from './ErrorBox';
 import { InfoList } from './InfoList';
@@ -70,7 +63,7 @@ export function SyncPanel() {
   // Read the list again whenever the number of held records changes.
   useEffect(() => {
     let active = true;
-    syncProblems().then(
+    commands.syncProblems().then(
       (list) => {
         if (active) setProblems({ status: 'ok', problems: list });
       },
@@ -92,7 +85,7 @@ export function SyncPanel() {
     setExported(null);
     setExportError(null);
     try {
-      setExported(await exportUnsynced());
+      setExported(await commands.exportUnsynced());
     } catch (reason: unknown) {
       setExportError(toBackendError(reason));
     } finally {
@@ -104,7 +97,7 @@ export function SyncPanel() {
     setRequesting(true);
     setRequestError(null);
     try {
-      await syncNow();
+      await commands.syncNow();
     } catch (reason: unknown) {
       setRequestError(toBackendError(reason));
     } finally {

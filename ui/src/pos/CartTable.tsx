@@ -1,4 +1,4 @@
-import type { CartLineView, CartView, DiscountInput } from '../backend';
+import type { CartLineView, CartView, DiscountInput } from '../bindings';
 import { CommitInput } from './CommitInput';
 import { discountText, parseDiscountText } from './discountText';
 import { formatAmount, plainAmount } from './money';

@@ -1,5 +1,6 @@
 import { type SubmitEvent, useState } from 'react';
-import { type BackendError, type CurrencyOption, type PosState, openTill, toBackendError } from '../backend';
+import { type BackendError, commands, toBackendError } from '../backend';
+import type { CurrencyOption, PosState } from '../bindings';
 import { ErrorBox } from '../components/ErrorBox';
 
 interface OpenTillPanelProps {
@@ -20,7 +21,7 @@ export function OpenTillPanel({ currencies, onOpened }: OpenTillPanelProps) {
     setError(null);
     try {
       onOpened(
-        await openTill(
+        await commands.openTill(
           currencies.map((c) => {
             const amount = (amounts[c.code] ?? '').trim();
             return { currency: c.code, tender: 'cash', amount: amount === '' ? '0' : amount };

@@ -1,5 +1,5 @@
 import { type SubmitEvent, useState } from 'react';
-import type { ParkedCartInfo } from '../backend';
+import type { ParkedCartInfo } from '../bindings';
 import { Dialog } from './Dialog';
 import { formatMoney } from './money';
 

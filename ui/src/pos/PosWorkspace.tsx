@@ -1,25 +1,6 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import {
-  type BackendError,
-  type CartLineView,
-  type CartView,
-  type PosState,
-  type PrintedReceipt,
-  type SaleDone,
-  cartAdd,
-  cartRemoveLine,
-  cartSetDiscount,
-  cartSetLineDiscount,
-  cartSetPrice,
-  cartSetQuantity,
-  cartVoid,
-  parkCart,
-  onCatalogSynced,
-  posState,
-  resumeParked,
-  scanBarcode,
-  toBackendError,
-} from '../backend';
+import { type BackendError, commands, listen, toBackendError } from '../backend';
+import type { CartLineView, CartView, PosState, PrintedReceipt, SaleDone } from '../bindings';
 import { ErrorBox } from '../components/ErrorBox';
 import { beep } from './beep';
 import { CartTable } from './CartTable';
@@ -68,7 +49,7 @@ export function PosWorkspace() {
   });
 
   const fetchState = useCallback(() => {
-    posState().then(setState, (reason: unknown) => {
+    commands.posState().then(setState, (reason: unknown) => {
       setLoadError(toBackendError(reason));
     });
   }, []);
@@ -81,12 +62,11 @@ export function PosWorkspace() {
   useEffect(() => {
     let stop: (() => void) | null = null;
     let gone = false;
-    onCatalogSynced(
-      () => {
+    listen
+      .catalogSynced(() => {
         fetchState();
-      },
-      () => undefined,
-    ).then(
+      })
+      .then(
       (unlisten) => {
         if (gone) unlisten();
         else stop = unlisten;
@@ -162,7 +142,7 @@ export function PosWorkspace() {
       setScanNotice(null);
       change(
         'Could not add that item',
-        () => scanBarcode(code),
+        () => commands.scanBarcode(code),
         (cart) => {
           setCart(cart);
           setSelectedLineId(null);
@@ -174,7 +154,7 @@ export function PosWorkspace() {
 
   const removeLine = useCallback(
     (line: CartLineView) => {
-      change('Could not remove the line', () => cartRemoveLine(line.lineId), setCart);
+      change('Could not remove the line', () => commands.cartRemoveLine(line.lineId), setCart);
     },
     [change, setCart],
   );
@@ -294,7 +274,7 @@ export function PosWorkspace() {
               onPick={(hit) => {
                 change(
                   'Could not add that item',
-                  () => cartAdd(hit.productId),
+                  () => commands.cartAdd(hit.productId, null),
                   (next) => {
                     setCart(next);
                     setSelectedLineId(null);
@@ -321,13 +301,13 @@ export function PosWorkspace() {
                 setSelectedLineId(line.lineId);
               }}
               onQuantity={(line, quantity, how) => {
-                change('Could not change the quantity', () => cartSetQuantity(line.lineId, quantity), setCart, how);
+                change('Could not change the quantity', () => commands.cartSetQuantity(line.lineId, quantity), setCart, how);
               }}
               onDiscount={(line, discount, how) => {
-                change('Could not set the discount', () => cartSetLineDiscount(line.lineId, discount), setCart, how);
+                change('Could not set the discount', () => commands.cartSetLineDiscount(line.lineId, discount), setCart, how);
               }}
               onPrice={(line, price, how) => {
-                change('Could not change the price', () => cartSetPrice(line.lineId, price), setCart, how);
+                change('Could not change the price', () => commands.cartSetPrice(line.lineId, price), setCart, how);
               }}
               onRemove={removeLine}
               onDone={focusScan}
@@ -374,7 +354,7 @@ export function PosWorkspace() {
             canDiscount={state.canDiscount}
             disabled={false}
             onCartDiscount={(discount, how) => {
-              change('Could not set the cart discount', () => cartSetDiscount(discount), setCart, how);
+              change('Could not set the cart discount', () => commands.cartSetDiscount(discount), setCart, how);
             }}
             onDone={focusScan}
             onPay={() => {
@@ -429,7 +409,7 @@ export function PosWorkspace() {
           onClose={close}
           onPark={(label) => {
             close();
-            change('Could not park the sale', () => parkCart(label), applyState);
+            change('Could not park the sale', () => commands.parkCart(label), applyState);
           }}
         />
       )}
@@ -439,7 +419,7 @@ export function PosWorkspace() {
           onClose={close}
           onResume={(parked) => {
             close();
-            change('Could not resume the parked sale', () => resumeParked(parked.id), applyState);
+            change('Could not resume the parked sale', () => commands.resumeParked(parked.id), applyState);
           }}
         />
       )}
@@ -448,7 +428,7 @@ export function PosWorkspace() {
           onClose={close}
           onConfirm={() => {
             close();
-            change('Could not void the sale', cartVoid, (next) => {
+            change('Could not void the sale', commands.cartVoid, (next) => {
               setCart(next);
               setSelectedLineId(null);
             });

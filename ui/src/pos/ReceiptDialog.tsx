@@ -1,5 +1,6 @@
 import { useLayoutEffect, useRef, useState } from 'react';
-import { type BackendError, type PrintedReceipt, reprintReceipt, toBackendError } from '../backend';
+import { type BackendError, commands, toBackendError } from '../backend';
+import type { PrintedReceipt } from '../bindings';
 import { ErrorBox } from '../components/ErrorBox';
 import { Dialog } from './Dialog';
 import { Kbd } from './Kbd';
@@ -46,7 +47,7 @@ export function ReceiptDialog({ saleId, printed: first, onNewSale }: ReceiptDial
     setPrinting(true);
     setError(null);
     try {
-      setPrinted(await reprintReceipt(saleId));
+      setPrinted(await commands.reprintReceipt(saleId));
     } catch (reason: unknown) {
       setError(toBackendError(reason));
     } finally {

@@ -1,26 +1,16 @@
 import { type SubmitEvent, useState } from 'react';
-import {
-  type BackendError,
-  type SaleDetail,
-  type SaleDone,
-  type SaleListItem,
-  type TenderMethod,
-  TENDER_METHODS,
-  recentSales,
-  refund,
-  saleDetail,
-  toBackendError,
-} from '../backend';
+import { type BackendError, commands, toBackendError } from '../backend';
+import type { SaleDetail, SaleDone, SaleListItem, TenderMethod } from '../bindings';
 import { ErrorBox } from '../components/ErrorBox';
 import { useCommand } from '../useCommand';
 import { Dialog } from './Dialog';
 import { formatMoney } from './money';
-import { METHOD_LABELS } from './TenderDialog';
+import { METHOD_LABELS, TENDER_METHODS } from './TenderDialog';
 
 /** How many of the till's latest sales the list offers. */
 export const RECENT_SALES_LIMIT = 30;
 
-const loadRecentSales = () => recentSales(RECENT_SALES_LIMIT);
+const loadRecentSales = () => commands.recentSales(RECENT_SALES_LIMIT);
 
 function localTime(iso: string): string {
   const date = new Date(iso);
@@ -101,13 +91,13 @@ function RefundForm({ detail, canRefund, onDone, onBack }: RefundFormProps) {
     setError(null);
     try {
       onDone(
-        await refund({
-          saleId: detail.sale.saleId,
+        await commands.refund(
+          detail.sale.saleId,
           lines,
-          reason: reason.trim(),
-          approver: canRefund ? null : { username: username.trim(), password },
+          reason.trim(),
+          canRefund ? null : { username: username.trim(), password },
           tender,
-        }),
+        ),
       );
     } catch (reason: unknown) {
       setError(toBackendError(reason));
@@ -274,7 +264,7 @@ export function RefundDialog({ canRefund, onDone, onClose }: RefundDialogProps) 
     setLoading(true);
     setError(null);
     try {
-      setDetail(await saleDetail(sale.saleId));
+      setDetail(await commands.saleDetail(sale.saleId));
     } catch (reason: unknown) {
       setError(toBackendError(reason));
     } finally {

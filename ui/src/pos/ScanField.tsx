@@ -1,5 +1,6 @@
 import { type KeyboardEvent, type RefObject, useEffect, useId, useRef, useState } from 'react';
-import { type ProductHit, findProducts, toBackendError } from '../backend';
+import { commands, toBackendError } from '../backend';
+import type { ProductHit } from '../bindings';
 import { Kbd } from './Kbd';
 import { formatMoney } from './money';
 
@@ -64,7 +65,7 @@ export function ScanField({
 
   function search(query: string) {
     const id = ++latestQuery.current;
-    findProducts(query).then(
+    commands.findProducts(query).then(
       (found) => {
         if (id !== latestQuery.current) return;
         setHits(found);

@@ -1,15 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
-import {
-  type BackendError,
-  type CurrencyOption,
-  type PaymentInput,
-  type SaleDone,
-  type TenderMethod,
-  type TenderView,
-  checkout,
-  tenderPreview,
-  toBackendError,
-} from '../backend';
+import { type BackendError, type FailureCode, commands, toBackendError } from '../backend';
+import type { CurrencyOption, PaymentRequest, SaleDone, TenderMethod, TenderView } from '../bindings';
 import { ErrorBox } from '../components/ErrorBox';
 import { Dialog } from './Dialog';
 import { Kbd } from './Kbd';
@@ -21,10 +12,11 @@ export const METHOD_LABELS: Record<TenderMethod, string> = {
   mobile_money: 'Mobile money',
 };
 
-const METHODS: TenderMethod[] = ['cash', 'card', 'mobile_money'];
+/** Every tender method, in the order the screens offer them. */
+export const TENDER_METHODS = Object.keys(METHOD_LABELS) as TenderMethod[];
 
 /** Why checkout refused, in the cashier's words; the backend's message follows. */
-const CHECKOUT_TITLES: Record<string, string> = {
+const CHECKOUT_TITLES: Partial<Record<FailureCode, string>> = {
   offline_limit: 'Over the offline limit: this sale needs the server',
   forbidden: 'You may not complete this sale',
   grant_expired: 'Offline access has expired',
@@ -38,13 +30,13 @@ interface Preview {
   error: BackendError | null;
 }
 
-function usePreview(payments: PaymentInput[], changeCurrency: string): Preview | null {
+function usePreview(payments: PaymentRequest[], changeCurrency: string): Preview | null {
   const key = JSON.stringify([payments, changeCurrency]);
   const [preview, setPreview] = useState<Preview | null>(null);
   useEffect(() => {
     let active = true;
-    const [sent, currency] = JSON.parse(key) as [PaymentInput[], string];
-    tenderPreview(sent, currency).then(
+    const [sent, currency] = JSON.parse(key) as [PaymentRequest[], string];
+    commands.tenderPreview(sent, currency).then(
       (view) => {
         if (active) setPreview({ key, view, error: null });
       },
@@ -72,7 +64,7 @@ interface TenderDialogProps {
  */
 export function TenderDialog({ currencies, onSold, onClose }: TenderDialogProps) {
   const saleCurrency = currencies[0]?.code ?? '';
-  const [payments, setPayments] = useState<PaymentInput[]>([]);
+  const [payments, setPayments] = useState<PaymentRequest[]>([]);
   const [method, setMethod] = useState<TenderMethod>('cash');
   const [currency, setCurrency] = useState(saleCurrency);
   /** Null: the amount follows what is still due in `currency`. */
@@ -88,7 +80,7 @@ export function TenderDialog({ currencies, onSold, onClose }: TenderDialogProps)
   const dueHere = base?.view?.dueIn.find((d) => d.currency === currency) ?? null;
   const amount = typedAmount ?? (dueHere ? plainAmount(dueHere.amountMinor, dueHere.minorUnits) : '');
 
-  const draft: PaymentInput | null =
+  const draft: PaymentRequest | null =
     amount.trim() === ''
       ? null
       : { method, currency, amount: amount.trim(), reference: method === 'cash' ? null : reference.trim() || null };
@@ -112,7 +104,7 @@ export function TenderDialog({ currencies, onSold, onClose }: TenderDialogProps)
     setSubmitting(true);
     setCheckoutError(null);
     try {
-      onSold(await checkout(all, changeCurrency));
+      onSold(await commands.checkout(all, changeCurrency));
     } catch (reason: unknown) {
       setCheckoutError(toBackendError(reason));
       setSubmitting(false);
@@ -126,7 +118,7 @@ export function TenderDialog({ currencies, onSold, onClose }: TenderDialogProps)
       <div className="tender">
         <div className="tender__form">
           <div className="segmented" role="group" aria-label="Payment method">
-            {METHODS.map((m) => (
+            {TENDER_METHODS.map((m) => (
               <button
                 key={m}
                 type="button"

@@ -1,22 +1,13 @@
 import { type SubmitEvent, useState } from 'react';
-import {
-  type BackendError,
-  type CountInput,
-  type CurrencyOption,
-  type SessionReport,
-  type TenderMethod,
-  TENDER_METHODS,
-  closeTill,
-  tillReport,
-  toBackendError,
-} from '../backend';
+import { type BackendError, commands, toBackendError } from '../backend';
+import type { CountInput, CurrencyOption, ReportView, TenderMethod } from '../bindings';
 import { ErrorBox } from '../components/ErrorBox';
 import { useCommand } from '../useCommand';
 import { Dialog } from './Dialog';
-import { METHOD_LABELS } from './TenderDialog';
+import { METHOD_LABELS, TENDER_METHODS } from './TenderDialog';
 
 /** A report document from the backend: shown with the same sandbox as receipts. */
-function ReportFrame({ report, title }: { report: SessionReport; title: string }) {
+function ReportFrame({ report, title }: { report: ReportView; title: string }) {
   return (
     <>
       {report.printError !== null && (
@@ -34,7 +25,7 @@ function ReportFrame({ report, title }: { report: SessionReport; title: string }
 
 /** The X report: the open session so far; the till stays open. */
 export function XReportDialog({ onClose }: { onClose: () => void }) {
-  const [report, retry] = useCommand(tillReport);
+  const [report, retry] = useCommand(commands.tillReport);
   return (
     <Dialog title="X report" onClose={onClose} size="wide" testId="x-report">
       {report.status === 'loading' && <p className="muted">Reading the session…</p>}
@@ -61,7 +52,7 @@ export function CloseTillDialog({ currencies, onClosed, onClose }: CloseTillDial
   const [counts, setCounts] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<BackendError | null>(null);
-  const [report, setReport] = useState<SessionReport | null>(null);
+  const [report, setReport] = useState<ReportView | null>(null);
 
   const cashMissing = currencies.some((c) => (counts[countKey(c.code, 'cash')] ?? '').trim() === '');
 
@@ -78,7 +69,7 @@ export function CloseTillDialog({ currencies, onClosed, onClose }: CloseTillDial
     setBusy(true);
     setError(null);
     try {
-      setReport(await closeTill(counted));
+      setReport(await commands.closeTill(counted));
     } catch (reason: unknown) {
       setError(toBackendError(reason));
     } finally {

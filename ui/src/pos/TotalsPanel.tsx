@@ -1,4 +1,4 @@
-import type { CartView, DiscountInput } from '../backend';
+import type { CartView, DiscountInput } from '../bindings';
 import { CommitInput } from './CommitInput';
 import { discountText, parseDiscountText } from './discountText';
 import { Kbd } from './Kbd';

@@ -1,4 +1,4 @@
-import type { DiscountInput } from '../backend';
+import type { DiscountInput } from '../bindings';
 
 /**
  * A discount typed in one field: "10%" is a percentage, "1.50" an amount in the sale currency,

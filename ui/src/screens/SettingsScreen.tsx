@@ -1,5 +1,6 @@
 import { type SubmitEvent, useId, useState } from 'react';
-import { type AppInfo, type BackendError, type ConnectionStatus, appInfo, checkServer, toBackendError } from '../backend';
+import { type BackendError, commands, toBackendError } from '../backend';
+import type { AppInfo, ConnectionStatus } from '../bindings';
 import { ErrorBox } from '../components/ErrorBox';
 import { InfoList } from '../components/InfoList';
 import { SyncPanel } from '../components/SyncPanel';
@@ -48,7 +49,7 @@ function CheckServerForm({ initialUrl }: { initialUrl: string }) {
   async function runCheck(target: string): Promise<void> {
     setCheck({ status: 'running' });
     try {
-      setCheck({ status: 'done', result: await checkServer(target) });
+      setCheck({ status: 'done', result: await commands.checkServer(target) });
     } catch (reason: unknown) {
       setCheck({ status: 'failed', error: toBackendError(reason) });
     }
@@ -96,7 +97,7 @@ function CheckServerForm({ initialUrl }: { initialUrl: string }) {
 }
 
 export function SettingsScreen() {
-  const [info, retry] = useCommand(appInfo);
+  const [info, retry] = useCommand(commands.appInfo);
 
   return (
     <>

@@ -1,11 +1,6 @@
 import { type SubmitEvent, useId, useRef, useState } from 'react';
-import {
-  type BackendError,
-  type SessionStatus,
-  signIn,
-  toBackendError,
-  unlockOffline,
-} from '../backend';
+import { type BackendError, type FailureCode, commands, toBackendError } from '../backend';
+import type { SessionStatus } from '../bindings';
 import { Brand } from '../components/Brand';
 import { ConnectionIndicator } from '../components/ConnectionIndicator';
 import { ErrorBox } from '../components/ErrorBox';
@@ -19,19 +14,19 @@ const ACTIONS: Record<Action, { label: string; running: string; failed: string }
 };
 
 /** What went wrong, in a few words, above the backend's own message (which says what to do). */
-const ERROR_TITLES: ReadonlyMap<string, string> = new Map([
-  ['server_unreachable', 'The server cannot be reached'],
-  ['wrong_credentials', 'Wrong username or password'],
-  ['rate_limited', 'Too many sign-in attempts'],
-  ['device_revoked', 'This till has been revoked'],
-  ['other_organisation', 'This till belongs to another organisation'],
-  ['keyring_unavailable', "The computer's keyring is not available"],
-  ['grant_invalid', 'The offline access on this till is not valid'],
-  ['backing_off', 'Too many wrong passwords'],
-  ['not_known_offline', 'This person cannot unlock this till offline'],
-  ['grant_expired', 'Offline access has expired'],
-  ['clock_locked', "The computer's clock was set back"],
-]);
+const ERROR_TITLES: Partial<Record<FailureCode, string>> = {
+  server_unreachable: 'The server cannot be reached',
+  wrong_credentials: 'Wrong username or password',
+  rate_limited: 'Too many sign-in attempts',
+  device_revoked: 'This till has been revoked',
+  other_organisation: 'This till belongs to another organisation',
+  keyring_unavailable: "The computer's keyring is not available",
+  grant_invalid: 'The offline access on this till is not valid',
+  backing_off: 'Too many wrong passwords',
+  not_known_offline: 'This person cannot unlock this till offline',
+  grant_expired: 'Offline access has expired',
+  clock_locked: "The computer's clock was set back",
+};
 
 export const OFFLINE_HINT =
   'The server cannot be reached: unlock with the password you last signed in with on this till.';
@@ -78,7 +73,7 @@ export function SignInScreen({ notice, problem, onSignedIn }: SignInScreenProps)
     setRunning(action);
     setFailure(null);
     try {
-      const send = action === 'sign-in' ? signIn : unlockOffline;
+      const send = action === 'sign-in' ? commands.signIn : commands.unlockOffline;
       const session = await send(username.trim(), passwordInput.value);
       passwordInput.value = '';
       onSignedIn(session);
@@ -136,7 +131,7 @@ export function SignInScreen({ notice, problem, onSignedIn }: SignInScreenProps)
           )}
           {failure && (
             <ErrorBox
-              title={ERROR_TITLES.get(failure.error.code) ?? ACTIONS[failure.action].failed}
+              title={ERROR_TITLES[failure.error.code] ?? ACTIONS[failure.action].failed}
               error={failure.error}
             />
           )}

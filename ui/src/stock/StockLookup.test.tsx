@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { App } from '../App';
-import { findStockProducts, stockOnHand } from '../backend';
+import { commands } from '../backend';
 import { mockBackend } from '../test/backendMock';
 import { BANANAS, MILK, fakeTill } from '../test/fakeTill';
 import { StockLookup } from './StockLookup';
@@ -93,8 +93,8 @@ describe('Stock lookup', () => {
 });
 
 describe('stock commands', () => {
-  it('checks the shape of a stock figure', async () => {
-    mockBackend({
+  it('reads a stock figure with stock_on_hand', async () => {
+    const calls = mockBackend({
       stock_on_hand: () => ({
         productId: 'p',
         syncedQuantityMilli: null,
@@ -103,22 +103,13 @@ describe('stock commands', () => {
         estimateMilli: null,
       }),
     });
-    await expect(stockOnHand('p')).resolves.toMatchObject({ syncedQuantityMilli: null, unsyncedChangeMilli: 0 });
-
-    for (const bad of [
-      null,
-      { productId: 'p', syncedQuantityMilli: 1000, syncedAt: null, unsyncedChangeMilli: 0, estimateMilli: 1000 },
-      { productId: 'p', syncedQuantityMilli: null, syncedAt: null, unsyncedChangeMilli: '0', estimateMilli: null },
-      { productId: 'p', syncedQuantityMilli: 1.5, syncedAt: 'x', unsyncedChangeMilli: 0, estimateMilli: 1.5 },
-    ]) {
-      mockBackend({ stock_on_hand: () => bad });
-      await expect(stockOnHand('p'), JSON.stringify(bad)).rejects.toMatchObject({ code: 'bad_response' });
-    }
+    await expect(commands.stockOnHand('p')).resolves.toMatchObject({ syncedQuantityMilli: null, unsyncedChangeMilli: 0 });
+    expect(calls).toEqual([{ cmd: 'stock_on_hand', args: { productId: 'p' } }]);
   });
 
   it('searches with find_stock_products', async () => {
     const calls = mockBackend();
-    await expect(findStockProducts('mi')).resolves.toEqual([MILK]);
+    await expect(commands.findStockProducts('mi')).resolves.toEqual([MILK]);
     expect(calls).toEqual([{ cmd: 'find_stock_products', args: { query: 'mi' } }]);
   });
 });

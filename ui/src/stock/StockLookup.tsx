@@ -1,12 +1,6 @@
 import { type SyntheticEvent, useEffect, useId, useState } from 'react';
-import {
-  type BackendError,
-  type ProductHit,
-  type StockOnHand,
-  findStockProducts,
-  stockOnHand,
-  toBackendError,
-} from '../backend';
+import { type BackendError, commands, toBackendError } from '../backend';
+import type { ProductHit, StockOnHand } from '../bindings';
 import { ErrorBox } from '../components/ErrorBox';
 import { describeStock } from './stockText';
 
@@ -24,7 +18,7 @@ export function StockLookup({ now = () => new Date() }: { now?: () => Date }) {
     const query = text.trim();
     if (query === '') return;
     setHits({ status: 'loading' });
-    findStockProducts(query).then(
+    commands.findStockProducts(query).then(
       (data) => {
         setHits({ status: 'ok', data });
       },
@@ -90,7 +84,7 @@ function StockFigure({ product, now }: { product: ProductHit; now: () => Date })
 
   useEffect(() => {
     let active = true;
-    stockOnHand(product.productId).then(
+    commands.stockOnHand(product.productId).then(
       (data) => {
         if (active) setStock({ status: 'ok', data });
       },

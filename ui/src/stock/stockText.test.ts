@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StockOnHand } from '../backend';
+import type { StockOnHand } from '../bindings';
 import { describeStock, formatAge, formatQuantity } from './stockText';
 
 // Local times, so the wording does not depend on the machine's time zone.

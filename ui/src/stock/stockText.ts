@@ -2,7 +2,7 @@
  * How the Stock screen words a product's stock. Quantities arrive as thousandths of the
  * product's unit (`quantity_milli` in the core).
  */
-import type { StockOnHand, Unit } from '../backend';
+import type { StockOnHand, Unit } from '../bindings';
 
 /** 41000 → "41" (each); 1500 → "1.5 kg", 12345 → "12.345 kg". Negative stays negative. */
 export function formatQuantity(milli: number, unit: Unit): string {

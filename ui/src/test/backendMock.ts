@@ -6,7 +6,16 @@
 import { act } from '@testing-library/react';
 import { emit } from '@tauri-apps/api/event';
 import { mockIPC } from '@tauri-apps/api/mocks';
-import type { AppInfo, ConnectionStatus, SessionStatus, SyncStatus } from '../backend';
+import type {
+  AppInfo,
+  CatalogSynced,
+  ConnectionChanged,
+  ConnectionStatus,
+  SessionChanged,
+  SessionStatus,
+  SyncStatus,
+  SyncStatusChanged,
+} from '../bindings';
 import { fakeTill } from './fakeTill';
 
 type Handler = (args: Record<string, unknown>) => unknown;
@@ -141,29 +150,44 @@ export function mockBackend(handlers: BackendHandlers = {}): CommandCall[] {
   return calls;
 }
 
+/**
+ * Makes listening to `event` fail, as when Tauri refuses the call (the window's capability does
+ * not allow it). Call after `mockBackend`.
+ */
+export function refuseListening(event: string): void {
+  const internals = (window as unknown as { __TAURI_INTERNALS__: { invoke: Invoke } }).__TAURI_INTERNALS__;
+  const invoke = internals.invoke;
+  internals.invoke = (cmd, args, options) =>
+    cmd === 'plugin:event|listen' && (args as { event?: unknown } | undefined)?.event === event
+      ? Promise.reject(new Error(`event.listen not allowed for ${event}`))
+      : invoke(cmd, args, options);
+}
+
+type Invoke = (cmd: string, args?: unknown, options?: unknown) => Promise<unknown>;
+
 /** Emits `connection-changed` as the backend would. */
-export async function emitConnectionChanged(payload: unknown): Promise<void> {
+export async function emitConnectionChanged(payload: ConnectionChanged): Promise<void> {
   await act(async () => {
     await emit('connection-changed', payload);
   });
 }
 
 /** Emits `session-changed` as the backend would. */
-export async function emitSessionChanged(payload: unknown): Promise<void> {
+export async function emitSessionChanged(payload: SessionChanged): Promise<void> {
   await act(async () => {
     await emit('session-changed', payload);
   });
 }
 
 /** Emits `catalog-synced` as the backend would after a catalog pull. */
-export async function emitCatalogSynced(payload: unknown): Promise<void> {
+export async function emitCatalogSynced(payload: CatalogSynced): Promise<void> {
   await act(async () => {
     await emit('catalog-synced', payload);
   });
 }
 
 /** Emits `sync-status` as the backend would after a sync round or a pushed batch. */
-export async function emitSyncStatus(payload: unknown): Promise<void> {
+export async function emitSyncStatus(payload: SyncStatusChanged): Promise<void> {
   await act(async () => {
     await emit('sync-status', payload);
   });

@@ -14,7 +14,7 @@ import type {
   CurrencyOption,
   DiscountInput,
   ParkedCartInfo,
-  PaymentInput,
+  PaymentRequest,
   PosState,
   PrintedReceipt,
   ProductHit,
@@ -23,10 +23,10 @@ import type {
   SaleDetail,
   SaleDone,
   SaleListItem,
-  SessionReport,
+  ReportView,
   StockOnHand,
   TenderView,
-} from '../backend';
+} from '../bindings';
 
 type Handler = (args: Record<string, unknown>) => unknown;
 
@@ -218,7 +218,7 @@ export function fakeTill(options: FakeTillOptions = {}): FakeTill {
   }
 
   function tender(args: Record<string, unknown>): TenderView {
-    const payments = args.payments as PaymentInput[];
+    const payments = args.payments as PaymentRequest[];
     const changeCurrency = args.changeCurrency as string;
     const total = cart().totalMinor;
     let paid = 0;
@@ -277,6 +277,7 @@ export function fakeTill(options: FakeTillOptions = {}): FakeTill {
       vatTotalMinor: view.vatTotalMinor,
       payments: [],
       change,
+      changeRate: null,
       verificationCode: 'AB12 CD34 EF56 7890',
       reprint: false,
     };
@@ -309,18 +310,22 @@ export function fakeTill(options: FakeTillOptions = {}): FakeTill {
     return sale;
   }
 
-  function report(kind: 'x' | 'z', counted: CountInput[] = []): SessionReport {
+  function report(kind: 'x' | 'z', counted: CountInput[] = []): ReportView {
     return {
       kind,
       sessionId: 's-1',
+      shopName: 'Corner Shop',
       openedAt: '2026-11-27T08:00:00Z',
       openedByName: 'Alice Martin',
       closedAt: kind === 'z' ? '2026-11-27T18:00:00Z' : null,
+      closedByName: kind === 'z' ? 'Alice Martin' : null,
+      printedAt: '2026-11-27 18:00',
       salesCount: sales.filter((s) => s.item.kind === 'sale').length,
       refundsCount: sales.filter((s) => s.item.kind === 'refund').length,
       currencies: [],
       cashiers: [],
       html: `<!doctype html><html><body><h1>${kind.toUpperCase()} report</h1><p>${counted.length} counts</p></body></html>`,
+      printed: false,
       printError: null,
     };
   }
