@@ -8,8 +8,13 @@ interface OpenTillPanelProps {
   onOpened: (state: PosState) => void;
 }
 
-/** Before the first sale of a session: the cash float counted in each currency. */
+/**
+ * Before the first sale of a session: the cash float counted in each currency. A new till has
+ * no currencies until its first catalog pull brings them; until then it says so, and the form
+ * fills in when `PosWorkspace` reads the state again after that pull.
+ */
 export function OpenTillPanel({ currencies, onOpened }: OpenTillPanelProps) {
+  const waiting = currencies.length === 0;
   const [amounts, setAmounts] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<BackendError | null>(null);
@@ -39,7 +44,14 @@ export function OpenTillPanel({ currencies, onOpened }: OpenTillPanelProps) {
       <h2 id="open-till-heading" className="panel__title">
         Open the till
       </h2>
-      <p className="muted">Count the cash float in the drawer, per currency. Leave a field empty for none.</p>
+      {waiting ? (
+        <p className="notice notice--info" role="status" data-testid="currencies-coming">
+          The shop&apos;s currencies are on their way from the server. The float can be counted as soon as they
+          arrive.
+        </p>
+      ) : (
+        <p className="muted">Count the cash float in the drawer, per currency. Leave a field empty for none.</p>
+      )}
       <form className="open-till__form" onSubmit={(e) => void submit(e)} aria-busy={busy}>
         {currencies.map((c, i) => (
           <label className="field" key={c.code}>
@@ -61,7 +73,7 @@ export function OpenTillPanel({ currencies, onOpened }: OpenTillPanelProps) {
           </label>
         ))}
         {error && <ErrorBox title="The till was not opened" error={error} />}
-        <button type="submit" className="button button--primary button--pay" data-testid="open-till" disabled={busy}>
+        <button type="submit" className="button button--primary button--pay" data-testid="open-till" disabled={busy || waiting}>
           {busy ? 'Opening…' : 'Open till'}
         </button>
       </form>

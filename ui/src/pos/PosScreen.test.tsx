@@ -2,7 +2,7 @@ import { act, fireEvent, render, screen, waitFor, within } from '@testing-librar
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PosScreen } from '../screens/PosScreen';
 import { type BackendHandlers, type CommandCall, deferred, emitCatalogSynced, mockBackend } from '../test/backendMock';
-import { BANANAS, BREAD, type FakeTillOptions, MILK, fakeTill, reject } from '../test/fakeTill';
+import { BANANAS, BREAD, type FakeTillOptions, MILK, USD, ZWG, fakeTill, reject } from '../test/fakeTill';
 
 function sent(calls: CommandCall[], cmd: string): Record<string, unknown>[] {
   return calls.filter((c) => c.cmd === cmd).map((c) => c.args);
@@ -57,6 +57,34 @@ describe('POS: the catalog arriving', () => {
 });
 
 describe('POS: opening the till', () => {
+  it('on a fresh till says the currencies are coming, then opens once a catalog pull brought them', async () => {
+    // Before its first catalog pull a till knows no currency (issue 16's first sign-in).
+    const till = fakeTill({ tillOpen: false, currencies: [] });
+    const calls = mockBackend(till.handlers);
+    render(<PosScreen />);
+
+    const coming = await screen.findByTestId('currencies-coming');
+    expect(coming.textContent).toContain("The shop's currencies are on their way from the server");
+    expect(screen.queryByText('Could not read the till')).toBeNull();
+    expect(screen.getByTestId<HTMLButtonElement>('open-till').disabled).toBe(true);
+
+    till.setCurrencies([USD, ZWG]);
+    await emitCatalogSynced({ pages: 1, records: 12, products: 3 });
+    const usd = await screen.findByTestId('float-USD');
+    expect(screen.queryByTestId('currencies-coming')).toBeNull();
+    type(usd, '20');
+    fireEvent.click(screen.getByTestId('open-till'));
+    await screen.findByTestId('pos-scan');
+    expect(sent(calls, 'open_till')).toEqual([
+      {
+        float: [
+          { currency: 'USD', tender: 'cash', amount: '20' },
+          { currency: 'ZWG', tender: 'cash', amount: '0' },
+        ],
+      },
+    ]);
+  });
+
   it('asks for the float per currency when the till is not open, then sells', async () => {
     const till = fakeTill({ tillOpen: false });
     const calls = mockBackend(till.handlers);

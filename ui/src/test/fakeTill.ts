@@ -98,6 +98,8 @@ export interface FakeTillOptions {
   stock?: Record<string, Omit<StockOnHand, 'productId'>>;
   /** When false, `stock_on_hand` and `find_stock_products` refuse (no stock:inventory:view). */
   canViewStock?: boolean;
+  /** The currencies the till may be paid in; none before its first catalog pull. */
+  currencies?: CurrencyOption[];
 }
 
 interface Line {
@@ -119,11 +121,13 @@ export interface FakeTill {
   cart: () => CartView;
   /** Adds a sale to the till's history, for refund tests. */
   addSale: (lines: { product: ProductHit; quantity: string }[]) => SaleListItem;
+  /** What a catalog pull does to the currencies (emit `catalog-synced` afterwards). */
+  setCurrencies: (list: CurrencyOption[]) => void;
 }
 
 export function fakeTill(options: FakeTillOptions = {}): FakeTill {
   const catalog = [MILK, BREAD, BANANAS];
-  const currencies = [USD, ZWG];
+  let currencies = options.currencies ?? [USD, ZWG];
   let tillOpen = options.tillOpen ?? true;
   let lines: Line[] = [];
   let cartDiscount: DiscountInput | null = null;
@@ -526,6 +530,9 @@ export function fakeTill(options: FakeTillOptions = {}): FakeTill {
       const sale = recordSale(cart());
       ({ lines, nextLineId } = saved);
       return sale.item;
+    },
+    setCurrencies: (list) => {
+      currencies = list;
     },
   };
 }
