@@ -5,7 +5,8 @@
 //! - the build script's command list and the window's permission set, which `build.rs` reads
 //!   from the `collect_commands!` below,
 //! - `ui/src/bindings.ts`: each command as a typed function, its argument and answer types,
-//!   the event payloads, and `ErrorCode`. A test below fails when the committed file is stale.
+//!   the event payloads, `ErrorCode`, and the command names (`COMMANDS`, which the UI tests'
+//!   IPC mock is typed by). A test below fails when the committed file is stale.
 //!
 //! A new command is a function in `commands.rs` or `pos_commands.rs` marked
 //! `#[tauri::command] #[specta::specta]`, named once below.
@@ -62,10 +63,23 @@ fn commands<R: Runtime>() -> Commands<R> {
     ]
 }
 
+/// The commands' names as the window invokes them (`sign_in`, `pos_state`, …). The
+/// collector is public in tauri-specta, whose version is pinned exactly.
+fn command_names<R: Runtime>(commands: &Commands<R>) -> Vec<String> {
+    (commands.1)(&mut specta::Types::default())
+        .functions
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect()
+}
+
 /// The commands and events, as Tauri registers them and as the bindings describe them.
 pub fn builder<R: Runtime>() -> Builder<R> {
+    let commands = commands();
+    let names = command_names(&commands);
     Builder::new()
-        .commands(commands())
+        .commands(commands)
+        .constant("COMMANDS", names)
         .events(collect_events![
             events::SyncStatusChanged,
             events::CatalogProgress,
@@ -109,17 +123,6 @@ mod tests {
         ))
     }
 
-    /// The commands' names as the window invokes them (`sign_in`, `pos_state`, …). The
-    /// collector is public in tauri-specta; its version is pinned exactly.
-    fn command_names() -> Vec<String> {
-        let collected = (commands::<tauri::Wry>().1)(&mut specta::Types::default());
-        collected
-            .functions
-            .iter()
-            .map(|f| f.name().to_string())
-            .collect()
-    }
-
     fn repo_file(relative: &str) -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
     }
@@ -152,7 +155,7 @@ mod tests {
     #[test]
     fn the_build_script_declares_exactly_the_contracts_commands() {
         let declared: BTreeSet<&str> = env!("TILLPOINT_WINDOW_COMMANDS").split(',').collect();
-        let names = command_names();
+        let names = command_names(&commands::<tauri::Wry>());
         let contract: BTreeSet<&str> = names.iter().map(String::as_str).collect();
         let missing: Vec<_> = contract.difference(&declared).collect();
         let extra: Vec<_> = declared.difference(&contract).collect();

@@ -6,59 +6,24 @@
 import { act } from '@testing-library/react';
 import { emit } from '@tauri-apps/api/event';
 import { mockIPC } from '@tauri-apps/api/mocks';
-import type {
-  AppInfo,
-  CatalogSynced,
-  ConnectionChanged,
-  ConnectionStatus,
-  SessionChanged,
-  SessionStatus,
-  SyncStatus,
-  SyncStatusChanged,
+import {
+  type AppInfo,
+  COMMANDS,
+  type CatalogSynced,
+  type ConnectionChanged,
+  type ConnectionStatus,
+  type SessionChanged,
+  type SessionStatus,
+  type SyncStatus,
+  type SyncStatusChanged,
 } from '../bindings';
 import { fakeTill } from './fakeTill';
 
 type Handler = (args: Record<string, unknown>) => unknown;
+type CommandName = (typeof COMMANDS)[number];
 
-export interface BackendHandlers {
-  startup_error?: Handler;
-  app_info?: Handler;
-  local_product_count?: Handler;
-  connection_status?: Handler;
-  check_server?: Handler;
-  session_status?: Handler;
-  sign_in?: Handler;
-  unlock_offline?: Handler;
-  lock?: Handler;
-  sync_status?: Handler;
-  sync_problems?: Handler;
-  sync_now?: Handler;
-  export_unsynced?: Handler;
-  // Point of sale (answered by a fresh `fakeTill()` unless a test says otherwise).
-  pos_state?: Handler;
-  find_products?: Handler;
-  find_stock_products?: Handler;
-  stock_on_hand?: Handler;
-  scan_barcode?: Handler;
-  cart_add?: Handler;
-  cart_set_quantity?: Handler;
-  cart_remove_line?: Handler;
-  cart_void?: Handler;
-  cart_set_line_discount?: Handler;
-  cart_set_discount?: Handler;
-  cart_set_price?: Handler;
-  park_cart?: Handler;
-  resume_parked?: Handler;
-  tender_preview?: Handler;
-  checkout?: Handler;
-  open_till?: Handler;
-  till_report?: Handler;
-  close_till?: Handler;
-  recent_sales?: Handler;
-  sale_detail?: Handler;
-  refund?: Handler;
-  reprint_receipt?: Handler;
-}
+/** A handler per command, by its IPC name; the names come from the generated contract. */
+export type BackendHandlers = Partial<Record<CommandName, Handler>>;
 
 export interface CommandCall {
   cmd: string;
