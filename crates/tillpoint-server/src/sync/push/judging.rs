@@ -23,7 +23,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use rusqlite::{Connection, OptionalExtension};
 use tillpoint_protocol::auth::OfflineGrantClaims;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind, GENESIS_HASH};
-use tillpoint_protocol::permission::any_covers;
+use tillpoint_protocol::permission::{any_covers, Operation};
 use tillpoint_protocol::sales::SalePayload;
 use tillpoint_protocol::sync::{push_signing_bytes, PushRequest};
 use tillpoint_protocol::{DeviceId, OrgId, Permission, UserId};
@@ -306,14 +306,11 @@ impl<'a> Judge<'a> {
             .filter(|_| record.kind == RecordKind::Refund)
             .and_then(|s| s.approver_id);
         let required = match record.kind {
-            RecordKind::Sale => Some("pos:sales:create"),
             RecordKind::Refund if approver.is_some() => None,
-            RecordKind::Refund => Some("pos:sales:refund"),
-            RecordKind::TillOpened | RecordKind::TillClosed => Some("pos:sessions:manage"),
-        }
-        .map(|p| Permission::parse(p).expect("valid permission"));
+            kind => Some(kind.operation().required_permission()),
+        };
         if let Some(approver) = approver {
-            let refund = Permission::parse("pos:sales:refund").expect("valid permission");
+            let refund = Operation::Refund.required_permission();
             match self.user(approver)? {
                 None => {
                     return Ok(Some(
@@ -321,7 +318,7 @@ impl<'a> Judge<'a> {
                     ))
                 }
                 Some(held) if !any_covers(held, &refund) => {
-                    return Ok(Some("the approver does not hold pos:sales:refund".into()))
+                    return Ok(Some(format!("the approver does not hold {refund}")))
                 }
                 Some(_) => {}
             }
