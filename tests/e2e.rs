@@ -6,7 +6,8 @@ mod support;
 use std::time::Duration;
 
 use fantoccini::Locator;
-use support::{desktop, spawn_server};
+use support::proxy::{Mode, Proxy};
+use support::{desktop, spawn_server, TestServer};
 
 const PASSWORD: &str = "e2e-password-1";
 
@@ -268,6 +269,25 @@ fn till_value<T: rusqlite::types::FromSql>(data_dir: &std::path::Path, sql: &str
         .unwrap()
 }
 
+/// Seeds the demo organisation (as `tillpoint-server demo` does) with `products` products;
+/// its users (`cashier`, `admin`, …) have the password `PASSWORD`.
+async fn seed_demo(server: &TestServer, products: usize) {
+    use tillpoint_server::demo::{self, DemoOptions};
+    let db = server.db.clone();
+    tokio::task::spawn_blocking(move || {
+        demo::seed(
+            &db,
+            &DemoOptions {
+                products,
+                password: Some(PASSWORD.into()),
+            },
+        )
+    })
+    .await
+    .unwrap()
+    .expect("demo seeded");
+}
+
 /// Types into the element at `css`, replacing what it held.
 async fn type_into(app: &desktop::DesktopApp, css: &str, text: &str) {
     let field = app
@@ -286,21 +306,8 @@ async fn type_into(app: &desktop::DesktopApp, css: &str, text: &str) {
 /// USD with the change given in ZWG, and the receipt is shown.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cashier_scans_two_items_pays_usd_and_gives_change_in_zwg() {
-    use tillpoint_server::demo::{self, DemoOptions};
     let server = spawn_server().await;
-    let db = server.db.clone();
-    tokio::task::spawn_blocking(move || {
-        demo::seed(
-            &db,
-            &DemoOptions {
-                products: 300,
-                password: Some(PASSWORD.into()),
-            },
-        )
-    })
-    .await
-    .unwrap()
-    .expect("demo seeded");
+    seed_demo(&server, 300).await;
     let items: Vec<(String, i64)> = server
         .db
         .call(|c| -> Result<Vec<(String, i64)>, tillpoint_server::store::DbError> {
@@ -448,5 +455,83 @@ async fn a_cashier_scans_two_items_pays_usd_and_gives_change_in_zwg() {
         t == "All synced"
     })
     .await;
+    app.close().await;
+}
+
+/// Issue 16: a cashier's first sign-in on a new till, before its first catalog pull has
+/// brought the shop's currencies, used to open the POS screen on "Could not read the till
+/// (bad_response)". It lands on the open-till form, which says the currencies are on their
+/// way, and the till opens once they have arrived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cashiers_first_sign_in_on_a_fresh_till_lands_on_the_open_till_form() {
+    let server = spawn_server().await;
+    seed_demo(&server, 300).await;
+    // A slow link: sign-in (a few KB) gets through in a moment, the first catalog pull
+    // (about 100 KB for 300 products) takes many seconds, so the window reads the till
+    // before the currencies are there, as on a shop's real uplink with a large catalog.
+    let proxy = Proxy::in_front_of(&server.url).await;
+    proxy.set(Mode::Throttle(6_000));
+    let data_dir = tempfile::tempdir().unwrap();
+    let app = desktop::launch(&[
+        ("TILLPOINT_CONFIG", "/dev/null".to_owned()),
+        ("TILLPOINT_DATA_DIR", data_dir.path().display().to_string()),
+        ("TILLPOINT_SERVER_URL", proxy.url().to_string()),
+    ])
+    .await;
+    sign_in(&app, "cashier", "Sign in").await;
+
+    let coming = app
+        .wait_for_text(
+            "[data-testid=currencies-coming]",
+            Duration::from_secs(30),
+            |t| !t.is_empty(),
+        )
+        .await;
+    assert!(
+        coming.contains("currencies are on their way from the server"),
+        "{coming}"
+    );
+    let open = app
+        .client
+        .find(Locator::Css("[data-testid=open-till]"))
+        .await
+        .expect("the open-till form");
+    assert!(
+        open.attr("disabled").await.unwrap().is_some(),
+        "no float can be counted before the currencies are there"
+    );
+    assert!(
+        app.client.find(Locator::Css("[role=alert]")).await.is_err(),
+        "no error on screen"
+    );
+    app.save_screenshot("first-sign-in-currencies-coming").await;
+
+    // The link recovers; the pull finishes and the form asks for the float per currency.
+    proxy.set(Mode::Pass);
+    app.client
+        .wait()
+        .at_most(Duration::from_secs(90))
+        .for_element(Locator::Css("[data-testid=float-USD]"))
+        .await
+        .expect("the currencies arrived with the catalog");
+    type_into(&app, "[data-testid=float-USD]", "20").await;
+    app.client
+        .find(Locator::Css("[data-testid=open-till]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    app.client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("[data-testid=pos-scan]"))
+        .await
+        .expect("the till is open for selling");
+    assert_eq!(
+        till_value::<i64>(data_dir.path(), "SELECT COUNT(*) FROM till_sessions"),
+        1
+    );
+    app.save_screenshot("first-sign-in-till-open").await;
     app.close().await;
 }
