@@ -16,6 +16,7 @@ use crate::catalog::{self, LabelValue, ProductHit, SEARCH_LIMIT};
 use crate::journal::{self, Author};
 use crate::sign_in::limits;
 use crate::sign_in::session::SignInError;
+use crate::stock;
 use crate::till::Till;
 
 /// What the window asks checkout to do.
@@ -158,13 +159,8 @@ impl Till {
         self.product_hits(query)
     }
 
-    /// The same search for the Stock screen: needs `stock:inventory:view`, not selling.
-    pub fn find_stock_products(&self, query: &str) -> Result<Vec<ProductHit>, SaleError> {
-        self.require(&super::permission(crate::sync::STOCK_VIEW))?;
-        self.product_hits(query)
-    }
-
-    fn product_hits(&self, query: &str) -> Result<Vec<ProductHit>, SaleError> {
+    /// Name/SKU search, whatever the permission that allowed it.
+    pub(crate) fn product_hits(&self, query: &str) -> Result<Vec<ProductHit>, SaleError> {
         let conn = self.sales_conn()?;
         catalog::search(&conn, query, SEARCH_LIMIT)?
             .into_iter()
@@ -553,19 +549,6 @@ fn write_sale(
     Ok((sale_id, receipt_no))
 }
 
-/// The shop this till sells in: its organisation's only shop. With several shops it is not
-/// known until device enrolment assigns one, and sales carry none rather than a guess.
-fn till_location(conn: &Connection) -> Result<Option<Uuid>, SaleError> {
-    let shops: Vec<String> = conn
-        .prepare_cached("SELECT id FROM locations WHERE kind = 'shop' LIMIT 2")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(match shops.as_slice() {
-        [only] => only.parse().ok(),
-        _ => None,
-    })
-}
-
 /// Writes a sale or refund and everything that goes with it: its rows, stock movements,
 /// the session's running totals, the journal entry and the outbox row. Numbers it.
 pub(crate) fn insert_sale(
@@ -584,7 +567,7 @@ pub(crate) fn insert_sale(
         "{}-{receipt_seq:06}",
         super::receipt_prefix(author.device_id)
     );
-    payload.location_id = till_location(tx)?;
+    payload.location_id = stock::shop_location(tx)?;
     let record = journal::append(tx, author, kind, payload.sale_id, created_at, &payload)?;
     let sale_id = payload.sale_id.to_string();
     let session_id = payload.till_session_id.to_string();
@@ -635,11 +618,6 @@ pub(crate) fn insert_sale(
              total_minor, tax_code, tax_rate_bp, vat_minor, refund_of_line, restock)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?;
-    let mut movement = tx.prepare_cached(
-        "INSERT INTO stock_movements (id, product_id, location_id, quantity_milli, reason,
-             sale_id, journal_seq, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
     for line in &payload.lines {
         line_insert.execute(rusqlite::params![
             sale_id,
@@ -660,20 +638,8 @@ pub(crate) fn insert_sale(
             line.refund_of_line,
             line.restock,
         ])?;
-        // A sale takes stock out; a refund puts it back unless the goods were damaged.
-        if line.restock != Some(false) {
-            movement.execute(rusqlite::params![
-                Uuid::now_v7().to_string(),
-                line.product_id.to_string(),
-                payload.location_id.map(|id| id.to_string()),
-                -line.quantity.milli(),
-                kind_text,
-                sale_id,
-                record.seq as i64,
-                created_at,
-            ])?;
-        }
     }
+    stock::record_sale_movements(tx, kind, &payload, record.seq, created_at)?;
     let mut payment_insert = tx.prepare_cached(
         "INSERT INTO sale_payments (sale_id, payment_no, method, currency, amount_minor, rate,
              rate_base, value_minor, reference)

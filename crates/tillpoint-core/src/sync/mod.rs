@@ -14,6 +14,8 @@
 //! a barcode's product and a product's tax class with the page when the till could not have
 //! them yet.
 
+#[cfg(test)]
+pub(crate) mod fake_server;
 pub mod pull;
 pub mod push;
 
@@ -36,10 +38,11 @@ pub const SYNC_TIMEOUT_FLOOR: Duration = Duration::from_secs(30);
 /// 900 KB.
 pub(crate) const PULL_PAGE_TIMEOUT_BYTES: usize = 1_000_000;
 
+/// Stock lives in [`crate::stock`]; the shell first found it here.
+pub use crate::stock::{StockOnHand, STOCK_VIEW};
 pub use pull::{PullOptions, PullProgress, PullSummary};
 pub use push::{
-    ExportSummary, PushOptions, PushProgress, PushSummary, StockOnHand, SyncFailure, SyncProblem,
-    SyncStatus, STOCK_VIEW,
+    ExportSummary, PushOptions, PushProgress, PushSummary, SyncFailure, SyncProblem, SyncStatus,
 };
 
 /// Why a push or a pull stopped. Each has a stable [`code`](SyncError::code) for the window.

@@ -40,7 +40,7 @@ use tillpoint_protocol::sync::{
     push_signing_bytes, Outcome, PushRequest, PushResponse, RecordResult, MAX_PUSH_RECORDS,
     PUSH_PATH,
 };
-use tillpoint_protocol::{DeviceId, Permission, ProductId};
+use tillpoint_protocol::{DeviceId, Permission};
 
 use super::pull::run_blocking;
 use super::{read_answer, SyncError};
@@ -55,9 +55,6 @@ pub const PUSH_STREAM: &str = "push";
 /// Who may export a till's unsynced records: a manager of quarantined records, or an
 /// administrator of devices (docs/decisions/sync-client.md).
 pub const EXPORT_PERMISSIONS: [&str; 2] = ["sync:quarantine:manage", "admin:devices:manage"];
-
-/// Who may see stock levels and look products up for them (Cashier, Stock Manager, …).
-pub const STOCK_VIEW: &str = "stock:inventory:view";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PushOptions {
@@ -155,23 +152,6 @@ pub struct ExportSummary {
     pub records: u64,
     /// Of those, not yet synced (pending, quarantined or rejected).
     pub unsynced: u64,
-}
-
-/// A product's quantity on hand as this till can tell offline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StockOnHand {
-    pub product_id: ProductId,
-    /// The server's level for this till's shop as last pulled, in thousandths of the unit.
-    /// `None` until a pull has brought one.
-    pub synced_quantity_milli: Option<i64>,
-    /// When that figure was last known to be the server's (its age); `None` with it.
-    pub synced_at: Option<String>,
-    /// This till's movements the synced figure does not count (sales negative, restocking
-    /// refunds positive): pending ones, and ones the server took after `synced_at`.
-    pub unsynced_change_milli: i64,
-    /// `synced_quantity_milli + unsynced_change_milli`, when there is a synced figure.
-    pub estimate_milli: Option<i64>,
 }
 
 /// Push's in-memory state on the till: one push at a time, and the last failure.
@@ -425,57 +405,6 @@ impl Till {
             .join(format!("unsynced-{stamp}.json"))
     }
 
-    /// What this till can say about `product`'s stock while offline: the server's level for
-    /// this till's shop as last pulled, as of when (its age), and this till's movements the
-    /// server had not counted then — pending ones, and ones the server took after that.
-    /// Needs [`STOCK_VIEW`].
-    pub fn stock_on_hand(&self, product: ProductId) -> Result<StockOnHand, CoreError> {
-        self.require_any(&[STOCK_VIEW])?;
-        let conn = self.store().conn()?;
-        let product_text = product.to_string();
-        // The shop this till sells from, as checkout records it: the one shop, else none.
-        let shops: Vec<String> = conn
-            .prepare_cached("SELECT id FROM locations WHERE kind = 'shop' LIMIT 2")?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        let location = match shops.as_slice() {
-            [only] => only.clone(),
-            _ => String::new(),
-        };
-        // The figure was the server's at the page that brought it, and stays so until a
-        // later change arrives: it is as recent as the last complete pull, if later.
-        let synced: Option<(i64, String)> = conn
-            .prepare_cached(
-                "SELECT l.on_hand_milli,
-                        MAX(l.pulled_at, COALESCE(
-                            (SELECT completed_at FROM sync_cursors WHERE stream = 'pull'), ''))
-                 FROM stock_levels l WHERE l.product_id = ?1 AND l.location_id = ?2",
-            )?
-            .query_row([&product_text, &location], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let counted_after = synced.as_ref().map(|(_, at)| at.as_str());
-        let unsynced: i64 = conn
-            .prepare_cached(
-                "SELECT COALESCE(SUM(m.quantity_milli), 0)
-                 FROM stock_movements m JOIN outbox o ON o.journal_seq = m.journal_seq
-                 WHERE m.product_id = ?1
-                   AND (o.state = 'pending'
-                        OR (o.state = 'synced' AND ?2 IS NOT NULL AND o.updated_at > ?2))",
-            )?
-            .query_row((&product_text, counted_after), |r| r.get(0))?;
-        let (synced, synced_at) = match synced {
-            Some((quantity, at)) => (Some(quantity), Some(at)),
-            None => (None, None),
-        };
-        Ok(StockOnHand {
-            product_id: product,
-            synced_quantity_milli: synced,
-            synced_at,
-            unsynced_change_milli: unsynced,
-            estimate_milli: synced.map(|q| q + unsynced),
-        })
-    }
-
     fn device_key(&self) -> Result<(DeviceId, SigningKey), SyncError> {
         let found = {
             let conn = self.store().conn()?;
@@ -652,185 +581,19 @@ async fn send(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
-    use axum::extract::State;
     use axum::http::StatusCode;
-    use axum::response::IntoResponse;
-    use axum::Json;
     use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
     use tillpoint_protocol::auth::UserInfo;
-    use tillpoint_protocol::journal::RecordKind;
-    use tillpoint_protocol::{ErrorBody, ErrorCode, OrgId, UserId};
+    use tillpoint_protocol::UserId;
     use uuid::Uuid;
 
     use super::*;
     use crate::config::{LogLevel, TillConfig};
-    use crate::journal::Author;
     use crate::server_url::ServerUrl;
     use crate::sign_in::secrets::MemorySecrets;
-
-    /// How the fake server answers one record: `None` leaves it unanswered.
-    type Answer = dyn Fn(&JournalRecord) -> Option<(Outcome, Option<&'static str>)> + Send + Sync;
-
-    #[derive(Clone)]
-    struct Fake {
-        seen: Arc<Mutex<Vec<PushRequest>>>,
-        status: Arc<Mutex<StatusCode>>,
-        answer: Arc<Answer>,
-    }
-
-    async fn push(
-        State(fake): State<Fake>,
-        Json(request): Json<PushRequest>,
-    ) -> axum::response::Response {
-        fake.seen.lock().unwrap().push(request.clone());
-        let status = *fake.status.lock().unwrap();
-        if !status.is_success() {
-            let code = match status.as_u16() {
-                401 => ErrorCode::Unauthenticated,
-                403 => ErrorCode::Forbidden,
-                _ => ErrorCode::Internal,
-            };
-            return (status, Json(ErrorBody::new(code, "the device was revoked"))).into_response();
-        }
-        let results = request
-            .records
-            .iter()
-            .filter_map(|r| {
-                (fake.answer)(r).map(|(outcome, reason)| RecordResult {
-                    id: r.id,
-                    seq: r.seq,
-                    outcome,
-                    reason: reason.map(str::to_owned),
-                })
-            })
-            .collect();
-        Json(PushResponse { results }).into_response()
-    }
-
-    struct Setup {
-        till: Till,
-        fake: Fake,
-        org: OrgId,
-        _dir: tempfile::TempDir,
-    }
-
-    async fn setup(
-        perms: &[&str],
-        answer: impl Fn(&JournalRecord) -> Option<(Outcome, Option<&'static str>)>
-            + Send
-            + Sync
-            + 'static,
-    ) -> Setup {
-        let fake = Fake {
-            seen: Arc::default(),
-            status: Arc::new(Mutex::new(StatusCode::OK)),
-            answer: Arc::new(answer),
-        };
-        let app = axum::Router::new()
-            .route(&format!("/{PUSH_PATH}"), axum::routing::post(push))
-            .with_state(fake.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        let dir = tempfile::tempdir().unwrap();
-        let till = Till::open_with_secrets(
-            TillConfig {
-                server_url: ServerUrl::parse(&format!("http://{addr}")).unwrap(),
-                data_dir: dir.path().join("data"),
-                log_level: LogLevel::Info,
-                source_file: None,
-                printer: None,
-            },
-            Arc::new(MemorySecrets::default()),
-        )
-        .unwrap();
-        let org = OrgId::from_uuid(Uuid::now_v7());
-        till.sign_in_for_tests(
-            UserInfo {
-                id: UserId::from_uuid(Uuid::now_v7()),
-                name: "Mary".into(),
-                email: String::new(),
-                role: "Cashier".into(),
-                permissions: perms
-                    .iter()
-                    .map(|p| Permission::parse(p).unwrap())
-                    .collect(),
-                organisation_id: org,
-            },
-            "access-token",
-        );
-        Setup {
-            till,
-            fake,
-            org,
-            _dir: dir,
-        }
-    }
-
-    fn accept_all(_: &JournalRecord) -> Option<(Outcome, Option<&'static str>)> {
-        Some((Outcome::Accepted, None))
-    }
-
-    impl Setup {
-        /// Appends `n` journal entries, as selling would.
-        fn record(&self, n: u64) -> Vec<JournalRecord> {
-            let device_id = self.till.device_id().unwrap().unwrap();
-            let author = Author {
-                org_id: self.org,
-                user_id: UserId::from_uuid(Uuid::now_v7()),
-                user_name: "Mary".into(),
-                device_id,
-                grant_jti: None,
-            };
-            let mut conn = self.till.store().conn().unwrap();
-            let tx = conn.transaction().unwrap();
-            let records = (0..n)
-                .map(|i| {
-                    crate::journal::append(
-                        &tx,
-                        &author,
-                        RecordKind::Sale,
-                        Uuid::now_v7(),
-                        "2026-11-27T10:00:00.000Z",
-                        &serde_json::json!({ "n": i }),
-                    )
-                    .unwrap()
-                })
-                .collect();
-            tx.commit().unwrap();
-            records
-        }
-
-        fn states(&self) -> Vec<(u64, String, Option<String>, u32)> {
-            let conn = self.till.store().conn().unwrap();
-            let mut statement = conn
-                .prepare(
-                    "SELECT journal_seq, state, reason, attempts FROM outbox ORDER BY journal_seq",
-                )
-                .unwrap();
-            let rows = statement
-                .query_map([], |r| {
-                    Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?, r.get(3)?))
-                })
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
-            rows
-        }
-
-        fn state_names(&self) -> Vec<String> {
-            self.states().into_iter().map(|s| s.1).collect()
-        }
-
-        fn seen_seqs(&self) -> Vec<Vec<u64>> {
-            let seen = self.fake.seen.lock().unwrap();
-            seen.iter()
-                .map(|b| b.records.iter().map(|r| r.seq).collect())
-                .collect()
-        }
-    }
+    use crate::sync::fake_server::{accept_all, setup};
 
     #[tokio::test]
     async fn each_record_is_marked_by_its_own_answer() {
@@ -998,7 +761,7 @@ mod tests {
         s.till = Till::open_with_secrets(
             TillConfig {
                 server_url: ServerUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
-                data_dir: s._dir.path().join("other"),
+                data_dir: s.dir.path().join("other"),
                 log_level: LogLevel::Info,
                 source_file: None,
                 printer: None,
@@ -1123,7 +886,7 @@ mod tests {
             s.state_names(),
             ["synced", "quarantined", "pending", "synced"]
         );
-        let path = s._dir.path().join("export.json");
+        let path = s.dir.path().join("export.json");
         let summary = s.till.export_pending(&path).unwrap();
         assert_eq!((summary.records, summary.unsynced), (3, 2));
         let file: PushRequest = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
@@ -1138,24 +901,14 @@ mod tests {
         assert_eq!(err.code(), "export_failed");
         // The window's exports go to a new file in the data folder.
         let path = s.till.export_path();
-        assert!(path.starts_with(s._dir.path().join("data/exports")));
+        assert!(path.starts_with(s.dir.path().join("data/exports")));
         assert_eq!(s.till.export_pending(&path).unwrap().records, 3);
-    }
-
-    impl Setup {
-        fn record_hash(&self, seq: u64) -> String {
-            let conn = self.till.store().conn().unwrap();
-            crate::journal::read(&conn, seq, seq)
-                .unwrap()
-                .remove(0)
-                .hash
-        }
     }
 
     #[tokio::test]
     async fn export_needs_a_manager_and_something_to_export() {
         let s = setup(&["pos:sales:create"], accept_all).await;
-        let path = s._dir.path().join("export.json");
+        let path = s.dir.path().join("export.json");
         s.record(1);
         let err = s.till.export_pending(&path).unwrap_err();
         assert_eq!(err.code(), "forbidden");
@@ -1179,59 +932,5 @@ mod tests {
         s.till.push_outbox(|_| {}).await.unwrap();
         s.till.sign_out().unwrap();
         assert!(s.till.session_status().is_none());
-    }
-
-    #[tokio::test]
-    async fn offline_stock_counts_only_movements_the_server_has_not_had() {
-        let s = setup(&[STOCK_VIEW], accept_all).await;
-        let product = ProductId::from_uuid(Uuid::now_v7());
-        let move_stock = |s: &Setup, quantity: i64| {
-            let seq = s.record(1)[0].seq;
-            s.till
-                .store()
-                .conn()
-                .unwrap()
-                .execute(
-                    "INSERT INTO stock_movements (id, product_id, quantity_milli, reason, journal_seq, created_at)
-                     VALUES (?1, ?2, ?3, 'sale', ?4, 't')",
-                    (Uuid::now_v7().to_string(), product.to_string(), quantity, seq as i64),
-                )
-                .unwrap();
-        };
-        move_stock(&s, -2000);
-        s.till.push_outbox(|_| {}).await.unwrap();
-        move_stock(&s, -1500);
-        move_stock(&s, 1000);
-        let stock = s.till.stock_on_hand(product).unwrap();
-        assert_eq!(stock.unsynced_change_milli, -500);
-        assert_eq!(
-            stock.synced_quantity_milli, None,
-            "stock levels are not pulled yet"
-        );
-        assert_eq!(stock.estimate_milli, None);
-    }
-
-    #[tokio::test]
-    async fn stock_lookups_need_stock_view() {
-        let product = ProductId::from_uuid(Uuid::now_v7());
-        let s = setup(&["pos:sales:view"], accept_all).await;
-        let err = s.till.stock_on_hand(product).unwrap_err();
-        assert_eq!(err.code(), "forbidden");
-        assert!(err.to_string().contains(STOCK_VIEW), "{err}");
-        let err = s.till.find_stock_products("milk").unwrap_err();
-        assert_eq!(err.code(), "forbidden");
-
-        // A Stock Manager (stock:*:*) sells nothing but may look stock up.
-        let s = setup(&["stock:*:*"], accept_all).await;
-        let stock = s.till.stock_on_hand(product).unwrap();
-        assert_eq!(
-            (stock.synced_quantity_milli, stock.unsynced_change_milli),
-            (None, 0)
-        );
-        assert!(s.till.find_stock_products("milk").unwrap().is_empty());
-        assert_eq!(
-            s.till.find_products("milk").unwrap_err().code(),
-            "forbidden"
-        );
     }
 }

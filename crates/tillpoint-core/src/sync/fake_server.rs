@@ -1,0 +1,193 @@
+//! A stand-in for the server's push endpoint and a real till signed in against it, for the
+//! core's own tests of push, the sync status, export and stock. The core's tests cannot start
+//! the real server (the core never depends on it), and these behaviours only need a server
+//! that answers each record as the test says.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use tillpoint_protocol::auth::UserInfo;
+use tillpoint_protocol::journal::{JournalRecord, RecordKind};
+use tillpoint_protocol::sync::{Outcome, PushRequest, PushResponse, RecordResult, PUSH_PATH};
+use tillpoint_protocol::{ErrorBody, ErrorCode, OrgId, Permission, UserId};
+use uuid::Uuid;
+
+use crate::config::{LogLevel, TillConfig};
+use crate::journal::Author;
+use crate::server_url::ServerUrl;
+use crate::sign_in::secrets::MemorySecrets;
+use crate::till::Till;
+
+/// How the fake server answers one record: `None` leaves it unanswered.
+pub(crate) type Answer =
+    dyn Fn(&JournalRecord) -> Option<(Outcome, Option<&'static str>)> + Send + Sync;
+
+#[derive(Clone)]
+pub(crate) struct Fake {
+    /// Every push request received, in order.
+    pub(crate) seen: Arc<Mutex<Vec<PushRequest>>>,
+    /// What the server answers with: anything but success answers every push with an error.
+    pub(crate) status: Arc<Mutex<StatusCode>>,
+    answer: Arc<Answer>,
+}
+
+async fn push(
+    State(fake): State<Fake>,
+    Json(request): Json<PushRequest>,
+) -> axum::response::Response {
+    fake.seen.lock().unwrap().push(request.clone());
+    let status = *fake.status.lock().unwrap();
+    if !status.is_success() {
+        let code = match status.as_u16() {
+            401 => ErrorCode::Unauthenticated,
+            403 => ErrorCode::Forbidden,
+            _ => ErrorCode::Internal,
+        };
+        return (status, Json(ErrorBody::new(code, "the device was revoked"))).into_response();
+    }
+    let results = request
+        .records
+        .iter()
+        .filter_map(|r| {
+            (fake.answer)(r).map(|(outcome, reason)| RecordResult {
+                id: r.id,
+                seq: r.seq,
+                outcome,
+                reason: reason.map(str::to_owned),
+            })
+        })
+        .collect();
+    Json(PushResponse { results }).into_response()
+}
+
+/// A till signed in online (with `perms`) against a fake server.
+pub(crate) struct Setup {
+    pub(crate) till: Till,
+    pub(crate) fake: Fake,
+    pub(crate) org: OrgId,
+    pub(crate) dir: tempfile::TempDir,
+}
+
+pub(crate) async fn setup(
+    perms: &[&str],
+    answer: impl Fn(&JournalRecord) -> Option<(Outcome, Option<&'static str>)> + Send + Sync + 'static,
+) -> Setup {
+    let fake = Fake {
+        seen: Arc::default(),
+        status: Arc::new(Mutex::new(StatusCode::OK)),
+        answer: Arc::new(answer),
+    };
+    let app = axum::Router::new()
+        .route(&format!("/{PUSH_PATH}"), axum::routing::post(push))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let till = Till::open_with_secrets(
+        TillConfig {
+            server_url: ServerUrl::parse(&format!("http://{addr}")).unwrap(),
+            data_dir: dir.path().join("data"),
+            log_level: LogLevel::Info,
+            source_file: None,
+            printer: None,
+        },
+        Arc::new(MemorySecrets::default()),
+    )
+    .unwrap();
+    let org = OrgId::from_uuid(Uuid::now_v7());
+    till.sign_in_for_tests(
+        UserInfo {
+            id: UserId::from_uuid(Uuid::now_v7()),
+            name: "Mary".into(),
+            email: String::new(),
+            role: "Cashier".into(),
+            permissions: perms
+                .iter()
+                .map(|p| Permission::parse(p).unwrap())
+                .collect(),
+            organisation_id: org,
+        },
+        "access-token",
+    );
+    Setup {
+        till,
+        fake,
+        org,
+        dir,
+    }
+}
+
+pub(crate) fn accept_all(_: &JournalRecord) -> Option<(Outcome, Option<&'static str>)> {
+    Some((Outcome::Accepted, None))
+}
+
+impl Setup {
+    /// Appends `n` journal entries, as selling would.
+    pub(crate) fn record(&self, n: u64) -> Vec<JournalRecord> {
+        let device_id = self.till.device_id().unwrap().unwrap();
+        let author = Author {
+            org_id: self.org,
+            user_id: UserId::from_uuid(Uuid::now_v7()),
+            user_name: "Mary".into(),
+            device_id,
+            grant_jti: None,
+        };
+        let mut conn = self.till.store().conn().unwrap();
+        let tx = conn.transaction().unwrap();
+        let records = (0..n)
+            .map(|i| {
+                crate::journal::append(
+                    &tx,
+                    &author,
+                    RecordKind::Sale,
+                    Uuid::now_v7(),
+                    "2026-11-27T10:00:00.000Z",
+                    &serde_json::json!({ "n": i }),
+                )
+                .unwrap()
+            })
+            .collect();
+        tx.commit().unwrap();
+        records
+    }
+
+    /// Each outbox row: seq, state, reason, attempts.
+    pub(crate) fn states(&self) -> Vec<(u64, String, Option<String>, u32)> {
+        let conn = self.till.store().conn().unwrap();
+        let mut statement = conn
+            .prepare("SELECT journal_seq, state, reason, attempts FROM outbox ORDER BY journal_seq")
+            .unwrap();
+        let rows = statement
+            .query_map([], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        rows
+    }
+
+    pub(crate) fn state_names(&self) -> Vec<String> {
+        self.states().into_iter().map(|s| s.1).collect()
+    }
+
+    /// The seqs of each batch the server received.
+    pub(crate) fn seen_seqs(&self) -> Vec<Vec<u64>> {
+        let seen = self.fake.seen.lock().unwrap();
+        seen.iter()
+            .map(|b| b.records.iter().map(|r| r.seq).collect())
+            .collect()
+    }
+
+    pub(crate) fn record_hash(&self, seq: u64) -> String {
+        let conn = self.till.store().conn().unwrap();
+        crate::journal::read(&conn, seq, seq)
+            .unwrap()
+            .remove(0)
+            .hash
+    }
+}
