@@ -562,6 +562,22 @@ impl Till {
         Ok(())
     }
 
+    /// [`Till::require`] for an action any one of `permissions` allows; refused with the
+    /// first one's refusal.
+    pub(crate) fn require_any(&self, permissions: &[&str]) -> Result<(), SignInError> {
+        let mut first_refusal = None;
+        for text in permissions {
+            let permission = Permission::parse(text).expect("a valid permission");
+            match self.require(&permission) {
+                Ok(()) => return Ok(()),
+                Err(err) => {
+                    first_refusal.get_or_insert(err);
+                }
+            }
+        }
+        Err(first_refusal.expect("at least one permission"))
+    }
+
     fn forget_person(&self, identity: &TillIdentity, user: UserId) -> Result<(), SignInError> {
         self.secrets()
             .delete(&identity.secret_name(&refresh_secret(user)))?;

@@ -9,15 +9,20 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
+use base64::Engine as _;
+use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
 use tillpoint_protocol::auth::UserInfo;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind};
-use tillpoint_protocol::sync::{Outcome, PushRequest, PushResponse, RecordResult, PUSH_PATH};
+use tillpoint_protocol::sync::{
+    push_signing_bytes, Outcome, PushRequest, PushResponse, RecordResult, PUSH_PATH,
+};
 use tillpoint_protocol::{ErrorBody, ErrorCode, OrgId, Permission, UserId};
 use uuid::Uuid;
 
 use crate::config::{LogLevel, TillConfig};
 use crate::journal::Author;
 use crate::server_url::ServerUrl;
+use crate::sign_in::identity;
 use crate::sign_in::secrets::MemorySecrets;
 use crate::till::Till;
 
@@ -190,4 +195,23 @@ impl Setup {
             .remove(0)
             .hash
     }
+}
+
+/// Whether `request` is signed by `till`'s device key over its last record's hash.
+pub(crate) fn verifies(till: &Till, request: &PushRequest) -> bool {
+    let conn = till.store().conn().unwrap();
+    let identity = identity::load(&conn).unwrap().unwrap();
+    let key = VerifyingKey::from_bytes(&identity.public_key).unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&request.signature)
+        .unwrap();
+    let signature = Signature::from_slice(&bytes).unwrap();
+    let last = request.records.last().unwrap();
+    request.device_id == identity.device_id
+        && key
+            .verify(
+                &push_signing_bytes(request.device_id, &last.hash),
+                &signature,
+            )
+            .is_ok()
 }

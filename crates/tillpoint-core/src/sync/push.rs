@@ -22,39 +22,34 @@
 //! stored — the till sends the same records again and the server answers `duplicate`.
 //!
 //! Nothing unsynced is thrown away: [`Till::unsynced_count`] holds sign-out, and a manager
-//! can export every unsynced record to a signed file ([`Till::export_pending`]) for a till
-//! that cannot reach the server any more.
+//! can export every unsynced record to a signed file ([`Till::export_pending`], in
+//! [`super::export`]) for a till that cannot reach the server any more. What the window is
+//! told about it all is read in [`super::status`].
 
 use std::collections::HashMap;
-use std::io::Write as _;
-use std::path::Path;
 use std::sync::Mutex;
 
 use base64::Engine as _;
 use chrono::{SecondsFormat, Utc};
 use ed25519_dalek::{Signer as _, SigningKey};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
 use tillpoint_protocol::journal::JournalRecord;
 use tillpoint_protocol::sync::{
     push_signing_bytes, Outcome, PushRequest, PushResponse, RecordResult, MAX_PUSH_RECORDS,
     PUSH_PATH,
 };
-use tillpoint_protocol::{DeviceId, Permission};
+use tillpoint_protocol::DeviceId;
 
 use super::pull::run_blocking;
+use super::status::{count_state, SyncFailure};
 use super::{read_answer, SyncError};
-use crate::error::CoreError;
 use crate::sign_in::identity;
 use crate::till::Till;
 
 /// The name push's progress is stored under in `sync_cursors`: its cursor is the last seq
 /// the server answered for, its `updated_at` the last time it did.
 pub const PUSH_STREAM: &str = "push";
-
-/// Who may export a till's unsynced records: a manager of quarantined records, or an
-/// administrator of devices (docs/decisions/sync-client.md).
-pub const EXPORT_PERMISSIONS: [&str; 2] = ["sync:quarantine:manage", "admin:devices:manage"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PushOptions {
@@ -101,59 +96,6 @@ impl PushSummary {
     }
 }
 
-/// The last push that failed, for the window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncFailure {
-    pub code: String,
-    pub message: String,
-    pub at: String,
-}
-
-/// What the sync indicator shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncStatus {
-    /// Records still to send.
-    pub pending: u64,
-    /// Held by the server for a manager.
-    pub quarantined: u64,
-    /// Refused as malformed: on this till only.
-    pub rejected: u64,
-    /// When the server last answered a push.
-    pub last_success_at: Option<String>,
-    /// Set when the latest push failed; cleared by the next one that works.
-    pub last_error: Option<SyncFailure>,
-}
-
-/// A record the server quarantined or rejected, as the Settings screen lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncProblem {
-    pub seq: u64,
-    pub id: String,
-    /// `sale`, `refund`, `till_opened`, `till_closed`.
-    pub kind: String,
-    /// `quarantined` or `rejected`.
-    pub state: String,
-    pub reason: Option<String>,
-    /// The receipt number, for a sale or refund.
-    pub receipt_no: Option<String>,
-    pub created_at: String,
-    pub attempts: u32,
-}
-
-/// What [`Till::export_pending`] wrote.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExportSummary {
-    pub path: String,
-    /// Records in the file: every one from the oldest unsynced record to the newest.
-    pub records: u64,
-    /// Of those, not yet synced (pending, quarantined or rejected).
-    pub unsynced: u64,
-}
-
 /// Push's in-memory state on the till: one push at a time, and the last failure.
 #[derive(Default)]
 pub(crate) struct PushState {
@@ -162,7 +104,7 @@ pub(crate) struct PushState {
 }
 
 impl PushState {
-    fn last_error(&self) -> Option<SyncFailure> {
+    pub(super) fn last_error(&self) -> Option<SyncFailure> {
         self.last_error
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -222,17 +164,8 @@ impl Till {
                 let mut conn = self.store().conn()?;
                 run_blocking(|| start_batch(&mut conn, size, &now()))?
             };
-            let Some(last) = records.last() else {
+            let Some(request) = signed_batch(device_id, &key, records) else {
                 break;
-            };
-            let signature = base64::engine::general_purpose::STANDARD.encode(
-                key.sign(&push_signing_bytes(device_id, &last.hash))
-                    .to_bytes(),
-            );
-            let request = PushRequest {
-                device_id,
-                records,
-                signature,
             };
             // The token of this moment: the session may have been refreshed since the last batch.
             let (token, _) = self.online_credentials()?;
@@ -276,136 +209,8 @@ impl Till {
         Ok(summary)
     }
 
-    /// What the sync indicator shows: what is waiting, what needs a manager, the last
-    /// success and the last failure.
-    pub fn sync_status(&self) -> Result<SyncStatus, SyncError> {
-        let conn = self.store().conn()?;
-        let last_success_at = conn
-            .query_row(
-                "SELECT updated_at FROM sync_cursors WHERE stream = ?1",
-                [PUSH_STREAM],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(SyncStatus {
-            pending: count_state(&conn, "pending")?,
-            quarantined: count_state(&conn, "quarantined")?,
-            rejected: count_state(&conn, "rejected")?,
-            last_success_at,
-            last_error: self.push_state().last_error(),
-        })
-    }
-
-    /// The records the server quarantined or rejected, oldest first (at most 1,000), with
-    /// the reason it gave.
-    pub fn sync_problems(&self) -> Result<Vec<SyncProblem>, SyncError> {
-        let conn = self.store().conn()?;
-        let mut statement = conn.prepare_cached(
-            "SELECT o.journal_seq, j.id, j.kind, o.state, o.reason, s.receipt_no, j.created_at,
-                    o.attempts
-             FROM outbox o
-             JOIN journal j ON j.seq = o.journal_seq
-             LEFT JOIN sales s ON s.journal_seq = o.journal_seq
-             WHERE o.state IN ('quarantined', 'rejected')
-             ORDER BY o.journal_seq
-             LIMIT 1000",
-        )?;
-        let problems = statement
-            .query_map([], |r| {
-                Ok(SyncProblem {
-                    seq: r.get::<_, i64>(0)? as u64,
-                    id: r.get(1)?,
-                    kind: r.get(2)?,
-                    state: r.get(3)?,
-                    reason: r.get(4)?,
-                    receipt_no: r.get(5)?,
-                    created_at: r.get(6)?,
-                    attempts: r.get(7)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(problems)
-    }
-
-    /// Records that have not reached the server yet (pending). Sign-out waits for zero.
-    pub fn unsynced_count(&self) -> Result<u64, SyncError> {
-        let conn = self.store().conn()?;
-        Ok(count_state(&conn, "pending")?)
-    }
-
-    /// Writes this till's unsynced records to `path` as a signed push batch
-    /// (`{device_id, records, signature}`, the [`PushRequest`] shape), so the server can
-    /// import them through the push checks — for a till that will never reach the server
-    /// again. The file holds every journal record from the oldest unsynced one to the
-    /// newest (synced ones in between come back `duplicate`), one unbroken stretch of the
-    /// chain, so the signature over its last hash covers them all. Needs
-    /// `sync:quarantine:manage` or `admin:devices:manage`. Never overwrites a file.
-    pub fn export_pending(&self, path: &Path) -> Result<ExportSummary, CoreError> {
-        self.require_any(&EXPORT_PERMISSIONS)?;
-        let (device_id, key) = self.device_key()?;
-        let (records, unsynced) = {
-            let conn = self.store().conn()?;
-            let first: Option<i64> = conn.query_row(
-                "SELECT MIN(journal_seq) FROM outbox WHERE state <> 'synced'",
-                [],
-                |r| r.get(0),
-            )?;
-            let Some(first) = first else {
-                return Err(SyncError::NothingToExport.into());
-            };
-            let last: i64 = conn.query_row("SELECT MAX(seq) FROM journal", [], |r| r.get(0))?;
-            let records = crate::journal::read(&conn, first as u64, last as u64)?;
-            let unsynced: i64 = conn.query_row(
-                "SELECT COUNT(*) FROM outbox WHERE state <> 'synced'",
-                [],
-                |r| r.get(0),
-            )?;
-            (records, unsynced as u64)
-        };
-        let last = records.last().ok_or(SyncError::NothingToExport)?;
-        let signature = base64::engine::general_purpose::STANDARD.encode(
-            key.sign(&push_signing_bytes(device_id, &last.hash))
-                .to_bytes(),
-        );
-        let count = records.len() as u64;
-        let export = PushRequest {
-            device_id,
-            records,
-            signature,
-        };
-        let bytes =
-            serde_json::to_vec_pretty(&export).map_err(|e| SyncError::Export(e.to_string()))?;
-        let write = || -> std::io::Result<()> {
-            if let Some(folder) = path.parent() {
-                std::fs::create_dir_all(folder)?;
-            }
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(path)?;
-            file.write_all(&bytes)?;
-            file.sync_all()
-        };
-        write().map_err(|e| SyncError::Export(format!("{}: {e}", path.display())))?;
-        tracing::info!(path = %path.display(), records = count, "unsynced records exported");
-        Ok(ExportSummary {
-            path: path.display().to_string(),
-            records: count,
-            unsynced,
-        })
-    }
-
-    /// Where [`Till::export_pending`] writes when the window asks for an export: a new
-    /// file under `exports/` in the data folder, named by the time.
-    pub fn export_path(&self) -> std::path::PathBuf {
-        let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-        self.config()
-            .data_dir
-            .join("exports")
-            .join(format!("unsynced-{stamp}.json"))
-    }
-
-    fn device_key(&self) -> Result<(DeviceId, SigningKey), SyncError> {
+    /// The device's identity and signing key, for signing a batch.
+    pub(super) fn device_key(&self) -> Result<(DeviceId, SigningKey), SyncError> {
         let found = {
             let conn = self.store().conn()?;
             identity::load(&conn)?
@@ -416,30 +221,29 @@ impl Till {
             .map_err(|e| SyncError::DeviceKey(e.to_string()))?;
         Ok((identity.device_id, key))
     }
+}
 
-    fn require_any(&self, permissions: &[&str]) -> Result<(), CoreError> {
-        let mut first_refusal = None;
-        for text in permissions {
-            let permission = Permission::parse(text).expect("a valid permission");
-            match self.require(&permission) {
-                Ok(()) => return Ok(()),
-                Err(err) => {
-                    first_refusal.get_or_insert(err);
-                }
-            }
-        }
-        Err(first_refusal.expect("at least one permission").into())
-    }
+/// `records` as a batch the device signed: its key over the last record's hash, which the
+/// chain makes cover every record before it. `None` for no records.
+pub(super) fn signed_batch(
+    device_id: DeviceId,
+    key: &SigningKey,
+    records: Vec<JournalRecord>,
+) -> Option<PushRequest> {
+    let last = records.last()?;
+    let signature = base64::engine::general_purpose::STANDARD.encode(
+        key.sign(&push_signing_bytes(device_id, &last.hash))
+            .to_bytes(),
+    );
+    Some(PushRequest {
+        device_id,
+        records,
+        signature,
+    })
 }
 
 fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn count_state(conn: &Connection, state: &str) -> rusqlite::Result<u64> {
-    conn.prepare_cached("SELECT COUNT(*) FROM outbox WHERE state = ?1")?
-        .query_row([state], |r| r.get::<_, i64>(0))
-        .map(|n| n as u64)
 }
 
 /// The oldest `size` pending records, their attempts counted, in one transaction.
@@ -584,7 +388,6 @@ mod tests {
     use std::sync::Arc;
 
     use axum::http::StatusCode;
-    use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
     use tillpoint_protocol::auth::UserInfo;
     use tillpoint_protocol::UserId;
     use uuid::Uuid;
@@ -593,7 +396,7 @@ mod tests {
     use crate::config::{LogLevel, TillConfig};
     use crate::server_url::ServerUrl;
     use crate::sign_in::secrets::MemorySecrets;
-    use crate::sync::fake_server::{accept_all, setup};
+    use crate::sync::fake_server::{accept_all, setup, verifies};
 
     #[tokio::test]
     async fn each_record_is_marked_by_its_own_answer() {
@@ -825,24 +628,6 @@ mod tests {
         assert_eq!(s.fake.seen.lock().unwrap().len(), 3);
     }
 
-    fn verifies(till: &Till, request: &PushRequest) -> bool {
-        let conn = till.store().conn().unwrap();
-        let identity = identity::load(&conn).unwrap().unwrap();
-        let key = VerifyingKey::from_bytes(&identity.public_key).unwrap();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(&request.signature)
-            .unwrap();
-        let signature = Signature::from_slice(&bytes).unwrap();
-        let last = request.records.last().unwrap();
-        request.device_id == identity.device_id
-            && key
-                .verify(
-                    &push_signing_bytes(request.device_id, &last.hash),
-                    &signature,
-                )
-                .is_ok()
-    }
-
     #[tokio::test]
     async fn every_batch_is_signed_with_the_device_key() {
         let s = setup(&[], accept_all).await;
@@ -868,69 +653,5 @@ mod tests {
             !verifies(&s.till, &forged),
             "the signature names the last hash"
         );
-    }
-
-    #[tokio::test]
-    async fn a_manager_exports_unsynced_records_as_a_signed_batch() {
-        let s = setup(&["sync:quarantine:manage"], |r| {
-            Some(match r.seq {
-                2 => (Outcome::Quarantined, Some("chain gap")),
-                3 => return None,
-                _ => (Outcome::Accepted, None),
-            })
-        })
-        .await;
-        s.record(4);
-        s.till.push_outbox(|_| {}).await.unwrap_err();
-        assert_eq!(
-            s.state_names(),
-            ["synced", "quarantined", "pending", "synced"]
-        );
-        let path = s.dir.path().join("export.json");
-        let summary = s.till.export_pending(&path).unwrap();
-        assert_eq!((summary.records, summary.unsynced), (3, 2));
-        let file: PushRequest = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        assert_eq!(
-            file.records.iter().map(|r| r.seq).collect::<Vec<_>>(),
-            [2, 3, 4]
-        );
-        assert!(verifies(&s.till, &file));
-        tillpoint_protocol::journal::verify_chain((1, s.record_hash(1)), &file.records).unwrap();
-        // An export is never overwritten.
-        let err = s.till.export_pending(&path).unwrap_err();
-        assert_eq!(err.code(), "export_failed");
-        // The window's exports go to a new file in the data folder.
-        let path = s.till.export_path();
-        assert!(path.starts_with(s.dir.path().join("data/exports")));
-        assert_eq!(s.till.export_pending(&path).unwrap().records, 3);
-    }
-
-    #[tokio::test]
-    async fn export_needs_a_manager_and_something_to_export() {
-        let s = setup(&["pos:sales:create"], accept_all).await;
-        let path = s.dir.path().join("export.json");
-        s.record(1);
-        let err = s.till.export_pending(&path).unwrap_err();
-        assert_eq!(err.code(), "forbidden");
-        assert!(err.to_string().contains("sync:quarantine:manage"), "{err}");
-
-        let s = setup(&["admin:devices:manage"], accept_all).await;
-        s.record(1);
-        s.till.push_outbox(|_| {}).await.unwrap();
-        let err = s.till.export_pending(&path).unwrap_err();
-        assert_eq!(err.code(), "nothing_to_export");
-    }
-
-    #[tokio::test]
-    async fn sign_out_waits_for_pending_records_but_lock_does_not() {
-        let s = setup(&[], accept_all).await;
-        s.record(2);
-        let err = s.till.sign_out().unwrap_err();
-        assert_eq!(err.code(), "records_pending");
-        assert!(err.to_string().starts_with("2 record(s)"), "{err}");
-        assert!(s.till.session_status().is_some(), "still signed in");
-        s.till.push_outbox(|_| {}).await.unwrap();
-        s.till.sign_out().unwrap();
-        assert!(s.till.session_status().is_none());
     }
 }
