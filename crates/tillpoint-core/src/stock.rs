@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use tillpoint_protocol::journal::RecordKind;
 use tillpoint_protocol::sales::SalePayload;
+use tillpoint_protocol::stock::line_movement_milli;
 use tillpoint_protocol::ProductId;
 use uuid::Uuid;
 
@@ -53,7 +54,8 @@ pub(crate) fn shop_location(conn: &Connection) -> rusqlite::Result<Option<Uuid>>
 }
 
 /// Writes the stock movements of a sale or refund (`kind`) journaled as `journal_seq`, inside
-/// the transaction that writes the sale.
+/// the transaction that writes the sale: one per line that moves stock, as
+/// [`line_movement_milli`] says.
 pub(crate) fn record_sale_movements(
     tx: &Connection,
     kind: RecordKind,
@@ -67,13 +69,13 @@ pub(crate) fn record_sale_movements(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for line in &sale.lines {
-        // A sale takes stock out; a refund puts it back unless the goods were damaged.
-        if line.restock != Some(false) {
+        // The rule the server applies too when the sale reaches it.
+        if let Some(moved) = line_movement_milli(kind, line) {
             movement.execute(rusqlite::params![
                 Uuid::now_v7().to_string(),
                 line.product_id.to_string(),
                 sale.location_id.map(|id| id.to_string()),
-                -line.quantity.milli(),
+                moved,
                 kind.as_str(),
                 sale.sale_id.to_string(),
                 journal_seq as i64,
