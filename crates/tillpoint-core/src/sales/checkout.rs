@@ -65,6 +65,20 @@ fn cart_view(conn: &Connection, cart: &Cart) -> Result<(CartView, PricedCart), S
     Ok((CartView::of(cart, &priced, &currency, units), priced))
 }
 
+/// The currencies this till takes at `at`, as the selling screen lists them (the sale's own
+/// first): those with a rate to the sale's currency — `cart`'s, else the organisation's.
+/// None before the catalog has arrived.
+pub(crate) fn till_currencies(
+    conn: &Connection,
+    cart: &Cart,
+    at: &str,
+) -> Result<Vec<catalog::CurrencyOption>, SaleError> {
+    Ok(match sale_currency(conn, cart) {
+        Ok(sale) => catalog::currency_options(conn, sale, at)?,
+        Err(_) => Vec::new(),
+    })
+}
+
 /// The tender currencies a sale in `sale` may be paid in, at `at`.
 pub(crate) fn tender_currencies(
     conn: &Connection,
@@ -131,11 +145,7 @@ impl Till {
         let conn = self.sales_conn()?;
         let cart = load_cart(&conn)?;
         let (view, _) = cart_view(&conn, &cart)?;
-        let at = now(&conn)?;
-        let currencies = match sale_currency(&conn, &cart) {
-            Ok(sale) => catalog::currency_options(&conn, sale, &at)?,
-            Err(_) => Vec::new(),
-        };
+        let currencies = till_currencies(&conn, &cart, &now(&conn)?)?;
         let shop_name = rusqlite::OptionalExtension::optional(conn.query_row(
             "SELECT name FROM organisation WHERE singleton = 1",
             [],

@@ -22,6 +22,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension};
 use tillpoint_protocol::Permission;
 
+pub(crate) use checkout::till_currencies;
 pub use checkout::{CheckoutInput, SaleDone};
 pub use refund::{Approver, RefundInput, RefundLineInput};
 pub use views::*;
@@ -62,6 +63,8 @@ pub enum SaleError {
     NoSuchParkedCart(String),
     #[error("no sale on this till has the id {0}")]
     NoSuchSale(String),
+    #[error("count the cash in the drawer in {} before closing the till", list_codes(.0))]
+    CashNotCounted(Vec<tillpoint_protocol::CurrencyCode>),
     #[error("the till's own store failed: {0}")]
     Store(String),
 }
@@ -98,9 +101,18 @@ impl SaleError {
             Self::CartNotEmpty => "cart_not_empty",
             Self::NotRefundable(_) => "not_refundable",
             Self::NoSuchParkedCart(_) | Self::NoSuchSale(_) => "not_found",
+            Self::CashNotCounted(_) => "cash_not_counted",
             Self::Store(_) => "store_unavailable",
         }
     }
+}
+
+fn list_codes(codes: &[tillpoint_protocol::CurrencyCode]) -> String {
+    codes
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(crate) fn permission(text: &str) -> Permission {

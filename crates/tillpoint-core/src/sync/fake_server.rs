@@ -1,5 +1,6 @@
-//! A stand-in for the server's push endpoint and a real till signed in against it, for the
-//! core's own tests of push, the sync status, export and stock. The core's tests cannot start
+//! A stand-in for the server's push endpoint and a real till signed in against it (with a
+//! catalog written in when a test needs one), for the core's own tests of push, the sync
+//! status, export, stock and selling. The core's tests cannot start
 //! the real server (the core never depends on it), and these behaviours only need a server
 //! that answers each record as the test says.
 
@@ -186,6 +187,25 @@ impl Setup {
         seen.iter()
             .map(|b| b.records.iter().map(|r| r.seq).collect())
             .collect()
+    }
+
+    /// Writes what a first catalog pull would: the organisation (in USD), its one shop, and
+    /// USD and ZWG with a rate between them. No products: tests that need them add them.
+    pub(crate) fn install_catalog(&self) {
+        let conn = self.till.store().conn().unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO organisation (singleton, org_id, name, tax_number, base_currency, updated_at)
+                 VALUES (1, '{org}', 'Corner Shop', NULL, 'USD', '2026-01-01T00:00:00Z');
+             INSERT INTO locations (id, name, kind) VALUES ('{shop}', 'Main Street', 'shop');
+             INSERT INTO currencies (code, name, minor_units) VALUES
+                 ('USD', 'US Dollar', 2), ('ZWG', 'Zimbabwe Gold', 2);
+             INSERT INTO exchange_rates (id, base, quote, rate, effective_at)
+                 VALUES ('{rate}', 'USD', 'ZWG', '26.80', '2026-01-01T00:00:00Z');",
+            org = self.org,
+            shop = Uuid::now_v7(),
+            rate = Uuid::now_v7(),
+        ))
+        .unwrap();
     }
 
     pub(crate) fn record_hash(&self, seq: u64) -> String {
