@@ -8,6 +8,7 @@ use tillpoint_protocol::CurrencyCode;
 use uuid::Uuid;
 
 use super::cart::{Cart, Discount, PricedCart};
+use super::selling;
 use super::tender::{self, PaymentInput, Settlement, TenderCurrency};
 use super::till_session::{self, add_total};
 use super::views::*;
@@ -47,11 +48,7 @@ pub(crate) fn sale_currency(conn: &Connection, cart: &Cart) -> Result<CurrencyCo
         |r| r.get(0),
     ))?;
     base.and_then(|b| CurrencyCode::parse(&b).ok())
-        .ok_or_else(|| {
-            SaleError::InvalidInput(
-                "this till has no catalog yet; sync with the server first".into(),
-            )
-        })
+        .ok_or_else(selling::no_catalog)
 }
 
 fn cart_view(conn: &Connection, cart: &Cart) -> Result<(CartView, PricedCart), SaleError> {
@@ -77,6 +74,16 @@ pub(crate) fn till_currencies(
         Ok(sale) => catalog::currency_options(conn, sale, at)?,
         Err(_) => Vec::new(),
     })
+}
+
+/// [`till_currencies`] for the cart on the till. A cart that cannot be read any more is
+/// priced as the empty one would be: in the organisation's currency.
+pub(crate) fn till_currencies_now(
+    conn: &Connection,
+    at: &str,
+) -> Result<Vec<catalog::CurrencyOption>, SaleError> {
+    let cart = load_cart(conn).unwrap_or_default();
+    till_currencies(conn, &cart, at)
 }
 
 /// The tender currencies a sale in `sale` may be paid in, at `at`.
@@ -140,9 +147,10 @@ fn change_currency(text: &str, currencies: &[TenderCurrency]) -> Result<Currency
 impl Till {
     /// Everything the selling screen shows.
     pub fn pos_state(&self) -> Result<PosState, SaleError> {
-        self.author(SELL)?;
+        self.seller()?;
         let (can_discount, can_refund) = (self.may(DISCOUNT), self.may(super::REFUND));
         let conn = self.sales_conn()?;
+        let selling = self.selling_status_with(Ok(()), &conn)?;
         let cart = load_cart(&conn)?;
         let (view, _) = cart_view(&conn, &cart)?;
         let currencies = till_currencies(&conn, &cart, &now(&conn)?)?;
@@ -160,6 +168,7 @@ impl Till {
             can_discount,
             can_override_price: can_discount,
             can_refund,
+            selling,
         })
     }
 
@@ -328,7 +337,7 @@ impl Till {
     /// lines, payments, stock movements, session totals, journal entry and outbox row (and,
     /// offline, the grant's running total). Then prints the receipt if a printer is set up.
     pub async fn checkout(&self, input: &CheckoutInput) -> Result<SaleDone, SaleError> {
-        let author = self.author(SELL)?;
+        let author = self.seller()?;
         let grant = self.offline_discount_limit(&author)?;
         let may_discount = self.may(DISCOUNT);
         let (sale_id, receipt_no) = {
@@ -445,7 +454,7 @@ fn write_sale(
     may_discount: bool,
     input: &CheckoutInput,
 ) -> Result<(String, String), SaleError> {
-    let session = till_session::open_session(tx)?.ok_or(SaleError::TillNotOpen)?;
+    let session = selling::selling_session(tx)?;
     let cart = load_cart(tx)?;
     if cart.is_empty() {
         return Err(SaleError::CartEmpty);

@@ -120,10 +120,7 @@ fn parse_counts(conn: &Connection, counts: &[CountInput]) -> Result<Vec<TillCoun
 /// Refuses a cash-up without a cash count in each currency the till takes now — the ones the
 /// selling screen lists, so the close form asks for exactly these.
 fn check_cash_counted(conn: &Connection, counts: &[TillCount], at: &str) -> Result<(), SaleError> {
-    // A cart that cannot be read any more is priced as the empty one would be: in the
-    // organisation's currency.
-    let cart = super::load_cart(conn).unwrap_or_default();
-    let missing: Vec<CurrencyCode> = super::till_currencies(conn, &cart, at)?
+    let missing: Vec<CurrencyCode> = super::checkout::till_currencies_now(conn, at)?
         .into_iter()
         .map(|option| option.code)
         .filter(|code| {
