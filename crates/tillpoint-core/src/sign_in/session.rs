@@ -485,10 +485,17 @@ impl Till {
         self.forget_person(&identity, user)
     }
 
-    /// Signs `user` in online with `access_token` without a server (unit tests of sync).
+    /// Signs `user` in online with `access_token` (and a refresh token, for the refresh
+    /// endpoint of a fake server) without a server (unit tests of sync and selling).
     #[cfg(test)]
     pub(crate) fn sign_in_for_tests(&self, user: UserInfo, access_token: &str) {
         let identity = self.identity().expect("an identity");
+        self.secrets()
+            .set(
+                &identity.secret_name(&refresh_secret(user.id)),
+                b"refresh-token",
+            )
+            .expect("a stored refresh token");
         let now = Utc::now().timestamp();
         let grant = OfflineGrantClaims {
             iss: "test".into(),

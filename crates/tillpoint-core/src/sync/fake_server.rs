@@ -1,9 +1,10 @@
-//! A stand-in for the server's push endpoint and a real till signed in against it (with a
-//! catalog written in when a test needs one), for the core's own tests of push, the sync
-//! status, export, stock and selling. The core's tests cannot start
-//! the real server (the core never depends on it), and these behaviours only need a server
-//! that answers each record as the test says.
+//! A stand-in for the server's sync endpoints (push, pull, refresh) and a real till signed in
+//! against it (with a catalog written in when a test needs one), for the core's own tests of
+//! push, the sync status, export, stock, selling and the sync loop. The core's tests cannot
+//! start the real server (the core never depends on it), and these behaviours only need a
+//! server that answers each record as the test says and counts what it was asked.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
@@ -15,7 +16,8 @@ use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
 use tillpoint_protocol::auth::UserInfo;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind};
 use tillpoint_protocol::sync::{
-    push_signing_bytes, Outcome, PushRequest, PushResponse, RecordResult, PUSH_PATH,
+    push_signing_bytes, Outcome, PullPage, PushRequest, PushResponse, RecordResult, PULL_PATH,
+    PUSH_PATH,
 };
 use tillpoint_protocol::{ErrorBody, ErrorCode, OrgId, Permission, UserId};
 use uuid::Uuid;
@@ -38,6 +40,42 @@ pub(crate) struct Fake {
     /// What the server answers with: anything but success answers every push with an error.
     pub(crate) status: Arc<Mutex<StatusCode>>,
     answer: Arc<Answer>,
+    /// Pull requests received. Each is answered with one empty last page.
+    pub(crate) pulls: Arc<AtomicUsize>,
+    /// Refresh requests received.
+    pub(crate) refreshes: Arc<AtomicUsize>,
+    /// How every refresh is refused: 401 (the default) says the server no longer takes the
+    /// sign-in; others are failures of the server.
+    pub(crate) refresh_status: Arc<Mutex<StatusCode>>,
+}
+
+impl Fake {
+    pub(crate) fn pulls(&self) -> usize {
+        self.pulls.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn refreshes(&self) -> usize {
+        self.refreshes.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn pushes(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+}
+
+async fn pull(State(fake): State<Fake>) -> Json<PullPage> {
+    fake.pulls.fetch_add(1, Ordering::SeqCst);
+    Json(PullPage {
+        next_cursor: "cursor".into(),
+        ..PullPage::default()
+    })
+}
+
+async fn refresh(State(fake): State<Fake>) -> axum::response::Response {
+    fake.refreshes.fetch_add(1, Ordering::SeqCst);
+    let status = *fake.refresh_status.lock().unwrap();
+    let body = ErrorBody::new(ErrorCode::Unauthenticated, "the refresh was refused");
+    (status, Json(body)).into_response()
 }
 
 async fn push(
@@ -71,7 +109,8 @@ async fn push(
 
 /// A till signed in online (with `perms`) against a fake server.
 pub(crate) struct Setup {
-    pub(crate) till: Till,
+    /// Shared, so a test can run the sync loop on it in a task of its own.
+    pub(crate) till: Arc<Till>,
     pub(crate) fake: Fake,
     pub(crate) org: OrgId,
     pub(crate) dir: tempfile::TempDir,
@@ -85,25 +124,32 @@ pub(crate) async fn setup(
         seen: Arc::default(),
         status: Arc::new(Mutex::new(StatusCode::OK)),
         answer: Arc::new(answer),
+        pulls: Arc::default(),
+        refreshes: Arc::default(),
+        refresh_status: Arc::new(Mutex::new(StatusCode::UNAUTHORIZED)),
     };
     let app = axum::Router::new()
         .route(&format!("/{PUSH_PATH}"), axum::routing::post(push))
+        .route(&format!("/{PULL_PATH}"), axum::routing::get(pull))
+        .route("/api/v1/auth/refresh", axum::routing::post(refresh))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let dir = tempfile::tempdir().unwrap();
-    let till = Till::open_with_secrets(
-        TillConfig {
-            server_url: ServerUrl::parse(&format!("http://{addr}")).unwrap(),
-            data_dir: dir.path().join("data"),
-            log_level: LogLevel::Info,
-            source_file: None,
-            printer: None,
-        },
-        Arc::new(MemorySecrets::default()),
-    )
-    .unwrap();
+    let till = Arc::new(
+        Till::open_with_secrets(
+            TillConfig {
+                server_url: ServerUrl::parse(&format!("http://{addr}")).unwrap(),
+                data_dir: dir.path().join("data"),
+                log_level: LogLevel::Info,
+                source_file: None,
+                printer: None,
+            },
+            Arc::new(MemorySecrets::default()),
+        )
+        .unwrap(),
+    );
     let org = OrgId::from_uuid(Uuid::now_v7());
     till.sign_in_for_tests(
         UserInfo {

@@ -1,8 +1,9 @@
 //! The till's side of sync (ARCHITECTURE.md §4): [`push`] sends the till's journal up from
-//! the outbox ([`status`] says what is waiting and what went wrong, [`export`] writes it to a
-//! signed file for a till that cannot reach the server), [`pull`] brings the organisation's master data — the organisation itself,
-//! currencies and exchange rates, tax classes, locations, products and barcodes — down into
-//! the till's store. A round is push, then pull.
+//! the outbox ([`status`] says what is waiting and what went wrong, [`export`] writes it to
+//! a signed file for a till that cannot reach the server), [`pull`] brings the
+//! organisation's master data — the organisation itself, currencies and exchange rates, tax
+//! classes, locations, products and barcodes — down into the till's store. A round is push,
+//! then pull; [`sync_loop`] decides when rounds run and what a failure does.
 //!
 //! The invariant push keeps: **a record is marked synced only after the server answered for
 //! that record** (see [`push`]).
@@ -21,6 +22,7 @@ pub(crate) mod fake_server;
 pub mod pull;
 pub mod push;
 pub mod status;
+pub mod sync_loop;
 
 use std::time::Duration;
 
@@ -47,6 +49,7 @@ pub use export::ExportSummary;
 pub use pull::{PullOptions, PullProgress, PullSummary};
 pub use push::{PushOptions, PushProgress, PushSummary};
 pub use status::{SyncFailure, SyncProblem, SyncStatus};
+pub use sync_loop::{SyncNow, SyncReports, ROUND_EVERY};
 
 /// Why a push or a pull stopped. Each has a stable [`code`](SyncError::code) for the window.
 #[derive(Debug, thiserror::Error)]

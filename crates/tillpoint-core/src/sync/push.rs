@@ -561,17 +561,19 @@ mod tests {
             .unwrap()
             .port();
         // Another till, its server's port closed.
-        s.till = Till::open_with_secrets(
-            TillConfig {
-                server_url: ServerUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
-                data_dir: s.dir.path().join("other"),
-                log_level: LogLevel::Info,
-                source_file: None,
-                printer: None,
-            },
-            secrets,
-        )
-        .unwrap();
+        s.till = Arc::new(
+            Till::open_with_secrets(
+                TillConfig {
+                    server_url: ServerUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
+                    data_dir: s.dir.path().join("other"),
+                    log_level: LogLevel::Info,
+                    source_file: None,
+                    printer: None,
+                },
+                secrets,
+            )
+            .unwrap(),
+        );
         assert_eq!(
             s.till.push_outbox(|_| {}).await.unwrap_err().code(),
             "not_signed_in"
