@@ -10,6 +10,7 @@
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use tillpoint_protocol::journal::RecordKind;
+use tillpoint_protocol::permission::Operation;
 use tillpoint_protocol::sales::SalePayload;
 use tillpoint_protocol::stock::line_movement_milli;
 use tillpoint_protocol::ProductId;
@@ -21,7 +22,7 @@ use crate::sales::SaleError;
 use crate::till::Till;
 
 /// Who may see stock levels and look products up for them (Cashier, Stock Manager, …).
-pub const STOCK_VIEW: &str = "stock:inventory:view";
+pub const STOCK_VIEW: &str = Operation::ViewStock.permission_name();
 
 /// A product's quantity on hand as this till can tell offline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

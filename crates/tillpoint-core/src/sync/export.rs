@@ -7,6 +7,7 @@ use std::path::Path;
 
 use chrono::Utc;
 use serde::Serialize;
+use tillpoint_protocol::permission::names;
 
 use super::push::signed_batch;
 use super::SyncError;
@@ -15,7 +16,8 @@ use crate::till::Till;
 
 /// Who may export a till's unsynced records: a manager of quarantined records, or an
 /// administrator of devices (docs/decisions/sync-client.md).
-pub const EXPORT_PERMISSIONS: [&str; 2] = ["sync:quarantine:manage", "admin:devices:manage"];
+pub const EXPORT_PERMISSIONS: [&str; 2] =
+    [names::SYNC_QUARANTINE_MANAGE, names::ADMIN_DEVICES_MANAGE];
 
 /// What [`Till::export_pending`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
