@@ -70,7 +70,7 @@ export const events = {
 /* Constants */
 export const COMMANDS = ["startup_error","app_info","local_product_count","connection_status","check_server","session_status","sign_in","unlock_offline","lock","sync_status","sync_problems","sync_now","export_unsynced","pos_state","find_products","find_stock_products","stock_on_hand","scan_barcode","cart_add","cart_set_quantity","cart_remove_line","cart_void","cart_set_line_discount","cart_set_discount","cart_set_price","park_cart","resume_parked","tender_preview","checkout","open_till","till_report","close_till","recent_sales","sale_detail","refund","reprint_receipt"] as const;
 
-export const ERROR_CODES = ["config_invalid","data_dir_unusable","store_unavailable","invalid_server_url","server_unreachable","wrong_credentials","rate_limited","device_revoked","other_organisation","server_error","grant_invalid","keyring_unavailable","keyring_failed","identity_unavailable","not_signed_in","not_known_offline","backing_off","grant_expired","grant_revoked","clock_locked","forbidden","signed_out","user_disabled","offline_limit","records_pending","invalid_input","payment_short","till_not_open","till_already_open","cart_empty","cart_not_empty","not_refundable","not_found","unknown_barcode","unknown_product","currency_unavailable","not_online","session_expired","sync_cursor_refused","pull_in_progress","push_refused","device_key_unavailable","nothing_to_export","export_failed"] as const;
+export const ERROR_CODES = ["config_invalid","data_dir_unusable","store_unavailable","invalid_server_url","server_unreachable","wrong_credentials","rate_limited","device_revoked","other_organisation","server_error","grant_invalid","keyring_unavailable","keyring_failed","identity_unavailable","not_signed_in","not_known_offline","backing_off","grant_expired","grant_revoked","clock_locked","forbidden","signed_out","user_disabled","offline_limit","records_pending","invalid_input","payment_short","till_not_open","till_already_open","cash_not_counted","cart_empty","cart_not_empty","not_refundable","not_found","unknown_barcode","unknown_product","currency_unavailable","not_online","session_expired","sync_cursor_refused","pull_in_progress","push_refused","device_key_unavailable","nothing_to_export","export_failed"] as const;
 
 /* Types */
 /**  An amount of one currency. */
@@ -231,7 +231,9 @@ export type ErrorCode =
 /**  Records made on this till have not reached the server yet. */
 "records_pending" | 
 /**  What was typed (a quantity, a price, a discount, a tender) is not acceptable. */
-"invalid_input" | "payment_short" | "till_not_open" | "till_already_open" | "cart_empty" | "cart_not_empty" | "not_refundable" | 
+"invalid_input" | "payment_short" | "till_not_open" | "till_already_open" | 
+/**  Closing the till needs the cash counted in every currency. */
+"cash_not_counted" | "cart_empty" | "cart_not_empty" | "not_refundable" | 
 /**  No parked sale or sale has that id. */
 "not_found" | "unknown_barcode" | "unknown_product" | 
 /**  A currency or exchange rate the sale needs is not on this till. */
@@ -245,6 +247,30 @@ export type ExportSummary = {
 	/**  Of those, not yet synced (pending, quarantined or rejected). */
 	unsynced: number,
 };
+
+/**
+ *  Why a sale cannot be made now. Named as the error a sale attempted now fails with (its
+ *  `code`), except [`NotSelling::NoCatalog`].
+ */
+export type NotSelling = 
+/**  Nobody is signed in (the till is locked). */
+"not_signed_in" | 
+/**  The person may not sell (`pos:sales:create`), or not offline, or not any more. */
+"forbidden" | 
+/**  Offline, and their grant has run out. */
+"grant_expired" | 
+/**  Offline, and an administrator revoked their grant. */
+"grant_revoked" | 
+/**  Offline, and an administrator revoked this till. */
+"device_revoked" | 
+/**  Offline, and an administrator disabled the person. */
+"user_disabled" | 
+/**  Offline, and the computer's clock was set back: locked until online again. */
+"clock_locked" | 
+/**  Nobody has opened the till (counted the float). */
+"till_not_open" | 
+/**  The catalog has not arrived: the till takes no currency yet. */
+"no_catalog";
 
 export type ParkedCartInfo = {
 	id: string,
@@ -274,6 +300,8 @@ export type PosState = {
 	canDiscount: boolean,
 	canOverridePrice: boolean,
 	canRefund: boolean,
+	/**  Whether a sale may be made now, how, and if not why not. */
+	selling: SellingStatus,
 };
 
 /**  A receipt ready to show and (if a printer is set up) printed. */
@@ -445,6 +473,33 @@ export type SaleListItem = {
 	currency: string,
 	minorUnits: number,
 	refundable: boolean,
+};
+
+/**  Why nobody may sell now, and what to tell them. */
+export type SellingBlocked = {
+	reason: NotSelling,
+	/**  The message a sale attempted now would fail with. */
+	message: string,
+};
+
+/**
+ *  What the window shows about selling: whether a sale may be made now, how (online or under
+ *  the grant, and until when), and if not, why not.
+ */
+export type SellingStatus = {
+	/**  Whether a sale may be rung up and paid for now. */
+	maySell: boolean,
+	/**
+	 *  How a sale made now is made: `online` (the server's word holds) or `offline` (under
+	 *  the grant, with its limits). `None` when nobody is signed in.
+	 */
+	mode: SessionMode | null,
+	/**  When the signed-in person's offline access ends (Unix seconds). */
+	grantExpiresAt: number | null,
+	/**  Its seconds left on the till's clock (which never runs backwards), 0 once expired. */
+	grantRemainingSecs: number | null,
+	/**  Why not, when `may_sell` is false. */
+	blocked: SellingBlocked | null,
 };
 
 /**  The sign-in changed on its own: refreshed, carried on offline, or (`None`) signed out. */

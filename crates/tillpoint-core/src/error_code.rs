@@ -75,6 +75,8 @@ error_codes! {
     PaymentShort = "payment_short",
     TillNotOpen = "till_not_open",
     TillAlreadyOpen = "till_already_open",
+    /// Closing the till needs the cash counted in every currency.
+    CashNotCounted = "cash_not_counted",
     CartEmpty = "cart_empty",
     CartNotEmpty = "cart_not_empty",
     NotRefundable = "not_refundable",

@@ -4,7 +4,7 @@
 //! It owns the till's configuration, its local store (SQLite, migrated from
 //! `migrations/client/`), its view of the server's reachability, sign-in and the offline
 //! grant, the catalog, selling (cart, tax, tender, checkout, refunds, till sessions,
-//! receipts), the journal, and the sync client (push of the outbox, pull of master data).
+//! receipts), stock, the journal, and the sync client (push of the outbox, pull of master data).
 //!
 //! It must never know about Tauri, windows or the webview: `src-tauri/` adapts this crate to
 //! the desktop, and anything the desktop can do must be reachable from here.
@@ -18,6 +18,7 @@ pub mod journal;
 pub mod sales;
 pub mod server_url;
 pub mod sign_in;
+pub mod stock;
 pub mod store;
 pub mod sync;
 pub mod till;

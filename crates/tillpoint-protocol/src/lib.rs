@@ -2,8 +2,9 @@
 //!
 //! This crate owns the serde types that cross the wire (health, errors, and — as the
 //! identity and sync work lands — claims, grants and sync batches) and the value types both
-//! sides must validate identically: barcodes, permissions, currency codes, money, VAT and the
-//! journal's hash chain.
+//! sides must validate identically: barcodes, permissions, currency codes, money, VAT, the
+//! journal's hash chain, and the rules both apply the same way (what a sale line does to
+//! stock).
 //!
 //! It must never do I/O, read a clock, or know about storage: both the till and the server
 //! depend on it, and nothing else is shared between them.
@@ -18,6 +19,7 @@ pub mod journal;
 pub mod money;
 pub mod permission;
 pub mod sales;
+pub mod stock;
 pub mod sync;
 pub mod tax;
 pub mod token;

@@ -194,6 +194,22 @@ export function fakeTill(options: FakeTillOptions = {}): FakeTill {
     };
   }
 
+  /** As the core decides it: an open till, and a catalog that brought the currencies. */
+  function sellingStatus(): PosState['selling'] {
+    const blocked = !tillOpen
+      ? { reason: 'till_not_open' as const, message: 'open the till (count the float) before selling' }
+      : currencies.length === 0
+        ? { reason: 'no_catalog' as const, message: 'this till has no catalog yet; sync with the server first' }
+        : null;
+    return {
+      maySell: blocked === null,
+      mode: 'online',
+      grantExpiresAt: 1_767_261_600,
+      grantRemainingSecs: 71 * 3600 + 58 * 60,
+      blocked,
+    };
+  }
+
   function state(): PosState {
     return {
       tillSession: tillOpen ? { id: 's-1', openedAt: '2026-11-27T08:00:00Z', openedByName: 'Alice Martin' } : null,
@@ -204,6 +220,7 @@ export function fakeTill(options: FakeTillOptions = {}): FakeTill {
       canDiscount: options.canDiscount ?? true,
       canOverridePrice: options.canOverridePrice ?? true,
       canRefund: options.canRefund ?? true,
+      selling: sellingStatus(),
     };
   }
 

@@ -8,6 +8,7 @@ use tillpoint_protocol::CurrencyCode;
 use uuid::Uuid;
 
 use super::cart::{Cart, Discount, PricedCart};
+use super::selling;
 use super::tender::{self, PaymentInput, Settlement, TenderCurrency};
 use super::till_session::{self, add_total};
 use super::views::*;
@@ -16,6 +17,7 @@ use crate::catalog::{self, LabelValue, ProductHit, SEARCH_LIMIT};
 use crate::journal::{self, Author};
 use crate::sign_in::limits;
 use crate::sign_in::session::SignInError;
+use crate::stock;
 use crate::till::Till;
 
 /// What the window asks checkout to do.
@@ -47,11 +49,7 @@ pub(crate) fn sale_currency(conn: &Connection, cart: &Cart) -> Result<CurrencyCo
         |r| r.get(0),
     ))?;
     base.and_then(|b| CurrencyCode::parse(&b).ok())
-        .ok_or_else(|| {
-            SaleError::InvalidInput(
-                "this till has no catalog yet; sync with the server first".into(),
-            )
-        })
+        .ok_or_else(selling::no_catalog)
 }
 
 fn cart_view(conn: &Connection, cart: &Cart) -> Result<(CartView, PricedCart), SaleError> {
@@ -63,6 +61,30 @@ fn cart_view(conn: &Connection, cart: &Cart) -> Result<(CartView, PricedCart), S
         Err(err) => return Err(err),
     };
     Ok((CartView::of(cart, &priced, &currency, units), priced))
+}
+
+/// The currencies this till takes at `at`, as the selling screen lists them (the sale's own
+/// first): those with a rate to the sale's currency — `cart`'s, else the organisation's.
+/// None before the catalog has arrived.
+pub(crate) fn till_currencies(
+    conn: &Connection,
+    cart: &Cart,
+    at: &str,
+) -> Result<Vec<catalog::CurrencyOption>, SaleError> {
+    Ok(match sale_currency(conn, cart) {
+        Ok(sale) => catalog::currency_options(conn, sale, at)?,
+        Err(_) => Vec::new(),
+    })
+}
+
+/// [`till_currencies`] for the cart on the till. A cart that cannot be read any more is
+/// priced as the empty one would be: in the organisation's currency.
+pub(crate) fn till_currencies_now(
+    conn: &Connection,
+    at: &str,
+) -> Result<Vec<catalog::CurrencyOption>, SaleError> {
+    let cart = load_cart(conn).unwrap_or_default();
+    till_currencies(conn, &cart, at)
 }
 
 /// The tender currencies a sale in `sale` may be paid in, at `at`.
@@ -126,16 +148,13 @@ fn change_currency(text: &str, currencies: &[TenderCurrency]) -> Result<Currency
 impl Till {
     /// Everything the selling screen shows.
     pub fn pos_state(&self) -> Result<PosState, SaleError> {
-        self.author(SELL)?;
+        self.seller()?;
         let (can_discount, can_refund) = (self.may(DISCOUNT), self.may(super::REFUND));
         let conn = self.sales_conn()?;
+        let selling = self.selling_status_with(Ok(()), &conn)?;
         let cart = load_cart(&conn)?;
         let (view, _) = cart_view(&conn, &cart)?;
-        let at = now(&conn)?;
-        let currencies = match sale_currency(&conn, &cart) {
-            Ok(sale) => catalog::currency_options(&conn, sale, &at)?,
-            Err(_) => Vec::new(),
-        };
+        let currencies = till_currencies(&conn, &cart, &now(&conn)?)?;
         let shop_name = rusqlite::OptionalExtension::optional(conn.query_row(
             "SELECT name FROM organisation WHERE singleton = 1",
             [],
@@ -150,6 +169,7 @@ impl Till {
             can_discount,
             can_override_price: can_discount,
             can_refund,
+            selling,
         })
     }
 
@@ -159,13 +179,8 @@ impl Till {
         self.product_hits(query)
     }
 
-    /// The same search for the Stock screen: needs `stock:inventory:view`, not selling.
-    pub fn find_stock_products(&self, query: &str) -> Result<Vec<ProductHit>, SaleError> {
-        self.require(&super::permission(crate::sync::STOCK_VIEW))?;
-        self.product_hits(query)
-    }
-
-    fn product_hits(&self, query: &str) -> Result<Vec<ProductHit>, SaleError> {
+    /// Name/SKU search, whatever the permission that allowed it.
+    pub(crate) fn product_hits(&self, query: &str) -> Result<Vec<ProductHit>, SaleError> {
         let conn = self.sales_conn()?;
         catalog::search(&conn, query, SEARCH_LIMIT)?
             .into_iter()
@@ -323,7 +338,7 @@ impl Till {
     /// lines, payments, stock movements, session totals, journal entry and outbox row (and,
     /// offline, the grant's running total). Then prints the receipt if a printer is set up.
     pub async fn checkout(&self, input: &CheckoutInput) -> Result<SaleDone, SaleError> {
-        let author = self.author(SELL)?;
+        let author = self.seller()?;
         let grant = self.offline_discount_limit(&author)?;
         let may_discount = self.may(DISCOUNT);
         let (sale_id, receipt_no) = {
@@ -440,7 +455,7 @@ fn write_sale(
     may_discount: bool,
     input: &CheckoutInput,
 ) -> Result<(String, String), SaleError> {
-    let session = till_session::open_session(tx)?.ok_or(SaleError::TillNotOpen)?;
+    let session = selling::selling_session(tx)?;
     let cart = load_cart(tx)?;
     if cart.is_empty() {
         return Err(SaleError::CartEmpty);
@@ -554,19 +569,6 @@ fn write_sale(
     Ok((sale_id, receipt_no))
 }
 
-/// The shop this till sells in: its organisation's only shop. With several shops it is not
-/// known until device enrolment assigns one, and sales carry none rather than a guess.
-fn till_location(conn: &Connection) -> Result<Option<Uuid>, SaleError> {
-    let shops: Vec<String> = conn
-        .prepare_cached("SELECT id FROM locations WHERE kind = 'shop' LIMIT 2")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(match shops.as_slice() {
-        [only] => only.parse().ok(),
-        _ => None,
-    })
-}
-
 /// Writes a sale or refund and everything that goes with it: its rows, stock movements,
 /// the session's running totals, the journal entry and the outbox row. Numbers it.
 pub(crate) fn insert_sale(
@@ -585,7 +587,7 @@ pub(crate) fn insert_sale(
         "{}-{receipt_seq:06}",
         super::receipt_prefix(author.device_id)
     );
-    payload.location_id = till_location(tx)?;
+    payload.location_id = stock::shop_location(tx)?;
     let record = journal::append(tx, author, kind, payload.sale_id, created_at, &payload)?;
     let sale_id = payload.sale_id.to_string();
     let session_id = payload.till_session_id.to_string();
@@ -636,11 +638,6 @@ pub(crate) fn insert_sale(
              total_minor, tax_code, tax_rate_bp, vat_minor, refund_of_line, restock)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?;
-    let mut movement = tx.prepare_cached(
-        "INSERT INTO stock_movements (id, product_id, location_id, quantity_milli, reason,
-             sale_id, journal_seq, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
     for line in &payload.lines {
         line_insert.execute(rusqlite::params![
             sale_id,
@@ -661,20 +658,8 @@ pub(crate) fn insert_sale(
             line.refund_of_line,
             line.restock,
         ])?;
-        // A sale takes stock out; a refund puts it back unless the goods were damaged.
-        if line.restock != Some(false) {
-            movement.execute(rusqlite::params![
-                Uuid::now_v7().to_string(),
-                line.product_id.to_string(),
-                payload.location_id.map(|id| id.to_string()),
-                -line.quantity.milli(),
-                kind_text,
-                sale_id,
-                record.seq as i64,
-                created_at,
-            ])?;
-        }
     }
+    stock::record_sale_movements(tx, kind, &payload, record.seq, created_at)?;
     let mut payment_insert = tx.prepare_cached(
         "INSERT INTO sale_payments (sale_id, payment_no, method, currency, amount_minor, rate,
              rate_base, value_minor, reference)

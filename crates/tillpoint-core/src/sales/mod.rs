@@ -12,6 +12,7 @@ mod checkout;
 mod parked;
 pub mod receipt;
 mod refund;
+mod selling;
 pub mod tender;
 pub mod till_session;
 mod views;
@@ -25,10 +26,10 @@ use tillpoint_protocol::Permission;
 
 pub use checkout::{CheckoutInput, SaleDone};
 pub use refund::{Approver, RefundInput, RefundLineInput};
+pub use selling::{NotSelling, SellingBlocked, SellingStatus};
 pub use views::*;
 
 use crate::catalog::{self, CatalogError};
-use crate::connection::ConnectionState;
 use crate::journal::Author;
 use crate::sign_in::clock;
 use crate::sign_in::identity;
@@ -65,6 +66,8 @@ pub enum SaleError {
     NoSuchParkedCart(String),
     #[error("no sale on this till has the id {0}")]
     NoSuchSale(String),
+    #[error("count the cash in the drawer in {} before closing the till", list_codes(.0))]
+    CashNotCounted(Vec<tillpoint_protocol::CurrencyCode>),
     #[error("the till's own store failed: {0}")]
     Store(String),
 }
@@ -101,9 +104,18 @@ impl SaleError {
             Self::CartNotEmpty => ErrorCode::CartNotEmpty,
             Self::NotRefundable(_) => ErrorCode::NotRefundable,
             Self::NoSuchParkedCart(_) | Self::NoSuchSale(_) => ErrorCode::NotFound,
+            Self::CashNotCounted(_) => ErrorCode::CashNotCounted,
             Self::Store(_) => ErrorCode::StoreUnavailable,
         }
     }
+}
+
+fn list_codes(codes: &[tillpoint_protocol::CurrencyCode]) -> String {
+    codes
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(crate) fn permission(text: &str) -> Permission {
@@ -118,14 +130,23 @@ pub const TILL_SESSIONS: &str = Operation::ManageTillSession.permission_name();
 /// Now, as the till records it: RFC 3339 UTC with milliseconds, never earlier than the
 /// latest time this till has seen (so a clock wound back cannot date a sale in the past).
 pub(crate) fn now(conn: &Connection) -> Result<String, SaleError> {
+    Ok(timestamp(till_time(conn)?))
+}
+
+/// The time [`now`] records, as a time.
+pub(crate) fn till_time(conn: &Connection) -> Result<DateTime<Utc>, SaleError> {
     let system = Utc::now();
     let reading = clock::observe(conn, system.timestamp())?;
-    let at = if reading.now > system.timestamp() {
+    Ok(if reading.now > system.timestamp() {
         DateTime::from_timestamp(reading.now, 0).unwrap_or(system)
     } else {
         system
-    };
-    Ok(at.to_rfc3339_opts(SecondsFormat::Millis, true))
+    })
+}
+
+/// `at` as the till's records carry times: RFC 3339 UTC with milliseconds.
+pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 impl Till {
@@ -149,10 +170,8 @@ impl Till {
                 .device_id
         };
         let user = session.user();
-        // Online only while the token is valid and the server has not been seen to go away;
-        // otherwise the sale is made under the grant, with its limits, and says so.
-        let online = session.token_valid_at(Utc::now().timestamp())
-            && self.connection().status().state != ConnectionState::Offline;
+        // Offline, what is done is done under the grant, with its limits, and says so.
+        let online = self.works_online(&session);
         Ok(Author {
             org_id: user.organisation_id,
             user_id: user.id,

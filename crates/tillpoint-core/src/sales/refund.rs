@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::checkout::{insert_sale, SaleDone};
 use super::views::{SaleDetail, SaleDetailLine, SaleListItem};
-use super::{now, permission, till_session, SaleError, REFUND, SELL};
+use super::{now, permission, SaleError, REFUND, SELL};
 use crate::catalog;
 use crate::sign_in::session::SignInError;
 use crate::sign_in::{clock, grant, identity, limits, offline_users};
@@ -186,7 +186,7 @@ impl Till {
 
     /// Refunds lines of an earlier sale on this till, paying the money back by `tender`.
     pub async fn refund(&self, input: &RefundInput) -> Result<SaleDone, SaleError> {
-        let author = self.author(SELL)?;
+        let author = self.seller()?;
         let approver_id = if self.may(REFUND) {
             None
         } else {
@@ -348,7 +348,7 @@ fn refund_payload(
     reason: &str,
     approver_id: Option<UserId>,
 ) -> Result<SalePayload, SaleError> {
-    let session = till_session::open_session(tx)?.ok_or(SaleError::TillNotOpen)?;
+    let session = super::selling::selling_session(tx)?;
     let (kind, currency): (String, String) = tx
         .query_row(
             "SELECT kind, currency FROM sales WHERE id = ?1",

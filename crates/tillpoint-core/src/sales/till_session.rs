@@ -119,6 +119,25 @@ fn parse_counts(conn: &Connection, counts: &[CountInput]) -> Result<Vec<TillCoun
         .collect())
 }
 
+/// Refuses a cash-up without a cash count in each currency the till takes now — the ones the
+/// selling screen lists, so the close form asks for exactly these.
+fn check_cash_counted(conn: &Connection, counts: &[TillCount], at: &str) -> Result<(), SaleError> {
+    let missing: Vec<CurrencyCode> = super::checkout::till_currencies_now(conn, at)?
+        .into_iter()
+        .map(|option| option.code)
+        .filter(|code| {
+            !counts
+                .iter()
+                .any(|c| c.currency == *code && c.tender == TenderMethod::Cash)
+        })
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(SaleError::CashNotCounted(missing))
+    }
+}
+
 fn insert_counts(
     tx: &Connection,
     session: &str,
@@ -214,7 +233,9 @@ impl Till {
         })
     }
 
-    /// Closes the till with the cash-up counted, and returns its Z report.
+    /// Closes the till with the cash-up counted, and returns its Z report. The cash in the
+    /// drawer must be counted in every currency the till takes (zero is a count); other
+    /// tenders are counted when there is something to count.
     pub async fn close_till(&self, counted: &[CountInput]) -> Result<ReportView, SaleError> {
         let author = self.author(TILL_SESSIONS)?;
         let figures = {
@@ -223,6 +244,7 @@ impl Till {
             let session = open_session(&tx)?.ok_or(SaleError::TillNotOpen)?;
             let counts = parse_counts(&tx, counted)?;
             let closed_at = now(&tx)?;
+            check_cash_counted(&tx, &counts, &closed_at)?;
             insert_counts(&tx, &session.id, "counted", &counts)?;
             tx.execute(
                 "UPDATE till_sessions SET closed_at = ?2, closed_by = ?3 WHERE id = ?1",
@@ -440,4 +462,74 @@ pub(crate) fn report(conn: &Connection, session_id: &str) -> Result<SessionRepor
         currencies,
         cashiers: cashiers.into_values().collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sales::SELL;
+    use crate::sync::fake_server::{accept_all, setup, Setup};
+
+    fn count(currency: &str, tender: TenderMethod, amount: &str) -> CountInput {
+        CountInput {
+            currency: currency.into(),
+            tender,
+            amount: amount.into(),
+        }
+    }
+
+    fn cash(currency: &str, amount: &str) -> CountInput {
+        count(currency, TenderMethod::Cash, amount)
+    }
+
+    fn journal_len(s: &Setup) -> i64 {
+        let conn = s.till.store().conn().unwrap();
+        conn.query_row("SELECT COUNT(*) FROM journal", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_till_closes_only_with_the_cash_counted_in_every_currency_it_takes() {
+        let s = setup(&[TILL_SESSIONS, SELL], accept_all).await;
+        s.install_catalog();
+        s.till.open_till(&[cash("USD", "50.00")]).unwrap();
+        let before = journal_len(&s);
+
+        for counted in [
+            vec![],
+            vec![cash("USD", "50.00")],
+            // A card count is no cash count.
+            vec![cash("USD", "50.00"), count("ZWG", TenderMethod::Card, "0")],
+        ] {
+            let err = s.till.close_till(&counted).await.unwrap_err();
+            assert_eq!(err.code(), "cash_not_counted", "{counted:?}");
+            assert!(err.to_string().contains("ZWG"), "{err}");
+        }
+        let err = s.till.close_till(&[]).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "count the cash in the drawer in USD, ZWG before closing the till"
+        );
+        // Refused whole: still open, nothing journaled.
+        assert!(s.till.pos_state().unwrap().till_session.is_some());
+        assert_eq!(journal_len(&s), before);
+
+        // An empty drawer is counted as zero.
+        let z = s
+            .till
+            .close_till(&[cash("USD", "50.00"), cash("ZWG", "0")])
+            .await
+            .unwrap();
+        assert_eq!(z.report.kind, tillpoint_receipt::ReportKind::Z);
+        assert!(s.till.pos_state().unwrap().till_session.is_none());
+        assert_eq!(journal_len(&s), before + 1);
+    }
+
+    #[tokio::test]
+    async fn before_the_catalog_arrives_there_is_no_currency_to_count() {
+        let s = setup(&[TILL_SESSIONS, SELL], accept_all).await;
+        s.till.open_till(&[]).unwrap();
+        assert!(s.till.pos_state().unwrap().currencies.is_empty());
+        s.till.close_till(&[]).await.unwrap();
+    }
 }

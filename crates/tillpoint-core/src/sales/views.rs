@@ -164,6 +164,8 @@ pub struct PosState {
     pub can_discount: bool,
     pub can_override_price: bool,
     pub can_refund: bool,
+    /// Whether a sale may be made now, how, and if not why not.
+    pub selling: super::SellingStatus,
 }
 
 /// A payment as the window sends it (amount as typed).

@@ -489,10 +489,17 @@ impl Till {
         self.forget_person(&identity, user)
     }
 
-    /// Signs `user` in online with `access_token` without a server (unit tests of sync).
+    /// Signs `user` in online with `access_token` (and a refresh token, for the refresh
+    /// endpoint of a fake server) without a server (unit tests of sync and selling).
     #[cfg(test)]
     pub(crate) fn sign_in_for_tests(&self, user: UserInfo, access_token: &str) {
         let identity = self.identity().expect("an identity");
+        self.secrets()
+            .set(
+                &identity.secret_name(&refresh_secret(user.id)),
+                b"refresh-token",
+            )
+            .expect("a stored refresh token");
         let now = Utc::now().timestamp();
         let grant = OfflineGrantClaims {
             iss: "test".into(),
@@ -519,6 +526,17 @@ impl Till {
             }),
             grant,
         });
+    }
+
+    /// Carries the signed-in person on offline under their grant, as a refresh that cannot
+    /// reach the server does, with the grant ending at `grant_exp` (unit tests of selling).
+    #[cfg(test)]
+    pub(crate) fn work_offline_for_tests(&self, grant_exp: i64) {
+        if let Some(session) = self.active_session().as_mut() {
+            session.mode = SessionMode::Offline;
+            session.access = None;
+            session.grant.exp = grant_exp;
+        }
     }
 
     pub fn session_status(&self) -> Option<SessionStatus> {
@@ -564,6 +582,22 @@ impl Till {
             }
         }
         Ok(())
+    }
+
+    /// [`Till::require`] for an action any one of `permissions` allows; refused with the
+    /// first one's refusal.
+    pub(crate) fn require_any(&self, permissions: &[&str]) -> Result<(), SignInError> {
+        let mut first_refusal = None;
+        for text in permissions {
+            let permission = Permission::parse(text).expect("a valid permission");
+            match self.require(&permission) {
+                Ok(()) => return Ok(()),
+                Err(err) => {
+                    first_refusal.get_or_insert(err);
+                }
+            }
+        }
+        Err(first_refusal.expect("at least one permission"))
     }
 
     fn forget_person(&self, identity: &TillIdentity, user: UserId) -> Result<(), SignInError> {

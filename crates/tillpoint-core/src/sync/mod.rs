@@ -1,7 +1,9 @@
 //! The till's side of sync (ARCHITECTURE.md §4): [`push`] sends the till's journal up from
-//! the outbox, [`pull`] brings the organisation's master data — the organisation itself,
-//! currencies and exchange rates, tax classes, locations, products and barcodes — down into
-//! the till's store. A round is push, then pull.
+//! the outbox ([`status`] says what is waiting and what went wrong, [`export`] writes it to
+//! a signed file for a till that cannot reach the server), [`pull`] brings the
+//! organisation's master data — the organisation itself, currencies and exchange rates, tax
+//! classes, locations, products and barcodes — down into the till's store. A round is push,
+//! then pull; [`sync_loop`] decides when rounds run and what a failure does.
 //!
 //! The invariant push keeps: **a record is marked synced only after the server answered for
 //! that record** (see [`push`]).
@@ -14,8 +16,13 @@
 //! a barcode's product and a product's tax class with the page when the till could not have
 //! them yet.
 
+pub mod export;
+#[cfg(test)]
+pub(crate) mod fake_server;
 pub mod pull;
 pub mod push;
+pub mod status;
+pub mod sync_loop;
 
 use std::time::Duration;
 
@@ -38,11 +45,13 @@ pub const SYNC_TIMEOUT_FLOOR: Duration = Duration::from_secs(30);
 /// 900 KB.
 pub(crate) const PULL_PAGE_TIMEOUT_BYTES: usize = 1_000_000;
 
+/// Stock lives in [`crate::stock`]; the shell first found it here.
+pub use crate::stock::{StockOnHand, STOCK_VIEW};
+pub use export::ExportSummary;
 pub use pull::{PullOptions, PullProgress, PullSummary};
-pub use push::{
-    ExportSummary, PushOptions, PushProgress, PushSummary, StockOnHand, SyncFailure, SyncProblem,
-    SyncStatus, STOCK_VIEW,
-};
+pub use push::{PushOptions, PushProgress, PushSummary};
+pub use status::{SyncFailure, SyncProblem, SyncStatus};
+pub use sync_loop::{SyncNow, SyncReports, ROUND_EVERY};
 
 /// Why a push or a pull stopped. Each has a stable [`code`](SyncError::code) for the window.
 #[derive(Debug, thiserror::Error)]

@@ -22,45 +22,34 @@
 //! stored — the till sends the same records again and the server answers `duplicate`.
 //!
 //! Nothing unsynced is thrown away: [`Till::unsynced_count`] holds sign-out, and a manager
-//! can export every unsynced record to a signed file ([`Till::export_pending`]) for a till
-//! that cannot reach the server any more.
+//! can export every unsynced record to a signed file ([`Till::export_pending`], in
+//! [`super::export`]) for a till that cannot reach the server any more. What the window is
+//! told about it all is read in [`super::status`].
 
 use std::collections::HashMap;
-use std::io::Write as _;
-use std::path::Path;
 use std::sync::Mutex;
 
 use base64::Engine as _;
 use chrono::{SecondsFormat, Utc};
 use ed25519_dalek::{Signer as _, SigningKey};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
 use tillpoint_protocol::journal::JournalRecord;
-use tillpoint_protocol::permission::{names, Operation};
 use tillpoint_protocol::sync::{
     push_signing_bytes, Outcome, PushRequest, PushResponse, RecordResult, MAX_PUSH_RECORDS,
     PUSH_PATH,
 };
-use tillpoint_protocol::{DeviceId, Permission, ProductId};
+use tillpoint_protocol::DeviceId;
 
 use super::pull::run_blocking;
+use super::status::{count_state, SyncFailure};
 use super::{read_answer, SyncError};
-use crate::error::CoreError;
-use crate::error_code::ErrorCode;
 use crate::sign_in::identity;
 use crate::till::Till;
 
 /// The name push's progress is stored under in `sync_cursors`: its cursor is the last seq
 /// the server answered for, its `updated_at` the last time it did.
 pub const PUSH_STREAM: &str = "push";
-
-/// Who may export a till's unsynced records: a manager of quarantined records, or an
-/// administrator of devices (docs/decisions/sync-client.md).
-pub const EXPORT_PERMISSIONS: [&str; 2] =
-    [names::SYNC_QUARANTINE_MANAGE, names::ADMIN_DEVICES_MANAGE];
-
-/// Who may see stock levels and look products up for them (Cashier, Stock Manager, …).
-pub const STOCK_VIEW: &str = Operation::ViewStock.permission_name();
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PushOptions {
@@ -107,81 +96,6 @@ impl PushSummary {
     }
 }
 
-/// The last push that failed, for the window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "contract", derive(specta::Type))]
-pub struct SyncFailure {
-    pub code: ErrorCode,
-    pub message: String,
-    pub at: String,
-}
-
-/// What the sync indicator shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "contract", derive(specta::Type))]
-pub struct SyncStatus {
-    /// Records still to send.
-    pub pending: u64,
-    /// Held by the server for a manager.
-    pub quarantined: u64,
-    /// Refused as malformed: on this till only.
-    pub rejected: u64,
-    /// When the server last answered a push.
-    pub last_success_at: Option<String>,
-    /// Set when the latest push failed; cleared by the next one that works.
-    pub last_error: Option<SyncFailure>,
-}
-
-/// A record the server quarantined or rejected, as the Settings screen lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "contract", derive(specta::Type))]
-pub struct SyncProblem {
-    pub seq: u64,
-    pub id: String,
-    /// `sale`, `refund`, `till_opened`, `till_closed`.
-    pub kind: String,
-    /// `quarantined` or `rejected`.
-    pub state: String,
-    pub reason: Option<String>,
-    /// The receipt number, for a sale or refund.
-    pub receipt_no: Option<String>,
-    pub created_at: String,
-    pub attempts: u32,
-}
-
-/// What [`Till::export_pending`] wrote.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "contract", derive(specta::Type))]
-pub struct ExportSummary {
-    pub path: String,
-    /// Records in the file: every one from the oldest unsynced record to the newest.
-    pub records: u64,
-    /// Of those, not yet synced (pending, quarantined or rejected).
-    pub unsynced: u64,
-}
-
-/// A product's quantity on hand as this till can tell offline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "contract", derive(specta::Type))]
-pub struct StockOnHand {
-    pub product_id: ProductId,
-    /// The server's level for this till's shop as last pulled, in thousandths of the unit.
-    /// `None` until a pull has brought one.
-    pub synced_quantity_milli: Option<i64>,
-    /// When that figure was last known to be the server's (its age); `None` with it.
-    pub synced_at: Option<String>,
-    /// This till's movements the synced figure does not count (sales negative, restocking
-    /// refunds positive): pending ones, and ones the server took after `synced_at`.
-    pub unsynced_change_milli: i64,
-    /// `synced_quantity_milli + unsynced_change_milli`, when there is a synced figure.
-    pub estimate_milli: Option<i64>,
-}
-
 /// Push's in-memory state on the till: one push at a time, and the last failure.
 #[derive(Default)]
 pub(crate) struct PushState {
@@ -190,7 +104,7 @@ pub(crate) struct PushState {
 }
 
 impl PushState {
-    fn last_error(&self) -> Option<SyncFailure> {
+    pub(super) fn last_error(&self) -> Option<SyncFailure> {
         self.last_error
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -250,17 +164,8 @@ impl Till {
                 let mut conn = self.store().conn()?;
                 run_blocking(|| start_batch(&mut conn, size, &now()))?
             };
-            let Some(last) = records.last() else {
+            let Some(request) = signed_batch(device_id, &key, records) else {
                 break;
-            };
-            let signature = base64::engine::general_purpose::STANDARD.encode(
-                key.sign(&push_signing_bytes(device_id, &last.hash))
-                    .to_bytes(),
-            );
-            let request = PushRequest {
-                device_id,
-                records,
-                signature,
             };
             // The token of this moment: the session may have been refreshed since the last batch.
             let (token, _) = self.online_credentials()?;
@@ -304,187 +209,8 @@ impl Till {
         Ok(summary)
     }
 
-    /// What the sync indicator shows: what is waiting, what needs a manager, the last
-    /// success and the last failure.
-    pub fn sync_status(&self) -> Result<SyncStatus, SyncError> {
-        let conn = self.store().conn()?;
-        let last_success_at = conn
-            .query_row(
-                "SELECT updated_at FROM sync_cursors WHERE stream = ?1",
-                [PUSH_STREAM],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(SyncStatus {
-            pending: count_state(&conn, "pending")?,
-            quarantined: count_state(&conn, "quarantined")?,
-            rejected: count_state(&conn, "rejected")?,
-            last_success_at,
-            last_error: self.push_state().last_error(),
-        })
-    }
-
-    /// The records the server quarantined or rejected, oldest first (at most 1,000), with
-    /// the reason it gave.
-    pub fn sync_problems(&self) -> Result<Vec<SyncProblem>, SyncError> {
-        let conn = self.store().conn()?;
-        let mut statement = conn.prepare_cached(
-            "SELECT o.journal_seq, j.id, j.kind, o.state, o.reason, s.receipt_no, j.created_at,
-                    o.attempts
-             FROM outbox o
-             JOIN journal j ON j.seq = o.journal_seq
-             LEFT JOIN sales s ON s.journal_seq = o.journal_seq
-             WHERE o.state IN ('quarantined', 'rejected')
-             ORDER BY o.journal_seq
-             LIMIT 1000",
-        )?;
-        let problems = statement
-            .query_map([], |r| {
-                Ok(SyncProblem {
-                    seq: r.get::<_, i64>(0)? as u64,
-                    id: r.get(1)?,
-                    kind: r.get(2)?,
-                    state: r.get(3)?,
-                    reason: r.get(4)?,
-                    receipt_no: r.get(5)?,
-                    created_at: r.get(6)?,
-                    attempts: r.get(7)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(problems)
-    }
-
-    /// Records that have not reached the server yet (pending). Sign-out waits for zero.
-    pub fn unsynced_count(&self) -> Result<u64, SyncError> {
-        let conn = self.store().conn()?;
-        Ok(count_state(&conn, "pending")?)
-    }
-
-    /// Writes this till's unsynced records to `path` as a signed push batch
-    /// (`{device_id, records, signature}`, the [`PushRequest`] shape), so the server can
-    /// import them through the push checks — for a till that will never reach the server
-    /// again. The file holds every journal record from the oldest unsynced one to the
-    /// newest (synced ones in between come back `duplicate`), one unbroken stretch of the
-    /// chain, so the signature over its last hash covers them all. Needs
-    /// `sync:quarantine:manage` or `admin:devices:manage`. Never overwrites a file.
-    pub fn export_pending(&self, path: &Path) -> Result<ExportSummary, CoreError> {
-        self.require_any(&EXPORT_PERMISSIONS)?;
-        let (device_id, key) = self.device_key()?;
-        let (records, unsynced) = {
-            let conn = self.store().conn()?;
-            let first: Option<i64> = conn.query_row(
-                "SELECT MIN(journal_seq) FROM outbox WHERE state <> 'synced'",
-                [],
-                |r| r.get(0),
-            )?;
-            let Some(first) = first else {
-                return Err(SyncError::NothingToExport.into());
-            };
-            let last: i64 = conn.query_row("SELECT MAX(seq) FROM journal", [], |r| r.get(0))?;
-            let records = crate::journal::read(&conn, first as u64, last as u64)?;
-            let unsynced: i64 = conn.query_row(
-                "SELECT COUNT(*) FROM outbox WHERE state <> 'synced'",
-                [],
-                |r| r.get(0),
-            )?;
-            (records, unsynced as u64)
-        };
-        let last = records.last().ok_or(SyncError::NothingToExport)?;
-        let signature = base64::engine::general_purpose::STANDARD.encode(
-            key.sign(&push_signing_bytes(device_id, &last.hash))
-                .to_bytes(),
-        );
-        let count = records.len() as u64;
-        let export = PushRequest {
-            device_id,
-            records,
-            signature,
-        };
-        let bytes =
-            serde_json::to_vec_pretty(&export).map_err(|e| SyncError::Export(e.to_string()))?;
-        let write = || -> std::io::Result<()> {
-            if let Some(folder) = path.parent() {
-                std::fs::create_dir_all(folder)?;
-            }
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(path)?;
-            file.write_all(&bytes)?;
-            file.sync_all()
-        };
-        write().map_err(|e| SyncError::Export(format!("{}: {e}", path.display())))?;
-        tracing::info!(path = %path.display(), records = count, "unsynced records exported");
-        Ok(ExportSummary {
-            path: path.display().to_string(),
-            records: count,
-            unsynced,
-        })
-    }
-
-    /// Where [`Till::export_pending`] writes when the window asks for an export: a new
-    /// file under `exports/` in the data folder, named by the time.
-    pub fn export_path(&self) -> std::path::PathBuf {
-        let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-        self.config()
-            .data_dir
-            .join("exports")
-            .join(format!("unsynced-{stamp}.json"))
-    }
-
-    /// What this till can say about `product`'s stock while offline: the server's level for
-    /// this till's shop as last pulled, as of when (its age), and this till's movements the
-    /// server had not counted then — pending ones, and ones the server took after that.
-    /// Needs [`STOCK_VIEW`].
-    pub fn stock_on_hand(&self, product: ProductId) -> Result<StockOnHand, CoreError> {
-        self.require_any(&[STOCK_VIEW])?;
-        let conn = self.store().conn()?;
-        let product_text = product.to_string();
-        // The shop this till sells from, as checkout records it: the one shop, else none.
-        let shops: Vec<String> = conn
-            .prepare_cached("SELECT id FROM locations WHERE kind = 'shop' LIMIT 2")?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        let location = match shops.as_slice() {
-            [only] => only.clone(),
-            _ => String::new(),
-        };
-        // The figure was the server's at the page that brought it, and stays so until a
-        // later change arrives: it is as recent as the last complete pull, if later.
-        let synced: Option<(i64, String)> = conn
-            .prepare_cached(
-                "SELECT l.on_hand_milli,
-                        MAX(l.pulled_at, COALESCE(
-                            (SELECT completed_at FROM sync_cursors WHERE stream = 'pull'), ''))
-                 FROM stock_levels l WHERE l.product_id = ?1 AND l.location_id = ?2",
-            )?
-            .query_row([&product_text, &location], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let counted_after = synced.as_ref().map(|(_, at)| at.as_str());
-        let unsynced: i64 = conn
-            .prepare_cached(
-                "SELECT COALESCE(SUM(m.quantity_milli), 0)
-                 FROM stock_movements m JOIN outbox o ON o.journal_seq = m.journal_seq
-                 WHERE m.product_id = ?1
-                   AND (o.state = 'pending'
-                        OR (o.state = 'synced' AND ?2 IS NOT NULL AND o.updated_at > ?2))",
-            )?
-            .query_row((&product_text, counted_after), |r| r.get(0))?;
-        let (synced, synced_at) = match synced {
-            Some((quantity, at)) => (Some(quantity), Some(at)),
-            None => (None, None),
-        };
-        Ok(StockOnHand {
-            product_id: product,
-            synced_quantity_milli: synced,
-            synced_at,
-            unsynced_change_milli: unsynced,
-            estimate_milli: synced.map(|q| q + unsynced),
-        })
-    }
-
-    fn device_key(&self) -> Result<(DeviceId, SigningKey), SyncError> {
+    /// The device's identity and signing key, for signing a batch.
+    pub(super) fn device_key(&self) -> Result<(DeviceId, SigningKey), SyncError> {
         let found = {
             let conn = self.store().conn()?;
             identity::load(&conn)?
@@ -495,30 +221,29 @@ impl Till {
             .map_err(|e| SyncError::DeviceKey(e.to_string()))?;
         Ok((identity.device_id, key))
     }
+}
 
-    fn require_any(&self, permissions: &[&str]) -> Result<(), CoreError> {
-        let mut first_refusal = None;
-        for text in permissions {
-            let permission = Permission::parse(text).expect("a valid permission");
-            match self.require(&permission) {
-                Ok(()) => return Ok(()),
-                Err(err) => {
-                    first_refusal.get_or_insert(err);
-                }
-            }
-        }
-        Err(first_refusal.expect("at least one permission").into())
-    }
+/// `records` as a batch the device signed: its key over the last record's hash, which the
+/// chain makes cover every record before it. `None` for no records.
+pub(super) fn signed_batch(
+    device_id: DeviceId,
+    key: &SigningKey,
+    records: Vec<JournalRecord>,
+) -> Option<PushRequest> {
+    let last = records.last()?;
+    let signature = base64::engine::general_purpose::STANDARD.encode(
+        key.sign(&push_signing_bytes(device_id, &last.hash))
+            .to_bytes(),
+    );
+    Some(PushRequest {
+        device_id,
+        records,
+        signature,
+    })
 }
 
 fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn count_state(conn: &Connection, state: &str) -> rusqlite::Result<u64> {
-    conn.prepare_cached("SELECT COUNT(*) FROM outbox WHERE state = ?1")?
-        .query_row([state], |r| r.get::<_, i64>(0))
-        .map(|n| n as u64)
 }
 
 /// The oldest `size` pending records, their attempts counted, in one transaction.
@@ -660,185 +385,18 @@ async fn send(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
-    use axum::extract::State;
     use axum::http::StatusCode;
-    use axum::response::IntoResponse;
-    use axum::Json;
-    use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
     use tillpoint_protocol::auth::UserInfo;
-    use tillpoint_protocol::journal::RecordKind;
-    use tillpoint_protocol::{ErrorBody, ErrorCode, OrgId, UserId};
+    use tillpoint_protocol::UserId;
     use uuid::Uuid;
 
     use super::*;
     use crate::config::{LogLevel, TillConfig};
-    use crate::journal::Author;
     use crate::server_url::ServerUrl;
     use crate::sign_in::secrets::MemorySecrets;
-
-    /// How the fake server answers one record: `None` leaves it unanswered.
-    type Answer = dyn Fn(&JournalRecord) -> Option<(Outcome, Option<&'static str>)> + Send + Sync;
-
-    #[derive(Clone)]
-    struct Fake {
-        seen: Arc<Mutex<Vec<PushRequest>>>,
-        status: Arc<Mutex<StatusCode>>,
-        answer: Arc<Answer>,
-    }
-
-    async fn push(
-        State(fake): State<Fake>,
-        Json(request): Json<PushRequest>,
-    ) -> axum::response::Response {
-        fake.seen.lock().unwrap().push(request.clone());
-        let status = *fake.status.lock().unwrap();
-        if !status.is_success() {
-            let code = match status.as_u16() {
-                401 => ErrorCode::Unauthenticated,
-                403 => ErrorCode::Forbidden,
-                _ => ErrorCode::Internal,
-            };
-            return (status, Json(ErrorBody::new(code, "the device was revoked"))).into_response();
-        }
-        let results = request
-            .records
-            .iter()
-            .filter_map(|r| {
-                (fake.answer)(r).map(|(outcome, reason)| RecordResult {
-                    id: r.id,
-                    seq: r.seq,
-                    outcome,
-                    reason: reason.map(str::to_owned),
-                })
-            })
-            .collect();
-        Json(PushResponse { results }).into_response()
-    }
-
-    struct Setup {
-        till: Till,
-        fake: Fake,
-        org: OrgId,
-        _dir: tempfile::TempDir,
-    }
-
-    async fn setup(
-        perms: &[&str],
-        answer: impl Fn(&JournalRecord) -> Option<(Outcome, Option<&'static str>)>
-            + Send
-            + Sync
-            + 'static,
-    ) -> Setup {
-        let fake = Fake {
-            seen: Arc::default(),
-            status: Arc::new(Mutex::new(StatusCode::OK)),
-            answer: Arc::new(answer),
-        };
-        let app = axum::Router::new()
-            .route(&format!("/{PUSH_PATH}"), axum::routing::post(push))
-            .with_state(fake.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        let dir = tempfile::tempdir().unwrap();
-        let till = Till::open_with_secrets(
-            TillConfig {
-                server_url: ServerUrl::parse(&format!("http://{addr}")).unwrap(),
-                data_dir: dir.path().join("data"),
-                log_level: LogLevel::Info,
-                source_file: None,
-                printer: None,
-            },
-            Arc::new(MemorySecrets::default()),
-        )
-        .unwrap();
-        let org = OrgId::from_uuid(Uuid::now_v7());
-        till.sign_in_for_tests(
-            UserInfo {
-                id: UserId::from_uuid(Uuid::now_v7()),
-                name: "Mary".into(),
-                email: String::new(),
-                role: "Cashier".into(),
-                permissions: perms
-                    .iter()
-                    .map(|p| Permission::parse(p).unwrap())
-                    .collect(),
-                organisation_id: org,
-            },
-            "access-token",
-        );
-        Setup {
-            till,
-            fake,
-            org,
-            _dir: dir,
-        }
-    }
-
-    fn accept_all(_: &JournalRecord) -> Option<(Outcome, Option<&'static str>)> {
-        Some((Outcome::Accepted, None))
-    }
-
-    impl Setup {
-        /// Appends `n` journal entries, as selling would.
-        fn record(&self, n: u64) -> Vec<JournalRecord> {
-            let device_id = self.till.device_id().unwrap().unwrap();
-            let author = Author {
-                org_id: self.org,
-                user_id: UserId::from_uuid(Uuid::now_v7()),
-                user_name: "Mary".into(),
-                device_id,
-                grant_jti: None,
-            };
-            let mut conn = self.till.store().conn().unwrap();
-            let tx = conn.transaction().unwrap();
-            let records = (0..n)
-                .map(|i| {
-                    crate::journal::append(
-                        &tx,
-                        &author,
-                        RecordKind::Sale,
-                        Uuid::now_v7(),
-                        "2026-11-27T10:00:00.000Z",
-                        &serde_json::json!({ "n": i }),
-                    )
-                    .unwrap()
-                })
-                .collect();
-            tx.commit().unwrap();
-            records
-        }
-
-        fn states(&self) -> Vec<(u64, String, Option<String>, u32)> {
-            let conn = self.till.store().conn().unwrap();
-            let mut statement = conn
-                .prepare(
-                    "SELECT journal_seq, state, reason, attempts FROM outbox ORDER BY journal_seq",
-                )
-                .unwrap();
-            let rows = statement
-                .query_map([], |r| {
-                    Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?, r.get(3)?))
-                })
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
-            rows
-        }
-
-        fn state_names(&self) -> Vec<String> {
-            self.states().into_iter().map(|s| s.1).collect()
-        }
-
-        fn seen_seqs(&self) -> Vec<Vec<u64>> {
-            let seen = self.fake.seen.lock().unwrap();
-            seen.iter()
-                .map(|b| b.records.iter().map(|r| r.seq).collect())
-                .collect()
-        }
-    }
+    use crate::sync::fake_server::{accept_all, setup, verifies};
 
     #[tokio::test]
     async fn each_record_is_marked_by_its_own_answer() {
@@ -1003,17 +561,19 @@ mod tests {
             .unwrap()
             .port();
         // Another till, its server's port closed.
-        s.till = Till::open_with_secrets(
-            TillConfig {
-                server_url: ServerUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
-                data_dir: s._dir.path().join("other"),
-                log_level: LogLevel::Info,
-                source_file: None,
-                printer: None,
-            },
-            secrets,
-        )
-        .unwrap();
+        s.till = Arc::new(
+            Till::open_with_secrets(
+                TillConfig {
+                    server_url: ServerUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
+                    data_dir: s.dir.path().join("other"),
+                    log_level: LogLevel::Info,
+                    source_file: None,
+                    printer: None,
+                },
+                secrets,
+            )
+            .unwrap(),
+        );
         assert_eq!(
             s.till.push_outbox(|_| {}).await.unwrap_err().code(),
             "not_signed_in"
@@ -1070,24 +630,6 @@ mod tests {
         assert_eq!(s.fake.seen.lock().unwrap().len(), 3);
     }
 
-    fn verifies(till: &Till, request: &PushRequest) -> bool {
-        let conn = till.store().conn().unwrap();
-        let identity = identity::load(&conn).unwrap().unwrap();
-        let key = VerifyingKey::from_bytes(&identity.public_key).unwrap();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(&request.signature)
-            .unwrap();
-        let signature = Signature::from_slice(&bytes).unwrap();
-        let last = request.records.last().unwrap();
-        request.device_id == identity.device_id
-            && key
-                .verify(
-                    &push_signing_bytes(request.device_id, &last.hash),
-                    &signature,
-                )
-                .is_ok()
-    }
-
     #[tokio::test]
     async fn every_batch_is_signed_with_the_device_key() {
         let s = setup(&[], accept_all).await;
@@ -1112,134 +654,6 @@ mod tests {
         assert!(
             !verifies(&s.till, &forged),
             "the signature names the last hash"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_manager_exports_unsynced_records_as_a_signed_batch() {
-        let s = setup(&["sync:quarantine:manage"], |r| {
-            Some(match r.seq {
-                2 => (Outcome::Quarantined, Some("chain gap")),
-                3 => return None,
-                _ => (Outcome::Accepted, None),
-            })
-        })
-        .await;
-        s.record(4);
-        s.till.push_outbox(|_| {}).await.unwrap_err();
-        assert_eq!(
-            s.state_names(),
-            ["synced", "quarantined", "pending", "synced"]
-        );
-        let path = s._dir.path().join("export.json");
-        let summary = s.till.export_pending(&path).unwrap();
-        assert_eq!((summary.records, summary.unsynced), (3, 2));
-        let file: PushRequest = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        assert_eq!(
-            file.records.iter().map(|r| r.seq).collect::<Vec<_>>(),
-            [2, 3, 4]
-        );
-        assert!(verifies(&s.till, &file));
-        tillpoint_protocol::journal::verify_chain((1, s.record_hash(1)), &file.records).unwrap();
-        // An export is never overwritten.
-        let err = s.till.export_pending(&path).unwrap_err();
-        assert_eq!(err.code(), "export_failed");
-        // The window's exports go to a new file in the data folder.
-        let path = s.till.export_path();
-        assert!(path.starts_with(s._dir.path().join("data/exports")));
-        assert_eq!(s.till.export_pending(&path).unwrap().records, 3);
-    }
-
-    impl Setup {
-        fn record_hash(&self, seq: u64) -> String {
-            let conn = self.till.store().conn().unwrap();
-            crate::journal::read(&conn, seq, seq)
-                .unwrap()
-                .remove(0)
-                .hash
-        }
-    }
-
-    #[tokio::test]
-    async fn export_needs_a_manager_and_something_to_export() {
-        let s = setup(&["pos:sales:create"], accept_all).await;
-        let path = s._dir.path().join("export.json");
-        s.record(1);
-        let err = s.till.export_pending(&path).unwrap_err();
-        assert_eq!(err.code(), "forbidden");
-        assert!(err.to_string().contains("sync:quarantine:manage"), "{err}");
-
-        let s = setup(&["admin:devices:manage"], accept_all).await;
-        s.record(1);
-        s.till.push_outbox(|_| {}).await.unwrap();
-        let err = s.till.export_pending(&path).unwrap_err();
-        assert_eq!(err.code(), "nothing_to_export");
-    }
-
-    #[tokio::test]
-    async fn sign_out_waits_for_pending_records_but_lock_does_not() {
-        let s = setup(&[], accept_all).await;
-        s.record(2);
-        let err = s.till.sign_out().unwrap_err();
-        assert_eq!(err.code(), "records_pending");
-        assert!(err.to_string().starts_with("2 record(s)"), "{err}");
-        assert!(s.till.session_status().is_some(), "still signed in");
-        s.till.push_outbox(|_| {}).await.unwrap();
-        s.till.sign_out().unwrap();
-        assert!(s.till.session_status().is_none());
-    }
-
-    #[tokio::test]
-    async fn offline_stock_counts_only_movements_the_server_has_not_had() {
-        let s = setup(&[STOCK_VIEW], accept_all).await;
-        let product = ProductId::from_uuid(Uuid::now_v7());
-        let move_stock = |s: &Setup, quantity: i64| {
-            let seq = s.record(1)[0].seq;
-            s.till
-                .store()
-                .conn()
-                .unwrap()
-                .execute(
-                    "INSERT INTO stock_movements (id, product_id, quantity_milli, reason, journal_seq, created_at)
-                     VALUES (?1, ?2, ?3, 'sale', ?4, 't')",
-                    (Uuid::now_v7().to_string(), product.to_string(), quantity, seq as i64),
-                )
-                .unwrap();
-        };
-        move_stock(&s, -2000);
-        s.till.push_outbox(|_| {}).await.unwrap();
-        move_stock(&s, -1500);
-        move_stock(&s, 1000);
-        let stock = s.till.stock_on_hand(product).unwrap();
-        assert_eq!(stock.unsynced_change_milli, -500);
-        assert_eq!(
-            stock.synced_quantity_milli, None,
-            "stock levels are not pulled yet"
-        );
-        assert_eq!(stock.estimate_milli, None);
-    }
-
-    #[tokio::test]
-    async fn stock_lookups_need_stock_view() {
-        let product = ProductId::from_uuid(Uuid::now_v7());
-        let s = setup(&["pos:sales:view"], accept_all).await;
-        let err = s.till.stock_on_hand(product).unwrap_err();
-        assert_eq!(err.code(), "forbidden");
-        assert!(err.to_string().contains(STOCK_VIEW), "{err}");
-        let err = s.till.find_stock_products("milk").unwrap_err();
-        assert_eq!(err.code(), "forbidden");
-
-        // A Stock Manager (stock:*:*) sells nothing but may look stock up.
-        let s = setup(&["stock:*:*"], accept_all).await;
-        let stock = s.till.stock_on_hand(product).unwrap();
-        assert_eq!(
-            (stock.synced_quantity_milli, stock.unsynced_change_milli),
-            (None, 0)
-        );
-        assert!(s.till.find_stock_products("milk").unwrap().is_empty());
-        assert_eq!(
-            s.till.find_products("milk").unwrap_err().code(),
-            "forbidden"
         );
     }
 }

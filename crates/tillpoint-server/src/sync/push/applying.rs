@@ -87,11 +87,7 @@ pub(crate) fn apply(
             line.total_minor,
             line.vat_minor,
         ])?;
-        // A sale takes goods out; a refund puts them back unless they were damaged.
-        let moved = match record.kind {
-            RecordKind::Refund if line.restock == Some(false) => None,
-            _ => Some(-line.quantity.milli()),
-        };
+        let moved = tillpoint_protocol::stock::line_movement_milli(record.kind, line);
         if let Some(moved) = moved.filter(|m| *m != 0) {
             tx.prepare_cached(
                 "INSERT INTO stock_movements (org_id, product_id, location_id, quantity_milli, sale_id, created_at)
