@@ -22,6 +22,8 @@ pub mod startup;
 pub mod store;
 pub mod sync;
 pub mod tenancy;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use config::ServerConfig;
 pub use startup::Application;

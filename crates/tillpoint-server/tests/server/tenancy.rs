@@ -9,16 +9,14 @@
 //! token), bad input (422), conflicts (409), what a change does to sign-in and refresh, and
 //! the audit entry it writes.
 
-mod support;
-
 use reqwest::header::{HeaderMap, LOCATION, WWW_AUTHENTICATE};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
-use support::{new_device, spawn_server, TestOrg, TestServer};
 use tillpoint_protocol::auth::TokenResponse;
 use tillpoint_protocol::{Barcode, CurrencyCode, DeviceId, OrgId, RoleId, UserId};
 use tillpoint_server::catalog::{add_products, add_tax_class, NewProduct, TaxClassCode, Unit};
 use tillpoint_server::store::DbError;
+use tillpoint_server::testing::{new_device, spawn_server, TestOrg, TestServer};
 
 const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "another long passphrase";

@@ -7,8 +7,6 @@
 //! Sign-in is real (a server on loopback). The catalog is written straight into the till's
 //! store by [`install_catalog_standing_in_for_the_pull`] until the catalog pull exists.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::TcpListener;
@@ -16,7 +14,6 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use rusqlite::Connection;
-use support::{spawn_server, spawn_till_with, TestOrg, TestServer, TestTill};
 use tillpoint_core::config::PrinterSettings;
 use tillpoint_core::journal::{self, JournalError};
 use tillpoint_core::sales::till_session::CountInput;
@@ -32,6 +29,7 @@ use tillpoint_protocol::tax::{TaxCode, TaxRate};
 use tillpoint_protocol::{Barcode, UserId};
 use tillpoint_receipt::escpos::decode::{decode, Printed};
 use tillpoint_receipt::{PaperWidth, PrinterTarget};
+use tillpoint_system_tests::{spawn_server, spawn_till_with, TestOrg, TestServer, TestTill};
 
 const PASSWORD: &str = "till-password-1";
 const ADMIN_PASSWORD: &str = "admin-password-1";
@@ -2031,7 +2029,7 @@ async fn receipts_print_open_the_drawer_for_cash_and_reprints_say_so() {
 
 #[tokio::test]
 async fn a_dead_printer_never_loses_the_sale() {
-    let shop = shop_with("Cashier", printer_at(support::closed_port())).await;
+    let shop = shop_with("Cashier", printer_at(tillpoint_system_tests::closed_port())).await;
     let till = shop.t();
     open_till(till);
     till.scan_barcode(&shop.catalog.bread.barcode).unwrap();

@@ -4,8 +4,6 @@
 //! will. Tampered journals are the till's journal edited the way an attacker with the
 //! database file could: re-linked, re-hashed and re-signed with the stolen device key.
 
-mod support;
-
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
@@ -14,9 +12,6 @@ use ed25519_dalek::{Signer as _, SigningKey};
 use reqwest::StatusCode;
 use rusqlite::Connection;
 use serde_json::Value;
-use support::catalog::TestProduct;
-use support::sync::{outcomes, post_batch, post_batch_ok, reason};
-use support::{new_device, spawn_server, spawn_till, TestOrg, TestServer, TestTill};
 use tillpoint_core::sales::till_session::CountInput;
 use tillpoint_core::sales::{CheckoutInput, PaymentRequest};
 use tillpoint_core::sign_in::secrets::SecretStore;
@@ -28,6 +23,9 @@ use tillpoint_protocol::sync::{
     push_signing_bytes, Outcome, PushRequest, PushResponse, MAX_PUSH_RECORDS, PUSH_PATH,
 };
 use tillpoint_protocol::{DeviceId, UserId};
+use tillpoint_system_tests::catalog::TestProduct;
+use tillpoint_system_tests::sync::{outcomes, post_batch, post_batch_ok, reason};
+use tillpoint_system_tests::{new_device, spawn_server, spawn_till, TestOrg, TestServer, TestTill};
 
 const PASSWORD: &str = "till-password-1";
 const ADMIN_PASSWORD: &str = "admin-password-1";
@@ -48,7 +46,7 @@ fn new_id() -> String {
 }
 
 fn install_catalog(till: &TestTill, org: &TestOrg, catalog: &Catalog) {
-    support::catalog::install(till.data_dir(), org, &[&catalog.bread, &catalog.tv]);
+    tillpoint_system_tests::catalog::install(till.data_dir(), org, &[&catalog.bread, &catalog.tv]);
 }
 
 struct Shop {

@@ -7,8 +7,6 @@
 //! its own test, and each forged-token test first shows that the same token, unforged, is
 //! accepted — so a refusal is always for the reason the test names.
 
-mod support;
-
 use tillpoint_server::identity::keys::RETIRED_KEY_VERIFIES_SECS;
 use tillpoint_server::identity::refresh::RETRY_GRACE_SECS;
 
@@ -39,7 +37,6 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
-use support::{new_device, spawn_server, TestOrg, TestServer};
 use tillpoint_protocol::auth::{
     AccessClaims, TokenResponse, UserInfo, ACCESS_AUDIENCE, ACCESS_TOKEN_TYP, GRANT_AUDIENCE,
     ISSUER, OFFLINE_GRANT_TYP,
@@ -50,6 +47,7 @@ use tillpoint_protocol::{
 };
 use tillpoint_server::identity::keys;
 use tillpoint_server::store::DbError;
+use tillpoint_server::testing::{new_device, spawn_server, TestOrg, TestServer};
 
 const PASSWORD: &str = "correct horse battery staple";
 const DAY: i64 = 24 * 3600;
@@ -874,7 +872,7 @@ async fn fail_logins_via(server: &TestServer, client: &str, count: usize) -> Vec
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_client_address_has_its_own_limit() {
-    let server = support::spawn_server_with(|config| {
+    let server = tillpoint_server::testing::spawn_server_with(|config| {
         config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     })
     .await;
