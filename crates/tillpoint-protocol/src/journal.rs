@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::ids::{DeviceId, OrgId, UserId};
+use crate::permission::Operation;
 
 /// The `prev_hash` of a device's first record.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -41,6 +42,16 @@ impl RecordKind {
         [Self::Sale, Self::Refund, Self::TillOpened, Self::TillClosed]
             .into_iter()
             .find(|kind| kind.as_str() == text)
+    }
+
+    /// What the record's creator did: it says the permission the record needs
+    /// ([`Operation::required_permission`]), on the till and on the server alike.
+    pub const fn operation(self) -> Operation {
+        match self {
+            Self::Sale => Operation::Sell,
+            Self::Refund => Operation::Refund,
+            Self::TillOpened | Self::TillClosed => Operation::ManageTillSession,
+        }
     }
 }
 

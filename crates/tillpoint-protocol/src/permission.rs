@@ -2,11 +2,18 @@
 //! use `*` for a whole segment (`stock:*:view`); a required permission never does.
 //!
 //! Both the server (endpoint checks, offline-grant scoping) and the till (offline
-//! enforcement) decide with [`Permission::covers`], so the two can never disagree.
+//! enforcement) decide with [`Permission::covers`], so the two can never disagree. The names
+//! the code uses are constants in [`names`]; what a till's [`Operation`] requires is
+//! [`Operation::required_permission`].
+
+pub mod names;
+mod operation;
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+pub use operation::Operation;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

@@ -20,6 +20,7 @@ use std::sync::MutexGuard;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension};
+use tillpoint_protocol::permission::Operation;
 use tillpoint_protocol::Permission;
 
 pub use checkout::{CheckoutInput, SaleDone};
@@ -107,10 +108,10 @@ pub(crate) fn permission(text: &str) -> Permission {
     Permission::parse(text).expect("a valid permission literal")
 }
 
-pub const SELL: &str = "pos:sales:create";
-pub const DISCOUNT: &str = "pos:discounts:apply";
-pub const REFUND: &str = "pos:sales:refund";
-pub const TILL_SESSIONS: &str = "pos:sessions:manage";
+pub const SELL: &str = Operation::Sell.permission_name();
+pub const DISCOUNT: &str = Operation::ApplyDiscount.permission_name();
+pub const REFUND: &str = Operation::Refund.permission_name();
+pub const TILL_SESSIONS: &str = Operation::ManageTillSession.permission_name();
 
 /// Now, as the till records it: RFC 3339 UTC with milliseconds, never earlier than the
 /// latest time this till has seen (so a clock wound back cannot date a sale in the past).

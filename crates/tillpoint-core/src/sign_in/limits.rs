@@ -131,7 +131,7 @@ impl Till {
         total_minor: i64,
         discount_minor: i64,
     ) -> Result<Option<String>, SignInError> {
-        self.require(&tillpoint_protocol::Permission::parse("pos:sales:create").expect("valid"))?;
+        self.require(&tillpoint_protocol::permission::Operation::Sell.required_permission())?;
         let session = self
             .active_session()
             .clone()

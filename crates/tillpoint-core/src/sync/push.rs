@@ -36,6 +36,7 @@ use ed25519_dalek::{Signer as _, SigningKey};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use tillpoint_protocol::journal::JournalRecord;
+use tillpoint_protocol::permission::{names, Operation};
 use tillpoint_protocol::sync::{
     push_signing_bytes, Outcome, PushRequest, PushResponse, RecordResult, MAX_PUSH_RECORDS,
     PUSH_PATH,
@@ -54,10 +55,11 @@ pub const PUSH_STREAM: &str = "push";
 
 /// Who may export a till's unsynced records: a manager of quarantined records, or an
 /// administrator of devices (docs/decisions/sync-client.md).
-pub const EXPORT_PERMISSIONS: [&str; 2] = ["sync:quarantine:manage", "admin:devices:manage"];
+pub const EXPORT_PERMISSIONS: [&str; 2] =
+    [names::SYNC_QUARANTINE_MANAGE, names::ADMIN_DEVICES_MANAGE];
 
 /// Who may see stock levels and look products up for them (Cashier, Stock Manager, …).
-pub const STOCK_VIEW: &str = "stock:inventory:view";
+pub const STOCK_VIEW: &str = Operation::ViewStock.permission_name();
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PushOptions {

@@ -176,10 +176,12 @@ impl<P: RequiredPermission + Send> FromRequestParts<AppState> for Require<P> {
 
 /// The permissions endpoints require, one marker type each.
 pub mod permissions {
+    use tillpoint_protocol::permission::names;
+
     use super::RequiredPermission;
 
     macro_rules! permission {
-        ($name:ident, $text:literal) => {
+        ($name:ident, $text:expr) => {
             pub struct $name;
             impl RequiredPermission for $name {
                 const PERMISSION: &'static str = $text;
@@ -187,11 +189,11 @@ pub mod permissions {
         };
     }
 
-    permission!(ManageUsers, "admin:users:manage");
-    permission!(ManageRoles, "admin:roles:manage");
-    permission!(ManageSettings, "admin:settings:manage");
-    permission!(ManageDevices, "admin:devices:manage");
-    permission!(ViewProducts, "stock:products:view");
-    permission!(CreateSales, "pos:sales:create");
-    permission!(ManageQuarantine, "sync:quarantine:manage");
+    permission!(ManageUsers, names::ADMIN_USERS_MANAGE);
+    permission!(ManageRoles, names::ADMIN_ROLES_MANAGE);
+    permission!(ManageSettings, names::ADMIN_SETTINGS_MANAGE);
+    permission!(ManageDevices, names::ADMIN_DEVICES_MANAGE);
+    permission!(ViewProducts, names::STOCK_PRODUCTS_VIEW);
+    permission!(CreateSales, names::POS_SALES_CREATE);
+    permission!(ManageQuarantine, names::SYNC_QUARANTINE_MANAGE);
 }

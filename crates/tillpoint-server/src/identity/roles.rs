@@ -6,6 +6,7 @@
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use serde_json::json;
+use tillpoint_protocol::permission::names;
 use tillpoint_protocol::{Permission, RoleId};
 
 use super::admin::{AdminError, Administrator};
@@ -31,48 +32,48 @@ pub const CASHIER: &str = "Cashier";
 pub const STANDARD_ROLES: &[StandardRole] = &[
     StandardRole {
         name: SUPER_ADMINISTRATOR,
-        permissions: &["*:*:*"],
+        permissions: &[names::ALL],
     },
     StandardRole {
         name: ADMINISTRATOR,
         permissions: &[
-            "admin:users:manage",
-            "admin:roles:manage",
-            "admin:settings:manage",
-            "admin:devices:manage",
-            "pos:*:*",
-            "stock:*:*",
-            "reports:*:view",
-            "reports:*:export",
-            "sync:quarantine:manage",
+            names::ADMIN_USERS_MANAGE,
+            names::ADMIN_ROLES_MANAGE,
+            names::ADMIN_SETTINGS_MANAGE,
+            names::ADMIN_DEVICES_MANAGE,
+            names::POS_ALL,
+            names::STOCK_ALL,
+            names::REPORTS_VIEW_ALL,
+            names::REPORTS_EXPORT_ALL,
+            names::SYNC_QUARANTINE_MANAGE,
         ],
     },
     StandardRole {
         name: STOCK_MANAGER,
         permissions: &[
-            "stock:*:*",
-            "pos:sales:view",
-            "reports:stock:view",
-            "reports:stock:export",
+            names::STOCK_ALL,
+            names::POS_SALES_VIEW,
+            names::REPORTS_STOCK_VIEW,
+            names::REPORTS_STOCK_EXPORT,
         ],
     },
     StandardRole {
         name: ACCOUNTANT,
         permissions: &[
-            "reports:*:view",
-            "reports:*:export",
-            "pos:sales:view",
-            "stock:inventory:view",
-            "sync:quarantine:manage",
+            names::REPORTS_VIEW_ALL,
+            names::REPORTS_EXPORT_ALL,
+            names::POS_SALES_VIEW,
+            names::STOCK_INVENTORY_VIEW,
+            names::SYNC_QUARANTINE_MANAGE,
         ],
     },
     StandardRole {
         name: CASHIER,
         permissions: &[
-            "pos:sales:create",
-            "pos:sales:view",
-            "pos:sessions:manage",
-            "stock:inventory:view",
+            names::POS_SALES_CREATE,
+            names::POS_SALES_VIEW,
+            names::POS_SESSIONS_MANAGE,
+            names::STOCK_INVENTORY_VIEW,
         ],
     },
 ];
@@ -281,9 +282,9 @@ mod tests {
         let can = |p: &str| {
             tillpoint_protocol::permission::any_covers(&held, &Permission::parse(p).unwrap())
         };
-        assert!(can("pos:sales:create"));
-        assert!(!can("pos:sales:refund"));
-        assert!(!can("pos:discounts:apply"));
-        assert!(!can("admin:users:manage"));
+        assert!(can(names::POS_SALES_CREATE));
+        assert!(!can(names::POS_SALES_REFUND));
+        assert!(!can(names::POS_DISCOUNTS_APPLY));
+        assert!(!can(names::ADMIN_USERS_MANAGE));
     }
 }

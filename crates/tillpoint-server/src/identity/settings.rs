@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tillpoint_protocol::auth::{CurrencyLimits, GrantLimits};
+use tillpoint_protocol::permission::names;
 use tillpoint_protocol::{CurrencyCode, OrgId, Permission};
 
 use super::admin::{AdminError, Administrator};
@@ -21,12 +22,12 @@ pub const MAX_OFFLINE_GRANT_TTL_SECS: u32 = 7 * 24 * 3600;
 
 /// What a new organisation lets tills do offline: sell, look up stock, and run the till.
 pub const DEFAULT_OFFLINE_PERMISSIONS: &[&str] = &[
-    "pos:sales:create",
-    "pos:sales:view",
-    "pos:sales:refund",
-    "pos:discounts:apply",
-    "pos:sessions:manage",
-    "stock:inventory:view",
+    names::POS_SALES_CREATE,
+    names::POS_SALES_VIEW,
+    names::POS_SALES_REFUND,
+    names::POS_DISCOUNTS_APPLY,
+    names::POS_SESSIONS_MANAGE,
+    names::STOCK_INVENTORY_VIEW,
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -1,8 +1,8 @@
 //! `/api/v1/sync/pull`: what changed in the caller's organisation's master data since the
-//! till's cursor, a page at a time (see `crate::sync`); `/api/v1/sync/push`: a till's journal
-//! arriving (see `crate::sync::push`); `/api/v1/sync/import`: a dead till's exported records
-//! handed in by a manager (see `crate::sync::import`); `/api/v1/sync/quarantine`: what push
-//! held for a manager.
+//! till's cursor, a page at a time (see `crate::sync::pull`); `/api/v1/sync/push`: a till's
+//! journal arriving (see `crate::sync::push`); `/api/v1/sync/import`: a dead till's exported
+//! records handed in by a manager (see `crate::sync::import`); `/api/v1/sync/quarantine`:
+//! what push held for a manager.
 
 use std::str::FromStr;
 
@@ -25,9 +25,9 @@ use crate::http::ApiError;
 use crate::startup::AppState;
 use crate::store::DbError;
 use crate::sync::import::{self, MAX_IMPORT_RECORDS};
+use crate::sync::pull::{self, PullError};
 use crate::sync::push::{self, PushError, Pusher};
 use crate::sync::quarantine::{self, Decision, QuarantinedRecord};
-use crate::sync::{self, PullError};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -75,10 +75,10 @@ pub async fn pull(
         )));
     }
     let tenant = caller.tenant();
-    let since = sync::decode_cursor(query.since.as_deref(), tenant.org())?;
+    let since = pull::decode_cursor(query.since.as_deref(), tenant.org())?;
     let page = state
         .db
-        .call(move |conn| sync::pull(conn, &tenant, since, limit))
+        .call(move |conn| pull::pull(conn, &tenant, since, limit))
         .await?;
     Ok(Json(page))
 }

@@ -2,6 +2,7 @@ use std::collections::BTreeSet;
 
 use rusqlite::Connection;
 use tillpoint_protocol::auth::AccessClaims;
+use tillpoint_protocol::permission::Operation;
 use tillpoint_protocol::{Barcode, CurrencyCode, OrgId, UserId};
 
 use super::*;
@@ -374,7 +375,7 @@ fn people_settings_keys_and_stock_levels_are_numbered_like_the_catalog() {
         ("u1", "Cashier")
     );
     assert!(!user.disabled);
-    let sell = Permission::parse("pos:sales:create").unwrap();
+    let sell = Operation::Sell.required_permission();
     assert!(user.permissions.contains(&sell));
     assert_eq!(first.signing_keys.len(), 1);
     assert_eq!(first.signing_keys[0].status, KeyStatus::Current);

@@ -1,0 +1,650 @@
+//! Judging: what the server answers for each record of a batch, decided before anything of
+//! the record is written.
+//!
+//! The invariant: **judging writes nothing.** It reads the batch, the server's copy of the
+//! device's chain, the organisation's users and offline grants, and what earlier records
+//! made of the books (records held, sales applied, what each grant has been used for), and
+//! returns a [`Verdict`]: `duplicate`, a conflicting copy, `rejected`, `quarantined` with
+//! the first reason that failed (organisation, device, chain, creator, grant, limits, time),
+//! or `accepted`. The ingest ([`super::ingest`]) stores the record and, when it is accepted,
+//! has it applied before the next record is judged — so a grant's running total, a receipt
+//! number already taken, or a copy already held are seen by every record after the one that
+//! made them.
+//!
+//! The only state judging keeps is in memory: the chain's end as the batch moves it, which
+//! the ingest saves after the last record, and the users and grants it has looked up.
+
+use std::collections::HashMap;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::{Signature, VerifyingKey};
+use rusqlite::{Connection, OptionalExtension};
+use tillpoint_protocol::auth::OfflineGrantClaims;
+use tillpoint_protocol::journal::{JournalRecord, RecordKind, GENESIS_HASH};
+use tillpoint_protocol::permission::{any_covers, Operation};
+use tillpoint_protocol::sales::SalePayload;
+use tillpoint_protocol::sync::{push_signing_bytes, PushRequest};
+use tillpoint_protocol::{DeviceId, OrgId, Permission, UserId};
+
+use super::{parse_payload, Channel, Payload};
+use crate::identity::{devices, time_text, users};
+
+/// How far a record's time may lie outside its grant's `nbf`..`exp` (or after its
+/// revocation) and still count as inside, for a device whose clock offset is unknown (no
+/// sign-in of it sent the till's time). The till's offline clock never runs backwards
+/// (ARCHITECTURE.md §3), so this only absorbs ordinary drift between two clocks.
+pub const CLOCK_TOLERANCE_SECS: i64 = 300;
+
+/// The same for a device whose clock offset was measured at sign-in: the record's time is
+/// corrected by that offset, and this only absorbs drift since the measurement.
+pub const MEASURED_CLOCK_TOLERANCE_SECS: i64 = 60;
+
+/// The reason a second copy under a held record id is quarantined with.
+pub(super) const CONFLICTING_COPY: &str =
+    "conflicting copy: the server holds another record with this id";
+
+/// What the server answers for one record.
+pub(super) enum Verdict {
+    /// The same copy was received before; the reason it was answered with, if any.
+    Duplicate(Option<String>),
+    /// Another copy under an id the server holds: a security event, kept apart as its own
+    /// record, quarantined with [`CONFLICTING_COPY`], never an overwrite.
+    ConflictingCopy,
+    /// Unreadable: neither stored nor allowed to move the chain.
+    Rejected(String),
+    /// Kept as sent, never applied until a manager releases it.
+    Quarantined(String),
+    /// Every check passed: kept and applied.
+    Accepted(Payload),
+}
+
+/// The checks on the batch as a whole; the reason is sent to the till and written to the
+/// audit log. The device's revocation time when `channel` lets a revoked device's records
+/// in.
+pub(super) fn check_batch(
+    conn: &Connection,
+    org: OrgId,
+    request: &PushRequest,
+    last_hash: &str,
+    channel: Channel,
+) -> Result<Option<DateTime<Utc>>, &'static str> {
+    if request.records.iter().any(|r| r.org_id != org) {
+        return Err("a record of this batch belongs to another organisation");
+    }
+    if request
+        .records
+        .iter()
+        .any(|r| r.device_id != request.device_id)
+    {
+        return Err("a record of this batch was made on another device");
+    }
+    let revoked_at = match device_revoked_at(conn, org, request.device_id) {
+        Ok(Some(None)) => None,
+        Ok(Some(Some(_))) if channel == Channel::Push => {
+            return Err("this device has been revoked")
+        }
+        Ok(Some(Some(at))) => Some(at),
+        Ok(None) => return Err("this device is not known to the organisation"),
+        Err(_) => return Err("the device could not be checked"),
+    };
+    let key = devices::public_key(conn, org, request.device_id)
+        .ok()
+        .flatten()
+        .ok_or("this device has no key; sign in on it again with a current till")?;
+    let key = VerifyingKey::from_bytes(&key).map_err(|_| "the device's key is not valid")?;
+    let signature = STANDARD
+        .decode(&request.signature)
+        .ok()
+        .and_then(|bytes| Signature::from_slice(&bytes).ok())
+        .ok_or("the batch's signature is malformed")?;
+    key.verify_strict(
+        &push_signing_bytes(request.device_id, last_hash),
+        &signature,
+    )
+    .map_err(|_| "the batch's signature does not verify with this device's key")?;
+    Ok(revoked_at)
+}
+
+/// `None` for a device unknown to the organisation; else when it was revoked, if it was.
+fn device_revoked_at(
+    conn: &Connection,
+    org: OrgId,
+    device: DeviceId,
+) -> Result<Option<Option<DateTime<Utc>>>, ()> {
+    let revoked: Option<Option<String>> = conn
+        .query_row(
+            "SELECT revoked_at FROM devices WHERE org_id = ?1 AND id = ?2",
+            (org.to_string(), device.to_string()),
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|_| ())?;
+    match revoked {
+        None => Ok(None),
+        Some(None) => Ok(Some(None)),
+        Some(Some(text)) => DateTime::parse_from_rfc3339(&text)
+            .map(|at| Some(Some(at.with_timezone(&Utc))))
+            .map_err(|_| ()),
+    }
+}
+
+/// A user as a push needs them: whether they belong to the organisation and what they hold.
+type UserPermissions = Option<Vec<Permission>>;
+
+struct Grant {
+    user: UserId,
+    device: DeviceId,
+    claims: OfflineGrantClaims,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The per-record judge of one batch: the chain head it advances and what it has looked up.
+pub(super) struct Judge<'a> {
+    conn: &'a Connection,
+    org: OrgId,
+    device: DeviceId,
+    /// When the device was revoked, for an import of its records (a push of a revoked
+    /// device's batch is refused before judging).
+    revoked_at: Option<DateTime<Utc>>,
+    /// The device's clock offset measured at sign-in (server − device, seconds), if known.
+    clock_offset: Option<i64>,
+    /// The last record of the server's copy of this device's chain.
+    head: (u64, String),
+    head_moved: bool,
+    users: HashMap<UserId, UserPermissions>,
+    grants: HashMap<String, Option<Grant>>,
+}
+
+impl<'a> Judge<'a> {
+    pub(super) fn new(
+        conn: &'a Connection,
+        org: OrgId,
+        device: DeviceId,
+        revoked_at: Option<DateTime<Utc>>,
+    ) -> rusqlite::Result<Self> {
+        let head = conn
+            .query_row(
+                "SELECT last_seq, last_hash FROM device_chains WHERE org_id = ?1 AND device_id = ?2",
+                (org.to_string(), device.to_string()),
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)),
+            )
+            .optional()?
+            .unwrap_or((0, GENESIS_HASH.to_owned()));
+        let clock_offset = devices::clock_offset(conn, org, device)?;
+        Ok(Self {
+            conn,
+            org,
+            device,
+            revoked_at,
+            clock_offset,
+            head,
+            head_moved: false,
+            users: HashMap::new(),
+            grants: HashMap::new(),
+        })
+    }
+
+    /// The chain's new end, `(seq, hash)`, when the records judged so far moved it.
+    pub(super) fn moved_head(&self) -> Option<&(u64, String)> {
+        self.head_moved.then_some(&self.head)
+    }
+
+    /// The answer for `record`, whose contents hash to `content_hash`.
+    pub(super) fn record(
+        &mut self,
+        record: &JournalRecord,
+        content_hash: &str,
+    ) -> rusqlite::Result<Verdict> {
+        // Seen before: the same copy is a duplicate; another copy under the same id is a
+        // security event, kept apart and never an overwrite. Copies are compared by what
+        // their contents hash to, not by the hash they claim: an edited record keeps its
+        // claimed hash, and the genuine one arriving later must not pass as its duplicate.
+        let held: Vec<(String, String, Option<String>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT content_hash, status, reason FROM sync_records WHERE org_id = ?1 AND record_id = ?2",
+            )?
+            .query_map((self.org.to_string(), record.id.to_string()), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        if let Some((_, status, reason)) = held.iter().find(|(hash, _, _)| hash == content_hash) {
+            let reason = match status.as_str() {
+                "quarantined" => reason.clone(),
+                "voided" => Some(format!(
+                    "voided by a manager: {}",
+                    reason.as_deref().unwrap_or("")
+                )),
+                _ => None,
+            };
+            return Ok(Verdict::Duplicate(reason));
+        }
+        if !held.is_empty() {
+            return Ok(Verdict::ConflictingCopy);
+        }
+
+        // Unreadable: not stored, and the chain does not move past it.
+        let created_at = match DateTime::parse_from_rfc3339(&record.created_at) {
+            Ok(t) => t.with_timezone(&Utc),
+            Err(_) => {
+                let reason = "created_at is not an RFC 3339 time".to_owned();
+                return Ok(Verdict::Rejected(reason));
+            }
+        };
+        let payload = match parse_payload(record.kind, &record.payload) {
+            Ok(payload) => payload,
+            Err(reason) => return Ok(Verdict::Rejected(reason)),
+        };
+
+        let reason = match self.chain(record) {
+            Some(reason) => Some(reason),
+            None => match self.revoked_at.filter(|at| created_at >= *at) {
+                Some(at) => Some(format!(
+                    "made after this device was revoked ({})",
+                    time_text(at)
+                )),
+                None => self.checks(record, created_at, &payload)?,
+            },
+        };
+        Ok(match reason {
+            Some(reason) => Verdict::Quarantined(reason),
+            None => Verdict::Accepted(payload),
+        })
+    }
+
+    /// Whether `record` continues the chain; moves the head to it when it lies ahead of it.
+    fn chain(&mut self, record: &JournalRecord) -> Option<String> {
+        let (last_seq, last_hash) = &self.head;
+        let reason = if record.seq <= *last_seq {
+            // Behind the head: the server holds (or skipped past) a record with this seq.
+            return Some(format!(
+                "fork: the server already holds this device's chain up to record {last_seq}, and record {} is another one",
+                record.seq
+            ));
+        } else if !record.hash_is_intact() {
+            Some("edited: its hash does not match its contents".to_owned())
+        } else if record.seq != last_seq + 1 {
+            Some(format!(
+                "gap: record {} of this device is missing (the chain ends at {last_seq})",
+                last_seq + 1
+            ))
+        } else if record.prev_hash != *last_hash {
+            Some(format!(
+                "broken chain: it does not link to record {last_seq}; one was removed or replaced"
+            ))
+        } else {
+            None
+        };
+        // The chain continues from this record (its claimed hash), so the next record is
+        // judged against it: one break is reported once.
+        self.head = (record.seq, record.hash.clone());
+        self.head_moved = true;
+        reason
+    }
+
+    /// The checks of who made the record and under what authority. `None` when all pass.
+    fn checks(
+        &mut self,
+        record: &JournalRecord,
+        created_at: DateTime<Utc>,
+        payload: &Payload,
+    ) -> rusqlite::Result<Option<String>> {
+        let Some(creator_perms) = self.user(record.creator_id)?.clone() else {
+            return Ok(Some(
+                "the creator is not a user of this organisation".into(),
+            ));
+        };
+        let sale = match payload {
+            Payload::Sale(sale) => Some(sale.as_ref()),
+            Payload::Session => None,
+        };
+        // A refund approved by a manager on the till needs the approver's permission, not
+        // the cashier's.
+        let approver = sale
+            .filter(|_| record.kind == RecordKind::Refund)
+            .and_then(|s| s.approver_id);
+        let required = match record.kind {
+            RecordKind::Refund if approver.is_some() => None,
+            kind => Some(kind.operation().required_permission()),
+        };
+        if let Some(approver) = approver {
+            let refund = Operation::Refund.required_permission();
+            match self.user(approver)? {
+                None => {
+                    return Ok(Some(
+                        "the approver is not a user of this organisation".into(),
+                    ))
+                }
+                Some(held) if !any_covers(held, &refund) => {
+                    return Ok(Some(format!("the approver does not hold {refund}")))
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(sale) = sale {
+            if let Some(reason) = self.sale_clashes(record, sale)? {
+                return Ok(Some(reason));
+            }
+        }
+        match &record.grant_jti {
+            None => Ok(required
+                .filter(|p| !any_covers(&creator_perms, p))
+                .map(|p| format!("the creator does not hold {}", p.as_str()))),
+            Some(jti) => self.grant_checks(record, jti, created_at, required.as_ref(), sale),
+        }
+    }
+
+    fn grant_checks(
+        &mut self,
+        record: &JournalRecord,
+        jti: &str,
+        created_at: DateTime<Utc>,
+        required: Option<&Permission>,
+        sale: Option<&SalePayload>,
+    ) -> rusqlite::Result<Option<String>> {
+        // The record's time on the server's clock when the device's offset is known, with a
+        // small allowance for drift since it was measured; otherwise the till's time as it
+        // claims it, with the wider allowance.
+        let (created_at, tolerance) = match self.clock_offset {
+            Some(offset) => (
+                created_at
+                    .checked_add_signed(chrono::Duration::seconds(offset))
+                    .unwrap_or(created_at),
+                chrono::Duration::seconds(MEASURED_CLOCK_TOLERANCE_SECS),
+            ),
+            None => (created_at, chrono::Duration::seconds(CLOCK_TOLERANCE_SECS)),
+        };
+        let (conn, org, device) = (self.conn, self.org, self.device);
+        let Some(grant) = self.grant(jti)? else {
+            return Ok(Some(format!(
+                "unknown grant: no offline grant {jti} was issued in this organisation"
+            )));
+        };
+        if grant.user != record.creator_id {
+            return Ok(Some("the grant was issued to another user".into()));
+        }
+        if grant.device != device {
+            return Ok(Some("the grant was issued for another device".into()));
+        }
+        if let Some(required) = required {
+            if !any_covers(&grant.claims.perms, required) {
+                return Ok(Some(format!(
+                    "the grant does not cover {}",
+                    required.as_str()
+                )));
+            }
+        }
+        let at = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        if created_at + tolerance < at(grant.claims.nbf) {
+            return Ok(Some("made before the grant was valid".into()));
+        }
+        if created_at - tolerance > at(grant.claims.exp) {
+            return Ok(Some(format!(
+                "made after the grant expired ({})",
+                time_text(at(grant.claims.exp))
+            )));
+        }
+        if let Some(revoked) = grant.revoked_at {
+            if created_at - tolerance > revoked {
+                return Ok(Some(format!(
+                    "made after the grant was revoked ({})",
+                    time_text(revoked)
+                )));
+            }
+        }
+        let Some(sale) = sale else { return Ok(None) };
+        let currency = sale.currency;
+        let Some(limits) = grant.claims.limits.get(&currency).copied() else {
+            return Ok(Some(format!(
+                "the grant allows no offline sales in {currency}"
+            )));
+        };
+        let amount = sale.total_minor.abs();
+        if amount > limits.max_sale {
+            return Ok(Some(format!(
+                "over the grant's largest sale: {amount} > {} ({currency} minor units)",
+                limits.max_sale
+            )));
+        }
+        if record.kind == RecordKind::Sale && sale.discount_minor > limits.max_discount {
+            return Ok(Some(format!(
+                "over the grant's largest discount: {} > {} ({currency} minor units)",
+                sale.discount_minor, limits.max_discount
+            )));
+        }
+        let used = grant_used(conn, org, jti, currency.as_str())?;
+        if used + amount > limits.max_offline_total {
+            return Ok(Some(format!(
+                "over the grant's offline total: {used} already + {amount} > {} ({currency} minor units)",
+                limits.max_offline_total
+            )));
+        }
+        Ok(None)
+    }
+
+    /// Whether the sale's id or receipt number is already the server's for another record.
+    fn sale_clashes(
+        &self,
+        record: &JournalRecord,
+        sale: &SalePayload,
+    ) -> rusqlite::Result<Option<String>> {
+        let org = self.org.to_string();
+        let by_id: Option<String> = self
+            .conn
+            .prepare_cached("SELECT device_id FROM sales WHERE org_id = ?1 AND id = ?2")?
+            .query_row((&org, sale.sale_id.to_string()), |r| r.get(0))
+            .optional()?;
+        let clash = match by_id {
+            Some(device) => Some(device),
+            None => self
+                .conn
+                .prepare_cached(
+                    "SELECT device_id FROM sales WHERE org_id = ?1 AND receipt_no = ?2 LIMIT 1",
+                )?
+                .query_row((&org, &sale.receipt_no), |r| r.get(0))
+                .optional()?,
+        };
+        Ok(clash.map(|device| {
+            if device == record.device_id.to_string() {
+                format!(
+                    "sale {} (receipt {}) is already recorded by another record",
+                    sale.sale_id, sale.receipt_no
+                )
+            } else {
+                format!(
+                    "receipt number {} is already used by another device",
+                    sale.receipt_no
+                )
+            }
+        }))
+    }
+
+    fn user(&mut self, id: UserId) -> rusqlite::Result<&UserPermissions> {
+        if !self.users.contains_key(&id) {
+            let found = users::find_in_org(self.conn, self.org, id)?.map(|u| u.permissions);
+            self.users.insert(id, found);
+        }
+        Ok(&self.users[&id])
+    }
+
+    fn grant(&mut self, jti: &str) -> rusqlite::Result<&Option<Grant>> {
+        if !self.grants.contains_key(jti) {
+            let found = self
+                .conn
+                .query_row(
+                    "SELECT user_id, device_id, claims, revoked_at FROM offline_grants
+                      WHERE jti = ?1 AND org_id = ?2",
+                    (jti, self.org.to_string()),
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                        ))
+                    },
+                )
+                .optional()?
+                .and_then(|(user, device, claims, revoked)| {
+                    Some(Grant {
+                        user: user.parse().ok()?,
+                        device: device.parse().ok()?,
+                        claims: serde_json::from_str(&claims).ok()?,
+                        revoked_at: match revoked {
+                            None => None,
+                            Some(text) => Some(
+                                DateTime::parse_from_rfc3339(&text)
+                                    .ok()?
+                                    .with_timezone(&Utc),
+                            ),
+                        },
+                    })
+                });
+            self.grants.insert(jti.to_owned(), found);
+        }
+        Ok(&self.grants[jti])
+    }
+}
+
+/// What has been sold offline under grant `jti` in `currency`, by the records applied.
+fn grant_used(conn: &Connection, org: OrgId, jti: &str, currency: &str) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "SELECT total_minor FROM grant_usage WHERE org_id = ?1 AND grant_jti = ?2 AND currency = ?3",
+    )?
+    .query_row((org.to_string(), jti, currency), |r| r.get(0))
+    .optional()
+    .map(|t| t.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    use ed25519_dalek::Signer as _;
+    use serde_json::json;
+    use tillpoint_protocol::journal::{JournalRecord, RecordKind, GENESIS_HASH};
+    use tillpoint_protocol::sync::{push_signing_bytes, Outcome, PushRequest};
+    use tillpoint_protocol::{DeviceId, UserId};
+
+    use super::super::fixtures::{openings, sales, send, setup};
+    use super::super::{push, PushError};
+    use crate::store::DbError;
+
+    #[test]
+    fn a_gap_is_reported_once_and_the_chain_continues_from_the_record_after_it() {
+        let s = setup();
+        let records = openings(&s, 5);
+        let sent = vec![
+            records[0].clone(),
+            records[1].clone(),
+            records[3].clone(),
+            records[4].clone(),
+        ];
+        let answer = send(&s, sent);
+        let outcomes: Vec<Outcome> = answer.iter().map(|a| a.0).collect();
+        assert_eq!(
+            outcomes,
+            [
+                Outcome::Accepted,
+                Outcome::Accepted,
+                Outcome::Quarantined,
+                Outcome::Accepted
+            ]
+        );
+        assert!(answer[2].1.as_deref().unwrap().starts_with("gap: record 3"));
+        // The missing record arriving late is behind the chain's end: a fork, kept.
+        let late = send(&s, vec![records[2].clone()]);
+        assert_eq!(late[0].0, Outcome::Quarantined);
+        assert!(late[0].1.as_deref().unwrap().starts_with("fork"));
+        // And the next record continues from 5.
+        let mut next = openings(&s, 6).pop().unwrap();
+        next.prev_hash = records[4].hash.clone();
+        next.hash = next.expected_hash();
+        assert_eq!(send(&s, vec![next])[0].0, Outcome::Accepted);
+    }
+
+    #[test]
+    fn an_online_record_needs_the_permission_now_and_a_refused_batch_stores_nothing() {
+        let s = setup();
+        let mut records = openings(&s, 3);
+        // A refund made online by a cashier, who does not hold pos:sales:refund.
+        records[1].kind = RecordKind::Refund;
+        records[1].payload = json!({
+            "sale_id": uuid::Uuid::now_v7(), "receipt_no": "R-000001",
+            "till_session_id": uuid::Uuid::now_v7(), "currency": "USD", "lines": [],
+            "subtotal_minor": -100, "discount_minor": 0, "total_minor": -100, "vat": [],
+            "payments": [], "change_minor": 0, "change_currency": "USD", "change_rate": "1",
+            "change_rate_base": "USD", "refund_of": uuid::Uuid::now_v7(),
+        })
+        .to_string();
+        // A till-session payload under a refund's kind cannot be read as a refund.
+        records[2].kind = RecordKind::Refund;
+        let mut prev = records[0].hash.clone();
+        for record in &mut records[1..] {
+            record.prev_hash = prev;
+            record.hash = record.expected_hash();
+            prev = record.hash.clone();
+        }
+        let answer = send(&s, records.clone());
+        assert_eq!(answer[0].0, Outcome::Accepted);
+        assert_eq!(answer[1].0, Outcome::Quarantined, "{answer:?}");
+        assert_eq!(
+            answer[1].1.as_deref(),
+            Some("the creator does not hold pos:sales:refund")
+        );
+        assert_eq!(answer[2].0, Outcome::Rejected, "{answer:?}");
+
+        let mut other = records.clone();
+        other[0].device_id = DeviceId::from_uuid(uuid::Uuid::now_v7());
+        let last = other.last().unwrap().hash.clone();
+        let request = PushRequest {
+            device_id: s.device,
+            signature: STANDARD.encode(s.key.sign(&push_signing_bytes(s.device, &last)).to_bytes()),
+            records: other,
+        };
+        let pusher = s.pusher.clone();
+        let refused = s.db.call_blocking(|conn| push(conn, &pusher, &request));
+        assert!(matches!(refused, Err(PushError::Refused(_))));
+        let stored: i64 =
+            s.db.call_blocking(|conn| -> Result<i64, DbError> {
+                Ok(conn.query_row("SELECT COUNT(*) FROM sync_records", [], |r| r.get(0))?)
+            })
+            .unwrap();
+        assert_eq!(
+            stored, 2,
+            "only the first batch's opening and quarantined refund"
+        );
+    }
+
+    #[test]
+    fn a_refund_a_manager_approved_needs_the_approvers_permission_not_the_cashiers() {
+        let s = setup();
+        let mut records = sales(&s, (0, GENESIS_HASH.to_owned()), 3);
+        let refund = |record: &mut JournalRecord, approver: UserId| {
+            record.kind = RecordKind::Refund;
+            let mut payload: serde_json::Value = serde_json::from_str(&record.payload).unwrap();
+            payload["refund_of"] = json!(uuid::Uuid::now_v7());
+            payload["approver_id"] = json!(approver);
+            payload["total_minor"] = json!(-125);
+            record.payload = payload.to_string();
+        };
+        refund(&mut records[1], s.manager);
+        refund(&mut records[2], s.cashier);
+        let mut prev = GENESIS_HASH.to_owned();
+        for record in &mut records {
+            record.prev_hash = prev;
+            record.hash = record.expected_hash();
+            prev = record.hash.clone();
+        }
+        let answer = send(&s, records);
+        assert_eq!(answer[0].0, Outcome::Accepted);
+        assert_eq!(answer[1].0, Outcome::Accepted, "{answer:?}");
+        assert_eq!(answer[2].0, Outcome::Quarantined);
+        assert_eq!(
+            answer[2].1.as_deref(),
+            Some("the approver does not hold pos:sales:refund")
+        );
+    }
+}
