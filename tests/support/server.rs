@@ -41,15 +41,17 @@ pub async fn start_demo_server(products: usize, password: &str) -> ServerProcess
 /// The server binary: `TILLPOINT_SERVER_BIN`, else `tillpoint-server` in the folder this test
 /// binary was built into (`target/<profile>/deps/e2e-…` → `target/<profile>/`).
 pub fn server_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("TILLPOINT_SERVER_BIN") {
-        return PathBuf::from(path);
-    }
-    let test_binary = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = test_binary
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary lies in target/<profile>/deps");
-    let path = profile_dir.join(format!("tillpoint-server{}", std::env::consts::EXE_SUFFIX));
+    let path = match std::env::var_os("TILLPOINT_SERVER_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => {
+            let test_binary = std::env::current_exe().expect("the test binary's path");
+            let profile_dir = test_binary
+                .parent()
+                .and_then(Path::parent)
+                .expect("the test binary lies in target/<profile>/deps");
+            profile_dir.join(format!("tillpoint-server{}", std::env::consts::EXE_SUFFIX))
+        }
+    };
     assert!(
         path.is_file(),
         "no server binary at {}: build it with `cargo build -p tillpoint-server` \
