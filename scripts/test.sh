@@ -20,7 +20,7 @@ npm --prefix ui run build
 step "Rust lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "Rust tests: units, harness and the desktop end to end (under Xvfb, with a test keyring)"
+step "Rust tests: every crate's, the system tests and the desktop end to end (under Xvfb, with a test keyring)"
 xvfb-run -a -s "-screen 0 1280x800x24" \
   dbus-run-session -- keyctl session - scripts/with-test-keyring.sh \
   cargo nextest run --workspace --locked --no-fail-fast

@@ -1,15 +1,19 @@
-//! End to end: the real server, the real desktop app in a real window (under Xvfb), driven
-//! through WebDriver like a person would use it.
+//! End to end: the real server binary, the real desktop app in a real window (under Xvfb),
+//! driven through WebDriver like a person would use it. The server holds the demo
+//! organisation (`tillpoint-server demo`); its users are `cashier`, `admin` and the others.
 
 mod support;
 
 use std::time::Duration;
 
 use fantoccini::Locator;
+use support::desktop;
 use support::proxy::{Mode, Proxy};
-use support::{desktop, spawn_server, TestServer};
+use support::server::start_demo_server;
 
 const PASSWORD: &str = "e2e-password-1";
+/// The demo cashier's full name, as the session badge shows it.
+const CASHIER_NAME: &str = "Tatenda Sibanda";
 
 /// Fills the sign-in form and presses `button` ("Sign in" or "Unlock offline").
 async fn sign_in(app: &desktop::DesktopApp, username: &str, button: &str) {
@@ -35,46 +39,33 @@ async fn sign_in(app: &desktop::DesktopApp, username: &str, button: &str) {
     app.click_button(button).await;
 }
 
-/// Puts `names` into the till's store the way a catalog sync will, before the app starts,
-/// so the window must read the real store to show them.
-fn stock_the_till(data_dir: &std::path::Path, names: &[&str]) {
-    let url = tillpoint_core::ServerUrl::parse("http://127.0.0.1:1").unwrap();
-    drop(tillpoint_core::Till::open(support::till_config(&url, data_dir)).expect("store opens"));
-    let conn = rusqlite::Connection::open(data_dir.join("till.db")).unwrap();
-    conn.execute(
-        "INSERT INTO tax_classes (id, code, name, rate_bp) VALUES ('vat', 'standard', 'VAT 15%', 1500)",
-        [],
-    )
-    .unwrap();
-    for (i, name) in names.iter().enumerate() {
-        conn.execute(
-            "INSERT INTO products (id, sku, name, unit, tax_class_id, price_minor, currency, updated_at)
-             VALUES (?1, ?1, ?2, 'each', 'vat', 100, 'USD', '2026-01-01T00:00:00Z')",
-            (format!("p{i}"), name),
-        )
-        .unwrap();
+/// Waits until the catalog pull (run in the background after an online sign-in) has put
+/// `products` products into the till's store.
+async fn wait_until_the_till_holds(data_dir: &std::path::Path, products: i64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while till_value::<i64>(data_dir, "SELECT COUNT(*) FROM products") < products {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the catalog was pulled"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shell_shows_the_store_and_the_server_connection() {
-    let mut server = spawn_server().await;
-    let org = server.create_organisation("Shop").await;
-    server
-        .create_user(&org, "tendai", "Cashier", PASSWORD)
-        .await;
+    let mut server = start_demo_server(3, PASSWORD).await;
     let data_dir = tempfile::tempdir().unwrap();
-    stock_the_till(data_dir.path(), &["Bread", "Milk", "Sugar"]);
     let config = data_dir.path().join("config.toml");
     std::fs::write(&config, "log_level = \"debug\"\n").unwrap();
 
     let app = desktop::launch(&[
         ("TILLPOINT_CONFIG", config.display().to_string()),
         ("TILLPOINT_DATA_DIR", data_dir.path().display().to_string()),
-        ("TILLPOINT_SERVER_URL", server.url.to_string()),
+        ("TILLPOINT_SERVER_URL", server.url.clone()),
     ])
     .await;
-    sign_in(&app, "tendai", "Sign in").await;
+    sign_in(&app, "cashier", "Sign in").await;
 
     // The shell: brand, the four sections, and the POS screen first.
     for label in ["POS", "Stock", "Reports", "Settings"] {
@@ -95,6 +86,8 @@ async fn the_shell_shows_the_store_and_the_server_connection() {
         ))
         .await
         .expect("the POS screen");
+    // The catalog comes down into the till's store; the Stock screen counts that store.
+    wait_until_the_till_holds(data_dir.path(), 3).await;
     app.click_button("Stock").await;
     let count = app
         .wait_for_text(
@@ -194,20 +187,16 @@ async fn a_store_that_cannot_open_is_explained_on_screen() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cashier_signs_in_then_unlocks_offline_when_the_server_is_gone() {
-    let mut server = spawn_server().await;
-    let org = server.create_organisation("Shop").await;
-    server
-        .create_user(&org, "tendai", "Cashier", PASSWORD)
-        .await;
+    let mut server = start_demo_server(1, PASSWORD).await;
     let data_dir = tempfile::tempdir().unwrap();
     let app = desktop::launch(&[
         ("TILLPOINT_CONFIG", "/dev/null".to_owned()),
         ("TILLPOINT_DATA_DIR", data_dir.path().display().to_string()),
-        ("TILLPOINT_SERVER_URL", server.url.to_string()),
+        ("TILLPOINT_SERVER_URL", server.url.clone()),
     ])
     .await;
 
-    sign_in(&app, "tendai", "Sign in").await;
+    sign_in(&app, "cashier", "Sign in").await;
     app.wait_for_text("[data-testid=session-mode]", Duration::from_secs(20), |t| {
         t == "Online"
     })
@@ -226,7 +215,7 @@ async fn a_cashier_signs_in_then_unlocks_offline_when_the_server_is_gone() {
         .await
         .unwrap();
     assert!(
-        badge_html.contains("tendai"),
+        badge_html.contains(CASHIER_NAME),
         "the badge names who is signed in: {badge} / {badge_html}"
     );
 
@@ -241,7 +230,7 @@ async fn a_cashier_signs_in_then_unlocks_offline_when_the_server_is_gone() {
     .await;
 
     // The cashier unlocks with the password they signed in with.
-    sign_in(&app, "tendai", "Unlock offline").await;
+    sign_in(&app, "cashier", "Unlock offline").await;
     app.wait_for_text("[data-testid=session-mode]", Duration::from_secs(20), |t| {
         t == "Offline"
     })
@@ -269,26 +258,6 @@ fn till_value<T: rusqlite::types::FromSql>(data_dir: &std::path::Path, sql: &str
         .unwrap()
 }
 
-/// Seeds the demo organisation (as `tillpoint-server demo` does) with `products` products;
-/// its users (`cashier`, `admin`, …) have the password `PASSWORD`.
-async fn seed_demo(server: &TestServer, products: usize) {
-    use tillpoint_server::demo::{self, DemoOptions};
-    let db = server.db.clone();
-    tokio::task::spawn_blocking(move || {
-        demo::seed(
-            &db,
-            &DemoOptions {
-                products,
-                password: Some(PASSWORD.into()),
-            },
-        )
-    })
-    .await
-    .unwrap()
-    .expect("demo seeded");
-}
-
-/// Types into the element at `css`, replacing what it held.
 async fn type_into(app: &desktop::DesktopApp, css: &str, text: &str) {
     let field = app
         .client
@@ -306,21 +275,19 @@ async fn type_into(app: &desktop::DesktopApp, css: &str, text: &str) {
 /// USD with the change given in ZWG, and the receipt is shown.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cashier_scans_two_items_pays_usd_and_gives_change_in_zwg() {
-    let server = spawn_server().await;
-    seed_demo(&server, 300).await;
-    let items: Vec<(String, i64)> = server
-        .db
-        .call(|c| -> Result<Vec<(String, i64)>, tillpoint_server::store::DbError> {
-            let mut s = c.prepare(
+    let server = start_demo_server(300, PASSWORD).await;
+    let items: Vec<(String, i64)> = {
+        let db = rusqlite::Connection::open(server.database()).unwrap();
+        let mut s = db
+            .prepare(
                 "SELECT b.barcode, p.price_minor FROM barcodes b JOIN products p ON p.id = b.product_id
                  WHERE p.unit = 'each' AND p.currency = 'USD' AND b.barcode LIKE '6009%'
                  ORDER BY p.sku LIMIT 2",
-            )?;
-            let rows = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
-        .unwrap();
+            )
+            .unwrap();
+        let rows = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    };
     let total: i64 = items.iter().map(|i| i.1).sum();
     assert!(total < 5_000, "two demo items cost less than USD 50");
 
@@ -328,20 +295,13 @@ async fn a_cashier_scans_two_items_pays_usd_and_gives_change_in_zwg() {
     let app = desktop::launch(&[
         ("TILLPOINT_CONFIG", "/dev/null".to_owned()),
         ("TILLPOINT_DATA_DIR", data_dir.path().display().to_string()),
-        ("TILLPOINT_SERVER_URL", server.url.to_string()),
+        ("TILLPOINT_SERVER_URL", server.url.clone()),
     ])
     .await;
     sign_in(&app, "cashier", "Sign in").await;
 
     // The catalog arrives in the background after the online sign-in.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while till_value::<i64>(data_dir.path(), "SELECT COUNT(*) FROM products") < 300 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the catalog was pulled"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    wait_until_the_till_holds(data_dir.path(), 300).await;
     // The POS screen reads the till's state again once the catalog has arrived.
     app.wait_for_text("[data-testid=open-till]", Duration::from_secs(20), |t| {
         !t.is_empty()
@@ -464,12 +424,11 @@ async fn a_cashier_scans_two_items_pays_usd_and_gives_change_in_zwg() {
 /// way, and the till opens once they have arrived.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cashiers_first_sign_in_on_a_fresh_till_lands_on_the_open_till_form() {
-    let server = spawn_server().await;
-    seed_demo(&server, 300).await;
+    let server = start_demo_server(300, PASSWORD).await;
     // A slow link: sign-in (a few KB) gets through in a moment, the first catalog pull
     // (about 100 KB for 300 products) takes many seconds, so the window reads the till
     // before the currencies are there, as on a shop's real uplink with a large catalog.
-    let proxy = Proxy::in_front_of(&server.url).await;
+    let proxy = Proxy::in_front_of(&server.url.parse().expect("the server's URL")).await;
     proxy.set(Mode::Throttle(6_000));
     let data_dir = tempfile::tempdir().unwrap();
     let app = desktop::launch(&[

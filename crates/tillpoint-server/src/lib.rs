@@ -5,7 +5,8 @@
 //! Layout: `cli` and `config` turn arguments into a [`config::ServerConfig`]; `startup`
 //! builds the HTTP application from it; `http` holds the routes and the one error type
 //! every answer uses; `store` is the database; `identity` and `catalog` are the domain;
-//! `demo` seeds a realistic organisation for trying Tillpoint out.
+//! `demo` seeds a realistic organisation for trying Tillpoint out; `testing` (behind the
+//! `testing` feature, which only tests turn on) starts it in-process for tests.
 //!
 //! It must never trust an organisation named in a request body: the organisation comes from
 //! the caller's token.
@@ -22,6 +23,8 @@ pub mod startup;
 pub mod store;
 pub mod sync;
 pub mod tenancy;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use config::ServerConfig;
 pub use startup::Application;

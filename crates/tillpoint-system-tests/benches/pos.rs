@@ -4,7 +4,7 @@
 //! signed-in till against the real server started in-process) p99 ≤ 15 ms with
 //! `synchronous=FULL`.
 //!
-//! `cargo bench -p tillpoint-core --bench pos`; figures in docs/benchmarks.md.
+//! `cargo bench -p tillpoint-system-tests --bench pos`; figures in docs/benchmarks.md.
 //!
 //! The catalog store is built once through `LocalStore::open` (so with every client migration
 //! and the FTS triggers) and cached under `target/bench-data/` (set `TILLPOINT_BENCH_DATA` to
@@ -23,11 +23,10 @@ use tillpoint_core::catalog::{self, SEARCH_LIMIT};
 use tillpoint_core::sales::till_session::CountInput;
 use tillpoint_core::sales::{CheckoutInput, PaymentRequest};
 use tillpoint_core::sign_in::secrets::MemorySecrets;
-use tillpoint_core::{LocalStore, LogLevel, ServerUrl, Till, TillConfig};
+use tillpoint_core::{LocalStore, Till};
 use tillpoint_protocol::sales::TenderMethod;
 use tillpoint_protocol::Barcode;
-use tillpoint_server::demo::{self, DemoOptions};
-use tillpoint_server::{Application, ServerConfig};
+use tillpoint_system_tests::{spawn_demo_server, till_config};
 
 const PRODUCTS: u64 = 1_000_000;
 /// Bump when the generated catalog changes, so an old cached store is not reused.
@@ -372,29 +371,9 @@ async fn main() {
     );
 
     // The real server, in-process, with the demo organisation's users.
-    let server_dir = tempfile::tempdir().unwrap();
-    let app = Application::build(&ServerConfig::for_tests(server_dir.path()))
-        .await
-        .unwrap();
-    demo::seed(
-        app.database(),
-        &DemoOptions {
-            products: 1,
-            password: Some(PASSWORD.into()),
-        },
-    )
-    .unwrap();
-    let url = ServerUrl::parse(&format!("http://{}", app.local_addr())).unwrap();
-    tokio::spawn(app.run_until(std::future::pending()));
-
+    let server = spawn_demo_server(1, PASSWORD).await;
     let till = Till::open_with_secrets(
-        TillConfig {
-            server_url: url,
-            data_dir: run.path().to_path_buf(),
-            log_level: LogLevel::Info,
-            source_file: None,
-            printer: None,
-        },
+        till_config(&server.url, run.path()),
         Arc::new(MemorySecrets::default()),
     )
     .expect("the till opens");

@@ -1,16 +1,15 @@
 //! The harness itself, proven: servers start isolated, tills reach them, and the helpers
 //! later suites rely on make what they say.
 
-mod support;
-
-use support::{closed_port, spawn_server, spawn_till};
-use tillpoint_core::{ConnectionState, ServerUrl};
+use reqwest::Url;
+use tillpoint_core::ConnectionState;
 use tillpoint_protocol::{ErrorBody, ErrorCode, Health};
+use tillpoint_system_tests::{closed_port, spawn_server, spawn_till};
 
 #[tokio::test]
 async fn a_spawned_server_answers_healthz_with_its_schema() {
     let server = spawn_server().await;
-    let health: Health = reqwest::get(server.url.endpoint("healthz"))
+    let health: Health = reqwest::get(server.at("healthz"))
         .await
         .unwrap()
         .json()
@@ -27,7 +26,7 @@ async fn a_spawned_server_answers_healthz_with_its_schema() {
 #[tokio::test]
 async fn unknown_paths_get_the_error_shape() {
     let server = spawn_server().await;
-    let response = reqwest::get(server.url.endpoint("api/v1/nothing-here"))
+    let response = reqwest::get(server.at("api/v1/nothing-here"))
         .await
         .unwrap();
     assert_eq!(response.status(), 404);
@@ -54,7 +53,7 @@ async fn a_till_sees_its_server_come_and_go() {
 
 #[tokio::test]
 async fn a_till_pointed_nowhere_is_offline_and_still_opens_its_store() {
-    let url = ServerUrl::parse(&format!("http://127.0.0.1:{}", closed_port())).unwrap();
+    let url = Url::parse(&format!("http://127.0.0.1:{}", closed_port())).unwrap();
     let till = spawn_till(&url);
     assert_eq!(till.till.local_product_count().unwrap(), 0);
     assert!(till.data_dir().join("till.db").exists());
@@ -70,7 +69,7 @@ async fn each_server_has_its_own_database() {
     let org = a.create_organisation("Org A").await;
     a.create_user(&org, "alice", "Cashier", "alice-password")
         .await;
-    let count = |server: &support::TestServer| {
+    let count = |server: &tillpoint_system_tests::TestServer| {
         let db = server.db.clone();
         async move {
             db.call(|conn| -> Result<i64, tillpoint_server::store::DbError> {

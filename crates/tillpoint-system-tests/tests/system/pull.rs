@@ -2,41 +2,22 @@
 //! organisation's master data down, then only what changed; never another organisation's;
 //! its cursor survives a server restart and a till stopped between pages resumes.
 
-mod support;
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rusqlite::Connection;
-use support::{new_device, spawn_server, spawn_till, till_config, TestServer, TestTill};
 use tillpoint_core::sync::{PullOptions, PullProgress};
 use tillpoint_core::Till;
 use tillpoint_protocol::sync::PullPage;
 use tillpoint_protocol::{Barcode, CurrencyCode, ErrorBody, OrgId};
 use tillpoint_server::catalog::{add_products, add_tax_class, NewProduct, TaxClassCode, Unit};
-use tillpoint_server::demo::{self, DemoOptions, DEMO_RATE, ORGANISATION_NAME};
+use tillpoint_server::demo::{DEMO_RATE, ORGANISATION_NAME};
 use tillpoint_server::store::DbError;
+use tillpoint_system_tests::{
+    new_device, spawn_demo_server, spawn_till, till_config, TestServer, TestTill,
+};
 
 const PASSWORD: &str = "pull-password-1";
 const PRODUCTS: usize = 300;
-
-/// A server holding the demo organisation with `products` products.
-async fn demo_server(products: usize) -> TestServer {
-    let server = spawn_server().await;
-    let db = server.db.clone();
-    tokio::task::spawn_blocking(move || {
-        demo::seed(
-            &db,
-            &DemoOptions {
-                products,
-                password: Some(PASSWORD.into()),
-            },
-        )
-    })
-    .await
-    .unwrap()
-    .expect("demo seeded");
-    server
-}
 
 async fn signed_in_till(server: &TestServer, username: &str) -> TestTill {
     let till = spawn_till(&server.url);
@@ -98,7 +79,7 @@ async fn token_of(server: &TestServer, username: &str) -> String {
 
 #[tokio::test]
 async fn a_till_signed_in_online_pulls_its_organisations_catalog() {
-    let server = demo_server(PRODUCTS).await;
+    let server = spawn_demo_server(PRODUCTS, PASSWORD).await;
     let till = signed_in_till(&server, "cashier").await;
     assert_eq!(till.till.local_product_count().unwrap(), 0);
 
@@ -199,7 +180,7 @@ async fn a_till_signed_in_online_pulls_its_organisations_catalog() {
 
 #[tokio::test]
 async fn a_second_pull_brings_only_what_changed() {
-    let server = demo_server(PRODUCTS).await;
+    let server = spawn_demo_server(PRODUCTS, PASSWORD).await;
     let till = signed_in_till(&server, "cashier").await;
     till.till.pull_catalog(|_| {}).await.unwrap();
 
@@ -285,7 +266,7 @@ async fn rival_organisation(server: &TestServer) -> OrgId {
 
 #[tokio::test]
 async fn another_organisations_data_never_arrives() {
-    let server = demo_server(50).await;
+    let server = spawn_demo_server(50, PASSWORD).await;
     let rival = rival_organisation(&server).await;
     let till = signed_in_till(&server, "cashier").await;
     till.till.pull_catalog(|_| {}).await.unwrap();
@@ -343,7 +324,7 @@ async fn another_organisations_data_never_arrives() {
 
 #[tokio::test]
 async fn a_bad_or_forged_cursor_is_refused_with_400() {
-    let server = demo_server(5).await;
+    let server = spawn_demo_server(5, PASSWORD).await;
     let org = demo_org(&server).await;
     let token = token_of(&server, "cashier").await;
     for cursor in [
@@ -384,7 +365,7 @@ async fn a_bad_or_forged_cursor_is_refused_with_400() {
 
 #[tokio::test]
 async fn pulling_needs_an_online_session() {
-    let mut server = demo_server(5).await;
+    let mut server = spawn_demo_server(5, PASSWORD).await;
     let response = pull_page(&server, None, "").await;
     assert_eq!(response.status(), 401);
     assert!(response.headers().contains_key("www-authenticate"));
@@ -409,7 +390,7 @@ async fn pulling_needs_an_online_session() {
 
 #[tokio::test]
 async fn the_cursor_survives_a_server_restart() {
-    let mut server = demo_server(40).await;
+    let mut server = spawn_demo_server(40, PASSWORD).await;
     let till = signed_in_till(&server, "cashier").await;
     till.till.pull_catalog(|_| {}).await.unwrap();
 
@@ -436,7 +417,7 @@ async fn the_cursor_survives_a_server_restart() {
 
 #[tokio::test]
 async fn a_till_stopped_between_pages_resumes_from_the_last_page_it_stored() {
-    let server = demo_server(PRODUCTS).await;
+    let server = spawn_demo_server(PRODUCTS, PASSWORD).await;
     let till = signed_in_till(&server, "cashier").await;
     let small = PullOptions { page_limit: 50 };
 
@@ -499,7 +480,7 @@ async fn measure_a_first_pull() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(20_000);
-    let server = demo_server(products).await;
+    let server = spawn_demo_server(products, PASSWORD).await;
     let till = signed_in_till(&server, "cashier").await;
     let started = std::time::Instant::now();
     let summary = till.till.pull_catalog(|_| {}).await.unwrap();

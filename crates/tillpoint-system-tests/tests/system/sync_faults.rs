@@ -1,21 +1,16 @@
 //! Sync through a broken network (issue 7, ARCHITECTURE.md §4): real tills, the real server,
-//! and between them a TCP proxy the test controls (tests/support/proxy.rs) that drops
+//! and between them a TCP proxy the test controls (src/proxy.rs) that drops
 //! connections, delays them, or cuts them after the server answered or in the middle of the
 //! answer. Whatever the network does, what a till sold reaches the server exactly once.
 //!
-//! The same signed batch pushed three times by hand is in tests/push.rs
+//! The same signed batch pushed three times by hand is in push/exactly_once.rs
 //! (`an_offline_sale_reaches_the_server_exactly_once_with_its_creator_and_org`); here the till's
 //! own client resends it after cuts.
-
-mod support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
-use support::catalog::TestProduct;
-use support::proxy::{Mode, Proxy};
-use support::{spawn_server, spawn_till, TestOrg, TestServer, TestTill};
 use tillpoint_core::sales::till_session::CountInput;
 use tillpoint_core::sales::{CheckoutInput, PaymentRequest};
 use tillpoint_core::sign_in::session::SignInError;
@@ -27,6 +22,9 @@ use tillpoint_server::catalog::{
     add_location, add_products, add_tax_class, LocationKind, NewProduct, TaxClassCode, Unit,
 };
 use tillpoint_server::store::DbError;
+use tillpoint_system_tests::catalog::TestProduct;
+use tillpoint_system_tests::proxy::{Mode, Proxy};
+use tillpoint_system_tests::{spawn_server, spawn_till, TestOrg, TestServer, TestTill};
 
 const PASSWORD: &str = "fault-password-1";
 const BREAD_BARCODE: &str = "6001000000018";
@@ -154,11 +152,11 @@ async fn sell(till: &Till, bread: &str, quantity: u32) -> String {
 }
 
 /// The bread (under the server's product id) in the till's store, as the catalog pull would:
-/// the pull has its own tests (tests/pull.rs) and is not what these faults are about.
+/// the pull has its own tests (pull.rs) and is not what these faults are about.
 fn install_catalog(till: &TestTill, org: &TestOrg, bread: &str) {
     let bread = TestProduct::each_with_id(bread, 1, "BREAD", "White Bread 700g", 125);
     assert_eq!(bread.barcode, BREAD_BARCODE);
-    support::catalog::install(till.data_dir(), org, &[&bread]);
+    tillpoint_system_tests::catalog::install(till.data_dir(), org, &[&bread]);
 }
 
 fn till_db(till: &TestTill) -> Connection {

@@ -2,21 +2,19 @@
 //! offline unlock with back-off, grant checks that cannot be fooled, a clock that cannot be
 //! wound back, permissions enforced in the core, and revocation reaching the till.
 
-mod support;
-
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rusqlite::Connection;
-use support::{spawn_server, spawn_till, TestServer, TestTill};
 use tillpoint_core::sign_in::offline_users::MAX_BACKOFF_SECS;
 use tillpoint_core::sign_in::secrets::SecretStore;
 use tillpoint_core::sign_in::session::{RefreshOutcome, SessionMode, SignInError};
 use tillpoint_protocol::auth::{OfflineGrantClaims, OFFLINE_GRANT_TYP};
 use tillpoint_protocol::Permission;
+use tillpoint_system_tests::{spawn_server, spawn_till, TestServer, TestTill};
 
 const PASSWORD: &str = "till-password-1";
 
-async fn shop_with(role: &str) -> (TestServer, support::TestOrg) {
+async fn shop_with(role: &str) -> (TestServer, tillpoint_system_tests::TestOrg) {
     let server = spawn_server().await;
     let org = server.create_organisation("Shop").await;
     server.create_user(&org, "tendai", role, PASSWORD).await;
@@ -27,7 +25,7 @@ async fn shop_with(role: &str) -> (TestServer, support::TestOrg) {
 /// where a test needs a short lifetime).
 async fn set_org_setting(
     server: &TestServer,
-    org: &support::TestOrg,
+    org: &tillpoint_system_tests::TestOrg,
     column: &'static str,
     value: i64,
 ) {
@@ -337,7 +335,7 @@ async fn an_unsigned_alg_none_grant_is_refused() {
 async fn a_grant_for_another_device_is_refused() {
     let (server, till) = offline_till("Cashier").await;
     let mut claims = claims_of(&stored_grant(&till));
-    claims.device = support::new_device();
+    claims.device = tillpoint_system_tests::new_device();
     // Genuinely signed by the server, but for another till.
     let forged = server
         .identity
@@ -548,7 +546,9 @@ async fn without_a_keyring_service_sign_in_says_so_clearly() {
     }
     let (server, _org) = shop_with("Cashier").await;
     let dir = tempfile::tempdir().unwrap();
-    let till = tillpoint_core::Till::open(support::till_config(&server.url, dir.path())).unwrap();
+    let till =
+        tillpoint_core::Till::open(tillpoint_system_tests::till_config(&server.url, dir.path()))
+            .unwrap();
     let err = till.sign_in("tendai", PASSWORD).await.unwrap_err();
     assert_eq!(err.code(), "keyring_unavailable", "{err}");
     assert!(err.to_string().contains("keyring"), "{err}");

@@ -3,22 +3,22 @@
 //! (`Till::export_pending`), the till dies, and a manager hands the file to a real server
 //! over HTTP from somewhere else. The file goes through the push checks and answers.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use support::catalog::TestProduct;
-use support::sync::{outcomes, post_batch, post_batch_ok, reason};
-use support::{new_device, spawn_server, spawn_till, till_config, TestOrg, TestServer, TestTill};
 use tillpoint_core::sales::till_session::CountInput;
 use tillpoint_core::sales::{CheckoutInput, PaymentRequest};
 use tillpoint_core::Till;
 use tillpoint_protocol::sales::TenderMethod;
 use tillpoint_protocol::sync::{Outcome, PushRequest, PushResponse, PUSH_PATH};
 use tillpoint_protocol::{DeviceId, UserId};
+use tillpoint_system_tests::catalog::TestProduct;
+use tillpoint_system_tests::sync::{outcomes, post_batch, post_batch_ok, reason};
+use tillpoint_system_tests::{
+    new_device, spawn_server, spawn_till, till_config, TestOrg, TestServer, TestTill,
+};
 
 const IMPORT_PATH: &str = "api/v1/sync/import";
 const PASSWORD: &str = "till-password-1";
@@ -43,7 +43,7 @@ fn new_id() -> String {
 /// Bread at 1.25 (under `bread` as its id) in the till's store, as the catalog pull would.
 fn install_catalog(till: &TestTill, org: &TestOrg, bread: &str) {
     let bread = TestProduct::each_with_id(bread, 1, "BREAD", "White Bread 700g", 125);
-    support::catalog::install(till.data_dir(), org, &[&bread]);
+    tillpoint_system_tests::catalog::install(till.data_dir(), org, &[&bread]);
 }
 
 async fn shop() -> Shop {

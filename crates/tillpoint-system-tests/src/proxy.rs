@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tillpoint_core::ServerUrl;
+use reqwest::Url;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -92,17 +92,14 @@ impl Proxy {
     }
 
     /// Starts a proxy in front of the server at `url` (a loopback `http://` URL).
-    pub async fn in_front_of(url: &ServerUrl) -> Proxy {
-        let target = url
-            .endpoint("")
-            .socket_addrs(|| None)
-            .expect("a loopback address")[0];
+    pub async fn in_front_of(url: &Url) -> Proxy {
+        let target = url.socket_addrs(|| None).expect("a loopback address")[0];
         Proxy::start(target).await
     }
 
     /// The URL a till uses to reach the server through this proxy.
-    pub fn url(&self) -> ServerUrl {
-        ServerUrl::parse(&format!("http://{}", self.addr)).expect("a loopback URL")
+    pub fn url(&self) -> Url {
+        Url::parse(&format!("http://{}", self.addr)).expect("a loopback URL")
     }
 
     pub fn set(&self, mode: Mode) {

@@ -3,37 +3,16 @@
 //! devices, settings, signing keys and stock levels. Offline, what the last pull says
 //! narrows a grant: a permission taken away, a disabled person, a revoked grant or till.
 
-mod support;
-
 use rusqlite::Connection;
-use support::{spawn_server, spawn_till, TestServer, TestTill};
 use tillpoint_core::sales::till_session::CountInput;
 use tillpoint_core::sales::{CheckoutInput, PaymentRequest};
 use tillpoint_core::sign_in::session::SignInError;
 use tillpoint_protocol::sales::TenderMethod;
 use tillpoint_protocol::{Permission, ProductId};
-use tillpoint_server::demo::{self, DemoOptions};
 use tillpoint_server::store::DbError;
+use tillpoint_system_tests::{spawn_demo_server, spawn_till, TestServer, TestTill};
 
 const PASSWORD: &str = "pull-more-password-1";
-
-async fn demo_server(products: usize) -> TestServer {
-    let server = spawn_server().await;
-    let db = server.db.clone();
-    tokio::task::spawn_blocking(move || {
-        demo::seed(
-            &db,
-            &DemoOptions {
-                products,
-                password: Some(PASSWORD.into()),
-            },
-        )
-    })
-    .await
-    .unwrap()
-    .expect("demo seeded");
-    server
-}
 
 /// Runs SQL against the server's database, as an administrator's change would.
 async fn server_sql(server: &TestServer, sql: &'static str) -> usize {
@@ -61,7 +40,7 @@ async fn pull(till: &TestTill) {
 
 #[tokio::test]
 async fn pull_after_a_permission_change_narrows_what_the_till_allows() {
-    let mut server = demo_server(3).await;
+    let mut server = spawn_demo_server(3, PASSWORD).await;
     // The cashiers may give discounts, and the organisation allows it offline (the default).
     server_sql(
         &server,
@@ -133,7 +112,7 @@ async fn pull_after_a_permission_change_narrows_what_the_till_allows() {
 
 #[tokio::test]
 async fn a_revoked_grant_stops_offline_unlock_and_offline_selling_under_it() {
-    let mut server = demo_server(3).await;
+    let mut server = spawn_demo_server(3, PASSWORD).await;
     let till = spawn_till(&server.url);
     till.till.sign_in("admin", PASSWORD).await.unwrap();
     till.till.sign_in("cashier", PASSWORD).await.unwrap();
@@ -172,7 +151,7 @@ async fn a_revoked_grant_stops_offline_unlock_and_offline_selling_under_it() {
 
 #[tokio::test]
 async fn a_till_that_learns_it_was_revoked_refuses_offline_work() {
-    let mut server = demo_server(3).await;
+    let mut server = spawn_demo_server(3, PASSWORD).await;
     let till = spawn_till(&server.url);
     till.till.sign_in("cashier", PASSWORD).await.unwrap();
     let device = till.till.device_id().unwrap().unwrap().to_string();
@@ -204,7 +183,7 @@ async fn a_till_that_learns_it_was_revoked_refuses_offline_work() {
 
 #[tokio::test]
 async fn settings_and_signing_keys_arrive_and_a_rotated_key_is_cached_for_offline_checks() {
-    let server = demo_server(3).await;
+    let server = spawn_demo_server(3, PASSWORD).await;
     let till = spawn_till(&server.url);
     till.till.sign_in("cashier", PASSWORD).await.unwrap();
     pull(&till).await;
@@ -297,7 +276,7 @@ async fn sell(till: &TestTill, product: &str, quantity: &str) {
 
 #[tokio::test]
 async fn two_tills_sell_the_same_product_push_and_pull_and_each_sees_the_servers_level() {
-    let server = demo_server(3).await;
+    let server = spawn_demo_server(3, PASSWORD).await;
     let (a, b) = (spawn_till(&server.url), spawn_till(&server.url));
     a.till.sign_in("cashier", PASSWORD).await.unwrap();
     b.till.sign_in("admin", PASSWORD).await.unwrap();
@@ -350,7 +329,7 @@ async fn two_tills_sell_the_same_product_push_and_pull_and_each_sees_the_servers
 
 #[tokio::test]
 async fn a_large_pull_reports_how_much_is_left() {
-    let server = demo_server(120).await;
+    let server = spawn_demo_server(120, PASSWORD).await;
     let till = spawn_till(&server.url);
     till.till.sign_in("cashier", PASSWORD).await.unwrap();
     let mut reports = Vec::new();

@@ -6,7 +6,7 @@
 //! - **pull**: a 1,000,000-product catalog (`demo::seed`, as `tillpoint-server demo
 //!   --products 1000000`) pulled into a fresh till (`Till::pull_catalog`) — target ≤ 60 s.
 //!
-//! `cargo bench -p tillpoint-core --bench sync` runs both; `-- push` or `-- pull` runs one.
+//! `cargo bench -p tillpoint-system-tests --bench sync` runs both; `-- push` or `-- pull` runs one.
 //! `TILLPOINT_BENCH_SALES` and `TILLPOINT_BENCH_PRODUCTS` change the sizes. Figures in
 //! docs/benchmarks.md.
 //!
@@ -23,19 +23,21 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use reqwest::Url;
+
 use rusqlite::Connection;
 use tillpoint_core::journal::{self, Author};
 use tillpoint_core::sales::till_session::CountInput;
 use tillpoint_core::sales::{CheckoutInput, PaymentRequest};
 use tillpoint_core::sign_in::secrets::MemorySecrets;
-use tillpoint_core::{LogLevel, ServerUrl, Till, TillConfig};
+use tillpoint_core::{LogLevel, Till};
 use tillpoint_protocol::journal::RecordKind;
 use tillpoint_protocol::sales::{SalePayload, TenderMethod};
 use tillpoint_protocol::{Barcode, CurrencyCode};
 use tillpoint_server::catalog::{add_products, NewProduct, Unit};
-use tillpoint_server::demo::{self, DemoOptions};
+use tillpoint_server::demo;
 use tillpoint_server::store::{Database, DbError};
-use tillpoint_server::{Application, ServerConfig};
+use tillpoint_system_tests::{spawn_demo_server, till_config, TestServer};
 
 const PASSWORD: &str = "sync-bench-password";
 const SWEET_BARCODE: &str = "6001000000018";
@@ -48,41 +50,20 @@ fn size(var: &str, default: u64) -> u64 {
 }
 
 /// The real server on 127.0.0.1:0 with the demo organisation and `products` products.
-async fn server(dir: &Path, products: u64) -> (ServerUrl, Database) {
-    let app = Application::build(&ServerConfig::for_tests(dir))
-        .await
-        .expect("the server starts");
-    let db = app.database().clone();
+async fn server(products: u64) -> TestServer {
     let t = Instant::now();
-    demo::seed(
-        &db,
-        &DemoOptions {
-            products: products as usize,
-            password: Some(PASSWORD.into()),
-        },
-    )
-    .expect("demo seeded");
+    let server = spawn_demo_server(products as usize, PASSWORD).await;
     println!(
         "server: demo organisation with {products} products seeded in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let url = ServerUrl::parse(&format!("http://{}", app.local_addr())).unwrap();
-    tokio::spawn(app.run_until(std::future::pending()));
-    (url, db)
+    server
 }
 
-fn till(url: &ServerUrl, dir: &Path) -> Till {
-    Till::open_with_secrets(
-        TillConfig {
-            server_url: url.clone(),
-            data_dir: dir.to_path_buf(),
-            log_level: LogLevel::Warn,
-            source_file: None,
-            printer: None,
-        },
-        Arc::new(MemorySecrets::default()),
-    )
-    .expect("the till opens")
+fn till(url: &Url, dir: &Path) -> Till {
+    let mut config = till_config(url, dir);
+    config.log_level = LogLevel::Warn;
+    Till::open_with_secrets(config, Arc::new(MemorySecrets::default())).expect("the till opens")
 }
 
 fn till_db(dir: &Path) -> Connection {
@@ -178,12 +159,12 @@ fn sweet_on_both(db: &Database, dir: &Path) -> String {
 async fn push_bench() {
     let sales = size("TILLPOINT_BENCH_SALES", 100_000).max(1);
     println!("== push: {sales} offline sales from one till");
-    let server_dir = tempfile::tempdir().unwrap();
-    let (url, db) = server(server_dir.path(), 1).await;
+    let server = server(1).await;
+    let db = &server.db;
     let till_dir = tempfile::tempdir().unwrap();
-    let till = till(&url, till_dir.path());
+    let till = till(&server.url, till_dir.path());
     till.sign_in("cashier", PASSWORD).await.expect("signed in");
-    let sweet = sweet_on_both(&db, till_dir.path());
+    let sweet = sweet_on_both(db, till_dir.path());
     till.open_till(&[CountInput {
         currency: "USD".into(),
         tender: TenderMethod::Cash,
@@ -271,10 +252,9 @@ async fn push_bench() {
 async fn pull_bench() {
     let products = size("TILLPOINT_BENCH_PRODUCTS", 1_000_000).max(1);
     println!("== pull: {products} products into a fresh till");
-    let server_dir = tempfile::tempdir().unwrap();
-    let (url, _db) = server(server_dir.path(), products).await;
+    let server = server(products).await;
     let till_dir = tempfile::tempdir().unwrap();
-    let till = till(&url, till_dir.path());
+    let till = till(&server.url, till_dir.path());
     till.sign_in("cashier", PASSWORD).await.expect("signed in");
     let t = Instant::now();
     let summary = till.pull_catalog(|_| {}).await.expect("pulled");

@@ -1,0 +1,140 @@
+//! Managers settle the quarantine: they release or void quarantined records of their own
+//! organisation only.
+
+use super::{
+    audit_events, batch, go_offline, journal, push_ok, relink, sales_on_server, sell, shop,
+    token_on, PASSWORD,
+};
+use reqwest::StatusCode;
+use serde_json::Value;
+use tillpoint_protocol::journal::GENESIS_HASH;
+use tillpoint_protocol::sync::Outcome;
+use tillpoint_system_tests::new_device;
+use tillpoint_system_tests::sync::{outcomes, reason};
+
+#[tokio::test]
+async fn managers_release_or_void_quarantined_records_of_their_own_organisation_only() {
+    let shop = shop().await;
+    go_offline(&shop.till, "tendai", PASSWORD).await;
+    for _ in 0..2 {
+        sell(&shop.till, &shop.catalog.bread, "1", "2.00").await;
+    }
+    let mut records = journal(&shop.till);
+    records[1].grant_jti = Some("forged-1".into());
+    records[2].grant_jti = Some("forged-2".into());
+    relink(&mut records, GENESIS_HASH);
+    let token = shop.token().await;
+    let request = batch(&shop.till, records);
+    let answer = push_ok(&shop.server, &token, &request).await;
+    assert_eq!(
+        outcomes(&answer),
+        [
+            Outcome::Accepted,
+            Outcome::Quarantined,
+            Outcome::Quarantined
+        ]
+    );
+
+    let client = reqwest::Client::new();
+    let list_url = shop.server.at("api/v1/sync/quarantine");
+    // A cashier may not look.
+    let refused = client
+        .get(&list_url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let admin = shop.admin_token().await;
+    let list: Value = client
+        .get(&list_url)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let held = list["records"].as_array().unwrap();
+    assert_eq!(held.len(), 2);
+    let id_of = |seq: i64| -> String {
+        held.iter().find(|r| r["seq"] == seq).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (to_release, to_void) = (id_of(2), id_of(3));
+    assert!(held[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("unknown grant"));
+
+    // Another organisation's manager: exactly like a missing record.
+    let other = shop.server.create_organisation("Elsewhere").await;
+    shop.server
+        .create_user(&other, "eve", "Administrator", "eve-password-1")
+        .await;
+    let eve = token_on(&shop.server, "eve", "eve-password-1", new_device()).await;
+    let settle = |id: &str, action: &str, token: &str| {
+        client
+            .post(
+                shop.server
+                    .at(&format!("api/v1/sync/quarantine/{id}/{action}")),
+            )
+            .bearer_auth(token.to_owned())
+            .send()
+    };
+    let foreign = settle(&to_release, "release", &eve).await.unwrap();
+    assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
+    let foreign_body = foreign.text().await.unwrap();
+    let missing = settle(&uuid::Uuid::now_v7().to_string(), "release", &eve)
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(missing.text().await.unwrap(), foreign_body);
+    assert_eq!(
+        settle("not-a-uuid", "void", &admin).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        settle(&to_release, "release", &token)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN,
+        "a cashier may not release"
+    );
+
+    let released = settle(&to_release, "release", &admin).await.unwrap();
+    assert_eq!(released.status(), StatusCode::OK);
+    let released: Value = released.json().await.unwrap();
+    assert_eq!(released["status"], "released");
+    assert_eq!(sales_on_server(&shop.server, &shop.org).await, 1);
+    let voided = settle(&to_void, "void", &admin).await.unwrap();
+    assert_eq!(voided.status(), StatusCode::OK);
+    assert_eq!(sales_on_server(&shop.server, &shop.org).await, 1);
+    // Settled once only.
+    assert_eq!(
+        settle(&to_release, "void", &admin).await.unwrap().status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(audit_events(&shop.server, "quarantine_released").await, 1);
+    assert_eq!(audit_events(&shop.server, "quarantine_voided").await, 1);
+    let list: Value = client
+        .get(&list_url)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["records"].as_array().unwrap().len(), 0);
+
+    // The till resending learns what became of them.
+    let again = push_ok(&shop.server, &token, &request).await;
+    assert_eq!(outcomes(&again), [Outcome::Duplicate; 3]);
+    assert_eq!(again.results[1].reason, None, "released");
+    assert!(reason(&again, 2).contains("voided"), "{again:?}");
+}
