@@ -1,3 +1,8 @@
+/**
+ * Follows the core's selling status for the shell: the one place the window learns whether the
+ * person at the till may sell, so the badge and the selling screen show it rather than work it
+ * out from the session and the connection (docs/decisions/till-sign-in.md).
+ */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { type BackendError, type Subscribe, commands, listen, toBackendError } from './backend';
 import type { SellingStatus } from './bindings';
