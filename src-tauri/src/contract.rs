@@ -38,6 +38,7 @@ fn commands<R: Runtime>() -> Commands<R> {
         commands::sync_now,
         commands::export_unsynced,
         pos_commands::pos_state,
+        pos_commands::selling_status,
         pos_commands::find_products,
         pos_commands::find_stock_products,
         pos_commands::stock_on_hand,

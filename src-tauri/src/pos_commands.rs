@@ -6,7 +6,8 @@ use tillpoint_core::catalog::ProductHit;
 use tillpoint_core::sales::till_session::{CountInput, ReportView};
 use tillpoint_core::sales::{
     Approver, CartView, CheckoutInput, DiscountInput, PaymentRequest, PosState, PrintedReceipt,
-    RefundInput, RefundLineInput, SaleDetail, SaleDone, SaleError, SaleListItem, TenderView,
+    RefundInput, RefundLineInput, SaleDetail, SaleDone, SaleError, SaleListItem, SellingStatus,
+    TenderView,
 };
 use tillpoint_core::sync::StockOnHand;
 use tillpoint_core::CoreError;
@@ -28,6 +29,14 @@ type Answer<T> = Result<T, CommandError>;
 #[specta::specta]
 pub async fn pos_state(state: State<'_, ShellState>) -> Answer<PosState> {
     Ok(state.till()?.pos_state()?)
+}
+
+/// May the person at the till sell now, how, and if not why not: the core's answer, which the
+/// window shows (the badge, the selling screen) rather than works out.
+#[tauri::command]
+#[specta::specta]
+pub async fn selling_status(state: State<'_, ShellState>) -> Answer<SellingStatus> {
+    Ok(state.till()?.selling_status()?)
 }
 
 #[tauri::command]

@@ -90,11 +90,15 @@ export function App({ initialScreen = 'pos' }: { initialScreen?: ScreenId }) {
   const Screen = current?.Screen ?? PosScreen;
   const grantWarning = signedIn?.session.grantWarning ?? null;
   const sessionLiveError = signedIn?.liveError ?? null;
+  const sellingError = signedIn?.selling.error ?? null;
+  const sellingLiveError = signedIn?.selling.liveError ?? null;
   const hasAlerts =
     connection.statusError !== null ||
     connection.liveError !== null ||
     grantWarning !== null ||
     sessionLiveError !== null ||
+    sellingError !== null ||
+    sellingLiveError !== null ||
     sync.liveError !== null ||
     lockError !== null;
 
@@ -113,8 +117,8 @@ export function App({ initialScreen = 'pos' }: { initialScreen?: ScreenId }) {
             <>
               <SessionBadge
                 session={signedIn.session}
+                selling={signedIn.selling.status}
                 remainingSecs={signedIn.remainingSecs}
-                serverReachable={connection.status?.state !== 'offline'}
               />
               <LockButton
                 busy={locking}
@@ -162,6 +166,10 @@ export function App({ initialScreen = 'pos' }: { initialScreen?: ScreenId }) {
             {lockError && <ErrorBox title="Could not lock the till" error={lockError} />}
             {sessionLiveError && (
               <ErrorBox title="Live session updates are unavailable" error={sessionLiveError} />
+            )}
+            {sellingError && <ErrorBox title="Could not read whether this till may sell" error={sellingError} />}
+            {sellingLiveError && (
+              <ErrorBox title="Live selling-status updates are unavailable" error={sellingLiveError} />
             )}
             {connection.statusError && (
               <ErrorBox title="Could not read the connection state" error={connection.statusError} />

@@ -6,6 +6,7 @@ import { ErrorDetails } from './components/ErrorBox';
 import { SignInScreen } from './screens/SignInScreen';
 import { SessionContext, useRemainingSecs } from './session';
 import { useCommand } from './useCommand';
+import { useSellingStatus } from './useSellingStatus';
 import { useSession } from './useSession';
 
 function Starting() {
@@ -46,9 +47,10 @@ function SignedInShell({
   liveError: BackendError | null;
   lock: () => Promise<void>;
 }) {
-  const remainingSecs = useRemainingSecs(session);
+  const selling = useSellingStatus();
+  const remainingSecs = useRemainingSecs(selling.status, selling.refresh);
   return (
-    <SessionContext value={{ session, remainingSecs, liveError, lock }}>
+    <SessionContext value={{ session, selling, remainingSecs, liveError, lock }}>
       <App />
     </SessionContext>
   );

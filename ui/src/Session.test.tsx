@@ -1,6 +1,6 @@
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { SessionStatus } from './bindings';
+import type { SellingBlocked, SellingStatus, SessionStatus } from './bindings';
 import { Root } from './Root';
 import { COUNTDOWN_TICK_MS } from './session';
 import {
@@ -8,12 +8,15 @@ import {
   type CommandCall,
   SEVENTY_ONE_HOURS_58,
   deferred,
+  emitCatalogSynced,
   emitConnectionChanged,
   emitSessionChanged,
+  emitSyncStatus,
   mockBackend,
   refuseListening,
   session,
   status,
+  syncState,
 } from './test/backendMock';
 
 const OFFLINE_HINT =
@@ -397,10 +400,12 @@ describe('Session badge and Lock', () => {
     render(<Root />);
     await badge();
 
-    const alert = await screen.findByRole('alert');
-    expect(alert.textContent).toContain('Live session updates are unavailable');
-    expect(alert.textContent).toContain('event.listen not allowed');
+    const title = await screen.findByText('Live session updates are unavailable');
+    const alert = title.closest<HTMLElement>('[role=alert]');
+    expect(alert?.textContent).toContain('event.listen not allowed');
     expect(screen.getByTestId('session-mode').textContent).toBe('Online');
+    // The selling status, which follows the same event, says so too.
+    expect(await screen.findByText('Live selling-status updates are unavailable')).toBeDefined();
   });
 
   it('shows the grant warning as a warning status', async () => {
@@ -426,17 +431,24 @@ describe('Session badge and Lock', () => {
   });
 });
 
-describe('Selling with an expired offline grant', () => {
+describe('Selling as the core says', () => {
   afterEach(() => {
     vi.useRealTimers();
   });
+
+  /** The core's answer: may sell offline with `secs` left, unless `blocked`. */
+  function core(secs: number, blocked: SellingBlocked | null = null): SellingStatus {
+    return { maySell: blocked === null, mode: 'offline', grantExpiresAt: 1_767_261_600, grantRemainingSecs: secs, blocked };
+  }
+
+  const EXPIRED: SellingBlocked = { reason: 'grant_expired', message: 'your offline access has expired' };
 
   it('blocks the POS screen when an offline session has 0 s left', async () => {
     mockBackend({ session_status: () => session({ mode: 'offline', grantRemainingSecs: 0 }) });
     render(<Root />);
     await badge();
 
-    const alert = screen.getByRole('alert');
+    const alert = await screen.findByRole('alert');
     expect(within(alert).getByText(BLOCKED)).toBeDefined();
     expect(screen.getByTestId('grant-remaining').textContent).toBe('Offline access: expired');
   });
@@ -446,7 +458,10 @@ describe('Selling with an expired offline grant', () => {
       session({ mode: 'offline', grantRemainingSecs: 60 }),
       session({ mode: 'online', grantRemainingSecs: 0 }),
     ]) {
-      mockBackend({ session_status: () => status });
+      mockBackend({
+        session_status: () => status,
+        connection_status: () => statusOf(status.mode),
+      });
       render(<Root />);
       await badge();
       await screen.findByTestId('pos-scan');
@@ -455,26 +470,117 @@ describe('Selling with an expired offline grant', () => {
     }
   });
 
-  it('blocks once the offline countdown reaches 0', async () => {
+  it('shows the block the core gives, with its message, though the session and connection look fine', async () => {
+    const blocked: SellingBlocked = { reason: 'clock_locked', message: 'the clock was set back; sign in online' };
+    mockBackend({
+      session_status: () => session({ mode: 'online' }),
+      connection_status: () => status({ state: 'online', detail: null }),
+      selling_status: () => ({ ...core(3600, blocked), mode: 'online' }),
+    });
+    render(<Root />);
+    const box = await screen.findByTestId('selling-blocked');
+    expect(box.textContent).toContain("The computer's clock was set back");
+    expect(within(box).getByTestId('selling-blocked-message').textContent).toBe(blocked.message);
+    expect(screen.queryByTestId('pos-scan')).toBeNull();
+  });
+
+  it('says Offline in the badge when the core does, though the session is online and the server there', async () => {
+    // E.g. the access token lapsed: the core sells under the grant.
+    mockBackend({
+      session_status: () => session({ mode: 'online' }),
+      connection_status: () => status({ state: 'online', detail: null }),
+      selling_status: () => core(2 * 3600),
+    });
+    render(<Root />);
+    await badge();
+    await waitFor(() => {
+      expect(screen.getByTestId('session-mode').textContent).toBe('Offline');
+    });
+    expect(screen.getByTestId('grant-remaining').textContent).toBe('Offline access: 2 h 0 min left');
+    await screen.findByTestId('pos-scan');
+  });
+
+  it('asks the core again on every change that can alter its answer', async () => {
+    let answer = core(3600);
+    const calls = mockBackend({
+      session_status: () => session({ mode: 'offline' }),
+      selling_status: () => answer,
+    });
+    render(<Root />);
+    await screen.findByTestId('pos-scan');
+    const asked = () => sent(calls, 'selling_status').length;
+    const changes: [string, () => Promise<void>][] = [
+      ['session-changed', () => emitSessionChanged(session({ mode: 'offline' }))],
+      ['connection-changed', () => emitConnectionChanged(status())],
+      ['catalog-synced', () => emitCatalogSynced({ pages: 1, records: 1, products: 1 })],
+      ['sync-status', () => emitSyncStatus(syncState())],
+    ];
+    for (const [event, emit] of changes) {
+      const before = asked();
+      await emit();
+      await waitFor(() => {
+        expect(asked(), event).toBe(before + 1);
+      });
+    }
+    answer = core(0, EXPIRED);
+    await emitSyncStatus(syncState());
+    expect(await screen.findByText(BLOCKED)).toBeDefined();
+  });
+
+  it('asks the core again when the time it gave runs out, and blocks only once the core says so', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance'] });
-    mockBackend({ session_status: () => session({ mode: 'offline', grantRemainingSecs: 125 }) });
+    let answer = core(125);
+    const calls = mockBackend({
+      session_status: () => session({ mode: 'offline', grantRemainingSecs: 125 }),
+      selling_status: () => answer,
+    });
     render(<Root />);
     await badge();
     // The countdown starts in an effect; those have run once the till answered.
     await screen.findByTestId('pos-scan');
+    await waitFor(() => {
+      expect(sent(calls, 'selling_status')).toHaveLength(1);
+    });
+    // Its answer is in: the countdown runs (and nothing else).
+    await act(async () => {
+      await Promise.resolve();
+    });
     expect(vi.getTimerCount()).toBe(1);
     expect(screen.getByTestId('grant-remaining').textContent).toBe('Offline access: 2 min left');
+    const asked = sent(calls, 'selling_status').length;
 
     act(() => {
       vi.advanceTimersByTime(6 * COUNTDOWN_TICK_MS);
     });
     expect(screen.getByTestId('grant-remaining').textContent).toBe('Offline access: 1 min left');
+    expect(sent(calls, 'selling_status')).toHaveLength(asked);
+
+    // The window's clock says the time is up; the core (whose clock it is) still gives 20 s.
+    answer = core(20);
+    await act(async () => {
+      vi.advanceTimersByTime(125_000);
+      await Promise.resolve();
+    });
+    await waitFor(() => {
+      expect(sent(calls, 'selling_status')).toHaveLength(asked + 1);
+    });
+    await waitFor(() => {
+      expect(screen.getByTestId('grant-remaining').textContent).toBe('Offline access: less than a minute left');
+    });
     expect(screen.queryByText(BLOCKED)).toBeNull();
 
-    act(() => {
-      vi.advanceTimersByTime(125_000);
+    answer = core(0, EXPIRED);
+    await act(async () => {
+      vi.advanceTimersByTime(20_000);
+      await Promise.resolve();
     });
+    expect(await screen.findByText(BLOCKED)).toBeDefined();
+    expect(sent(calls, 'selling_status')).toHaveLength(asked + 2);
     expect(screen.getByTestId('grant-remaining').textContent).toBe('Offline access: expired');
-    expect(screen.getByText(BLOCKED)).toBeDefined();
   });
 });
+
+/** A connection status that lets a session in `mode` work that way. */
+function statusOf(mode: 'online' | 'offline') {
+  return mode === 'online' ? status({ state: 'online', detail: null }) : status();
+}

@@ -32,6 +32,11 @@ export const commands = {
 	 */
 	exportUnsynced: () => __TAURI_INVOKE<ExportSummary>("export_unsynced"),
 	posState: () => __TAURI_INVOKE<PosState>("pos_state"),
+	/**
+	 *  May the person at the till sell now, how, and if not why not: the core's answer, which the
+	 *  window shows (the badge, the selling screen) rather than works out.
+	 */
+	sellingStatus: () => __TAURI_INVOKE<SellingStatus>("selling_status"),
 	findProducts: (query: string) => __TAURI_INVOKE<ProductHit[]>("find_products", { query }),
 	/**  The Stock screen's search: the same search, for anyone who may view stock. */
 	findStockProducts: (query: string) => __TAURI_INVOKE<ProductHit[]>("find_stock_products", { query }),
@@ -68,7 +73,7 @@ export const events = {
 };
 
 /* Constants */
-export const COMMANDS = ["startup_error","app_info","local_product_count","connection_status","check_server","session_status","sign_in","unlock_offline","lock","sync_status","sync_problems","sync_now","export_unsynced","pos_state","find_products","find_stock_products","stock_on_hand","scan_barcode","cart_add","cart_set_quantity","cart_remove_line","cart_void","cart_set_line_discount","cart_set_discount","cart_set_price","park_cart","resume_parked","tender_preview","checkout","open_till","till_report","close_till","recent_sales","sale_detail","refund","reprint_receipt"] as const;
+export const COMMANDS = ["startup_error","app_info","local_product_count","connection_status","check_server","session_status","sign_in","unlock_offline","lock","sync_status","sync_problems","sync_now","export_unsynced","pos_state","selling_status","find_products","find_stock_products","stock_on_hand","scan_barcode","cart_add","cart_set_quantity","cart_remove_line","cart_void","cart_set_line_discount","cart_set_discount","cart_set_price","park_cart","resume_parked","tender_preview","checkout","open_till","till_report","close_till","recent_sales","sale_detail","refund","reprint_receipt"] as const;
 
 export const ERROR_CODES = ["config_invalid","data_dir_unusable","store_unavailable","invalid_server_url","server_unreachable","wrong_credentials","rate_limited","device_revoked","other_organisation","server_error","grant_invalid","keyring_unavailable","keyring_failed","identity_unavailable","not_signed_in","not_known_offline","backing_off","grant_expired","grant_revoked","clock_locked","forbidden","signed_out","user_disabled","offline_limit","records_pending","invalid_input","payment_short","till_not_open","till_already_open","cash_not_counted","cart_empty","cart_not_empty","not_refundable","not_found","unknown_barcode","unknown_product","currency_unavailable","not_online","session_expired","sync_cursor_refused","pull_in_progress","push_refused","device_key_unavailable","nothing_to_export","export_failed"] as const;
 

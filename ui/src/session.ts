@@ -1,15 +1,19 @@
-import { createContext, useContext, useEffect, useState } from 'react';
+import { createContext, useContext, useEffect, useRef, useState } from 'react';
 import type { BackendError } from './backend';
-import type { SessionStatus } from './bindings';
+import type { SellingStatus, SessionStatus } from './bindings';
+import type { SellingView } from './useSellingStatus';
 
 /** The signed-in person, as the shell and its screens see them. */
 export interface SignedIn {
   session: SessionStatus;
+  /** Whether they may sell now, and how: the core's answer (`useSellingStatus`). */
+  selling: SellingView;
   /**
-   * Seconds of offline access left now: the backend's figure, counted down on the window's
-   * monotonic clock while the session is offline (no refresh renews the grant then).
+   * Seconds of offline access left now, for display: the core's figure, counted down on the
+   * window's monotonic clock between reads while it says the till works offline. Null until
+   * the core answered, or when it gave no figure.
    */
-  remainingSecs: number;
+  remainingSecs: number | null;
   /** Why live session updates are not coming in. */
   liveError: BackendError | null;
   /** Calls `lock`, then returns to the sign-in screen. Rejects with the `BackendError`. */
@@ -30,26 +34,36 @@ export function useSignedIn(): SignedIn | null {
 export const COUNTDOWN_TICK_MS = 5_000;
 
 /**
- * `session.grantRemainingSecs`, counted down while the session is offline. A new status from
- * the backend starts the count again from its own figure.
+ * `selling.grantRemainingSecs`, counted down while the core says the till works offline, for
+ * the badge. When the count reaches 0 it asks the core again (`onRunOut`): the core, not this
+ * clock, says whether the grant has run out. A new answer starts the count from its figure.
  */
-export function useRemainingSecs(session: SessionStatus): number {
-  const [counted, setCounted] = useState<{ of: SessionStatus; secs: number } | null>(null);
+export function useRemainingSecs(selling: SellingStatus | null, onRunOut: () => void): number | null {
+  const [counted, setCounted] = useState<{ of: SellingStatus; secs: number } | null>(null);
+  const runOut = useRef(onRunOut);
+  useEffect(() => {
+    runOut.current = onRunOut;
+  });
 
   useEffect(() => {
-    if (session.mode !== 'offline' || session.grantRemainingSecs <= 0) return;
+    const from = selling?.grantRemainingSecs ?? null;
+    if (selling?.mode !== 'offline' || from === null || from <= 0) return;
     // performance.now() cannot be set back, unlike the wall clock.
     const start = performance.now();
     const timer = setInterval(() => {
       const elapsed = Math.floor((performance.now() - start) / 1000);
-      const secs = Math.max(0, session.grantRemainingSecs - elapsed);
-      setCounted({ of: session, secs });
-      if (secs === 0) clearInterval(timer);
+      const secs = Math.max(0, from - elapsed);
+      setCounted({ of: selling, secs });
+      if (secs === 0) {
+        clearInterval(timer);
+        runOut.current();
+      }
     }, COUNTDOWN_TICK_MS);
     return () => {
       clearInterval(timer);
     };
-  }, [session]);
+  }, [selling]);
 
-  return counted?.of === session ? counted.secs : session.grantRemainingSecs;
+  if (selling === null) return null;
+  return counted?.of === selling ? counted.secs : selling.grantRemainingSecs;
 }

@@ -1,4 +1,4 @@
-import type { SessionStatus } from '../bindings';
+import type { SellingStatus, SessionMode, SessionStatus } from '../bindings';
 import { LockIcon } from './Icons';
 
 /** "71 h 58 min left", rounded down so the till never promises time it does not have. */
@@ -10,10 +10,10 @@ export function formatTimeLeft(secs: number): string {
   return hours > 0 ? `${hours} h ${minutes} min left` : `${minutes} min left`;
 }
 
-function tooltip(session: SessionStatus, working: 'online' | 'offline'): string {
-  const until = new Date(session.grantExpiresAt * 1000).toLocaleString();
+function tooltip(session: SessionStatus, working: SessionMode, expiresAt: number): string {
+  const until = new Date(expiresAt * 1000).toLocaleString();
   if (session.mode === 'online' && working === 'offline') {
-    return `Signed in online, but the server cannot be reached: sales are made under your offline access (until ${until}) until it is back.`;
+    return `Signed in online, but the till cannot work online now (the server cannot be reached, or your online sign-in has lapsed): sales are made under your offline access (until ${until}) until the server is back.`;
   }
   return session.mode === 'online'
     ? `Signed in online. Offline access on this till lasts until ${until}.`
@@ -22,22 +22,24 @@ function tooltip(session: SessionStatus, working: 'online' | 'offline'): string 
 
 interface SessionBadgeProps {
   session: SessionStatus;
-  /** The grant's seconds left now (counted down while offline). */
-  remainingSecs: number;
-  /** False once the connection monitor has seen the server go: the till then works offline
-   * (under the grant) even though the person signed in online. */
-  serverReachable: boolean;
+  /** The core's selling status; null until it first answered. */
+  selling: SellingStatus | null;
+  /** The grant's seconds left now, as the core gave them (counted down between reads). */
+  remainingSecs: number | null;
 }
 
-/** The header's "who is signed in": name, role, Online / Offline and, offline, the time left. */
-export function SessionBadge({ session, remainingSecs, serverReachable }: SessionBadgeProps) {
-  // What the till does now, as the core decides each sale: online only while the server is
-  // there.
-  const working = session.mode === 'online' && serverReachable ? 'online' : 'offline';
+/**
+ * The header's "who is signed in": name, role, Online / Offline and, offline, the time left.
+ * Online or offline is the core's word on how a sale made now is made (`selling.mode`); until
+ * it first answered, the mode the person signed in with.
+ */
+export function SessionBadge({ session, selling, remainingSecs }: SessionBadgeProps) {
+  const working = selling?.mode ?? session.mode;
   const classes = ['session', `session--${working}`];
   if (session.grantWarning !== null) classes.push('session--warning');
+  const title = tooltip(session, working, selling?.grantExpiresAt ?? session.grantExpiresAt);
   return (
-    <div className={classes.join(' ')} data-testid="session" title={tooltip(session, working)}>
+    <div className={classes.join(' ')} data-testid="session" title={title}>
       <span className="session__name">{session.userName}</span>
       <span className="session__role">{session.role}</span>
       <span className="session__mode" data-testid="session-mode">
@@ -45,7 +47,7 @@ export function SessionBadge({ session, remainingSecs, serverReachable }: Sessio
       </span>
       {working === 'offline' && (
         <span className="session__grant" data-testid="grant-remaining">
-          Offline access: {formatTimeLeft(remainingSecs)}
+          Offline access: {formatTimeLeft(remainingSecs ?? session.grantRemainingSecs)}
         </span>
       )}
     </div>

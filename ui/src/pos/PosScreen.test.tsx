@@ -1,4 +1,5 @@
-import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import type { PosState, SellingBlocked } from '../bindings';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PosScreen } from '../screens/PosScreen';
 import { type BackendHandlers, type CommandCall, deferred, emitCatalogSynced, mockBackend } from '../test/backendMock';
@@ -83,6 +84,22 @@ describe('POS: opening the till', () => {
         ],
       },
     ]);
+  });
+
+  it('follows the core’s reason, not the till session it sent: open-till form, then the catalog wait', async () => {
+    const till = fakeTill({ tillOpen: true });
+    const open = till.handlers.pos_state?.({}) as PosState;
+    let blocked: SellingBlocked = { reason: 'till_not_open', message: 'open the till first' };
+    mockBackend({ ...till.handlers, pos_state: () => ({ ...open, selling: { ...open.selling, maySell: false, blocked } }) });
+    render(<PosScreen />);
+    expect(await screen.findByTestId('float-USD')).toBeDefined();
+    expect(screen.queryByTestId('pos-scan')).toBeNull();
+    cleanup();
+
+    blocked = { reason: 'no_catalog', message: 'this till has no catalog yet; sync with the server first' };
+    render(<PosScreen />);
+    expect((await screen.findByTestId('catalog-coming')).textContent).toContain('on their way');
+    expect(screen.queryByTestId('pos-scan')).toBeNull();
   });
 
   it('asks for the float per currency when the till is not open, then sells', async () => {

@@ -3,6 +3,7 @@ import { type BackendError, commands, listen, toBackendError } from '../backend'
 import type { CartLineView, CartView, PosState, PrintedReceipt, SaleDone } from '../bindings';
 import { ErrorBox } from '../components/ErrorBox';
 import { beep } from './beep';
+import { BlockedSelling } from './BlockedSelling';
 import { CartTable } from './CartTable';
 import { Kbd } from './Kbd';
 import { OpenTillPanel } from './OpenTillPanel';
@@ -89,7 +90,7 @@ export function PosWorkspace() {
   }, []);
 
   // Back to the scan field whenever a dialog closes (and once the screen is ready).
-  const ready = state !== null && state.tillSession !== null;
+  const ready = state?.selling.maySell === true;
   useEffect(() => {
     if (overlay === null && ready) focusScan();
   }, [overlay, ready, focusScan]);
@@ -205,8 +206,22 @@ export function PosWorkspace() {
   if (!state) {
     return <p className="muted">Reading the till…</p>;
   }
-  if (!state.tillSession) {
+  // What the core says stops a sale here: the till not open (the form opens it), the catalog
+  // not arrived (nothing to sell in yet), or a reason about the person (shown as it gave it).
+  const blocked = state.selling.blocked;
+  const tillSession = state.tillSession;
+  if (blocked?.reason === 'till_not_open' || tillSession === null) {
     return <OpenTillPanel currencies={state.currencies} onOpened={setState} />;
+  }
+  if (blocked?.reason === 'no_catalog') {
+    return (
+      <p className="notice notice--info" role="status" data-testid="catalog-coming">
+        The shop&apos;s currencies are on their way from the server: selling starts as soon as they arrive.
+      </p>
+    );
+  }
+  if (blocked) {
+    return <BlockedSelling blocked={blocked} />;
   }
 
   const { cart, currencies } = state;
@@ -228,7 +243,7 @@ export function PosWorkspace() {
       <div className="pos__toolbar">
         <p className="pos__session muted" data-testid="till-session">
           {state.shopName !== null && <strong>{state.shopName} · </strong>}
-          Till opened by {state.tillSession.openedByName}
+          Till opened by {tillSession.openedByName}
         </p>
         <div className="pos__toolbar-actions">
           <button

@@ -12,6 +12,9 @@ import {
   type CatalogSynced,
   type ConnectionChanged,
   type ConnectionStatus,
+  type PosState,
+  type SellingBlocked,
+  type SellingStatus,
   type SessionChanged,
   type SessionStatus,
   type SyncStatus,
@@ -94,10 +97,95 @@ const defaults: BackendHandlers = {
   export_unsynced: () => ({ path: '/data/exports/unsynced-1.json', records: 3, unsynced: 2 }),
 };
 
+/**
+ * What the mocked backend last told the window about who is signed in and the connection (by
+ * an answer or an event); `undefined` until it told anything. `selling_status` answers from it.
+ */
+let told: { session?: SessionStatus | null; connection?: ConnectionStatus } = {};
+
+/** `handler`'s answer now, when it gives one at once; undefined when it fails or is pending. */
+function answerNow(handler: Handler | undefined): unknown {
+  try {
+    const answer = handler?.({});
+    return answer instanceof Promise ? undefined : answer;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Calls `handler`, then keeps its answer (once it arrives) with `keep`. */
+function tracked(handler: Handler | undefined, keep: (value: never) => void): Handler | undefined {
+  if (!handler) return undefined;
+  const keepAny = keep as (value: unknown) => void;
+  return (args) => {
+    const answer = handler(args);
+    if (answer instanceof Promise) {
+      return answer.then((value: unknown) => {
+        keepAny(value);
+        return value;
+      });
+    }
+    keepAny(answer);
+    return answer;
+  };
+}
+
+function blockedAs(reason: SellingBlocked['reason'], message: string): SellingBlocked {
+  return { reason, message };
+}
+
+/**
+ * `selling_status` as the core answers it, from what the mock told the window: nobody signed
+ * in; online only while the session is online and the connection not offline; offline with no
+ * time left, expired; otherwise what the fake till's state says (till open, currencies).
+ */
+function sellingFrom(all: Record<string, Handler | undefined>): SellingStatus {
+  const person = told.session !== undefined ? told.session : (answerNow(all.session_status) as SessionStatus | null | undefined);
+  if (!person) {
+    return {
+      maySell: false,
+      mode: null,
+      grantExpiresAt: null,
+      grantRemainingSecs: null,
+      blocked: blockedAs('not_signed_in', 'nobody is signed in'),
+    };
+  }
+  const connection = told.connection ?? (answerNow(all.connection_status) as ConnectionStatus | undefined);
+  const mode = person.mode === 'online' && connection?.state !== 'offline' ? 'online' : 'offline';
+  const blocked =
+    mode === 'offline' && person.grantRemainingSecs <= 0
+      ? blockedAs('grant_expired', 'your offline access has expired; sign in online')
+      : ((answerNow(all.pos_state) as PosState | undefined)?.selling.blocked ?? null);
+  return {
+    maySell: blocked === null,
+    mode,
+    grantExpiresAt: person.grantExpiresAt,
+    grantRemainingSecs: person.grantRemainingSecs,
+    blocked,
+  };
+}
+
 /** Installs the mock; returns the list of commands called (events excluded). */
 export function mockBackend(handlers: BackendHandlers = {}): CommandCall[] {
   const calls: CommandCall[] = [];
-  const all: Record<string, Handler | undefined> = { ...defaults, ...fakeTill().handlers, ...handlers };
+  told = {};
+  const given: Record<string, Handler | undefined> = { ...defaults, ...fakeTill().handlers, ...handlers };
+  const keepSession = (session: SessionStatus | null) => {
+    told.session = session;
+  };
+  const all: Record<string, Handler | undefined> = {
+    selling_status: () => sellingFrom(given),
+    ...given,
+    session_status: tracked(given.session_status, keepSession),
+    sign_in: tracked(given.sign_in, keepSession),
+    unlock_offline: tracked(given.unlock_offline, keepSession),
+    lock: tracked(given.lock, () => {
+      keepSession(null);
+    }),
+    connection_status: tracked(given.connection_status, (connection: ConnectionStatus) => {
+      told.connection = connection;
+    }),
+  };
   mockIPC(
     (cmd, payload) => {
       const args = (payload ?? {}) as Record<string, unknown>;
@@ -132,6 +220,7 @@ type Invoke = (cmd: string, args?: unknown, options?: unknown) => Promise<unknow
 
 /** Emits `connection-changed` as the backend would. */
 export async function emitConnectionChanged(payload: ConnectionChanged): Promise<void> {
+  told.connection = payload;
   await act(async () => {
     await emit('connection-changed', payload);
   });
@@ -139,6 +228,7 @@ export async function emitConnectionChanged(payload: ConnectionChanged): Promise
 
 /** Emits `session-changed` as the backend would. */
 export async function emitSessionChanged(payload: SessionChanged): Promise<void> {
+  told.session = payload;
   await act(async () => {
     await emit('session-changed', payload);
   });
