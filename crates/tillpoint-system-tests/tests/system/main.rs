@@ -2,6 +2,7 @@
 //! tests can show alone. One test binary with a module per behaviour, so the suite links once;
 //! the fixtures are this package's library.
 
+mod architecture;
 mod harness;
 mod import;
 mod pull;
