@@ -151,10 +151,11 @@ impl Till {
         self.seller()?;
         let (can_discount, can_refund) = (self.may(DISCOUNT), self.may(super::REFUND));
         let conn = self.sales_conn()?;
-        let selling = self.selling_status_with(Ok(()), &conn)?;
+        let time = super::till_time(&conn)?;
         let cart = load_cart(&conn)?;
         let (view, _) = cart_view(&conn, &cart)?;
-        let currencies = till_currencies(&conn, &cart, &now(&conn)?)?;
+        let currencies = till_currencies(&conn, &cart, &super::timestamp(time))?;
+        let selling = self.selling_status_with(Ok(()), &conn, time, &currencies)?;
         let shop_name = rusqlite::OptionalExtension::optional(conn.query_row(
             "SELECT name FROM organisation WHERE singleton = 1",
             [],

@@ -9,13 +9,14 @@
 //! under the grant, with its limits, and says so. It also needs an open till, and a catalog
 //! to sell from (the currencies the till takes come with the first pull).
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde::Serialize;
 
 use super::till_session::open_session;
 use super::views::TillSessionInfo;
 use super::{checkout, SaleError, SELL};
+use crate::catalog::CurrencyOption;
 use crate::connection::ConnectionState;
 use crate::journal::Author;
 use crate::sign_in::session::{ActiveSession, SessionMode, SignInError};
@@ -119,15 +120,20 @@ impl Till {
     pub fn selling_status(&self) -> Result<SellingStatus, SaleError> {
         let seller = self.seller().map(|_| ());
         let conn = self.sales_conn()?;
-        self.selling_status_with(seller, &conn)
+        let time = super::till_time(&conn)?;
+        let currencies = checkout::till_currencies_now(&conn, &super::timestamp(time))?;
+        self.selling_status_with(seller, &conn, time, &currencies)
     }
 
     /// [`Till::selling_status`], given what [`Till::seller`] said (call it before taking the
-    /// store lock).
+    /// store lock), the till's time and the currencies it takes then — which the selling
+    /// screen's state has already read.
     pub(crate) fn selling_status_with(
         &self,
         seller: Result<(), SaleError>,
         conn: &Connection,
+        time: DateTime<Utc>,
+        currencies: &[CurrencyOption],
     ) -> Result<SellingStatus, SaleError> {
         let session = self.active_session().clone();
         let mode = session.as_ref().map(|s| {
@@ -137,7 +143,6 @@ impl Till {
                 SessionMode::Offline
             }
         });
-        let time = super::till_time(conn)?;
         let grant_expires_at = session.as_ref().map(|s| s.grant().exp);
         let blocked = match seller.and_then(|()| selling_session(conn).map(|_| ())) {
             Err(err) => match NotSelling::of(&err) {
@@ -147,15 +152,10 @@ impl Till {
                 }),
                 None => return Err(err),
             },
-            Ok(()) => {
-                let at = super::timestamp(time);
-                checkout::till_currencies_now(conn, &at)?
-                    .is_empty()
-                    .then(|| SellingBlocked {
-                        reason: NotSelling::NoCatalog,
-                        message: NO_CATALOG.to_owned(),
-                    })
-            }
+            Ok(()) => currencies.is_empty().then(|| SellingBlocked {
+                reason: NotSelling::NoCatalog,
+                message: NO_CATALOG.to_owned(),
+            }),
         };
         Ok(SellingStatus {
             may_sell: blocked.is_none(),
