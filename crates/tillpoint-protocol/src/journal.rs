@@ -134,7 +134,7 @@ pub fn verify_chain<'a>(
     records: impl IntoIterator<Item = &'a JournalRecord>,
 ) -> Result<(), ChainError> {
     for record in records {
-        if record.seq != last.0 + 1 {
+        if last.0.checked_add(1) != Some(record.seq) {
             return Err(ChainError::Gap {
                 seq: record.seq,
                 previous: last.0,
@@ -149,6 +149,20 @@ pub fn verify_chain<'a>(
         last = (record.seq, record.hash.clone());
     }
     Ok(())
+}
+
+/// Checks that `records` form one intact stretch of a chain on their own: the first record's
+/// hash is its own, and every later one continues it ([`verify_chain`]): its `seq` the next,
+/// its `prev_hash` the previous record's hash, its hash its own. Where the stretch starts is
+/// not judged here (that is the receiver's copy of the chain). An empty slice is intact.
+pub fn verify_stretch(records: &[JournalRecord]) -> Result<(), ChainError> {
+    let Some(first) = records.first() else {
+        return Ok(());
+    };
+    if !first.hash_is_intact() {
+        return Err(ChainError::Edited { seq: first.seq });
+    }
+    verify_chain((first.seq, first.hash.clone()), &records[1..])
 }
 
 /// Lower-case hex.
@@ -212,6 +226,31 @@ mod tests {
             verify_chain((0, GENESIS_HASH.into()), &records),
             Err(ChainError::Broken { seq: 3 })
         );
+    }
+
+    #[test]
+    fn a_stretch_is_judged_on_its_own_links_wherever_it_starts() {
+        let records = chain(5);
+        verify_stretch(&records[2..]).unwrap();
+        verify_stretch(&[]).unwrap();
+        let mut reordered = records.clone();
+        reordered.swap(1, 2);
+        assert_eq!(
+            verify_stretch(&reordered),
+            Err(ChainError::Gap {
+                seq: 3,
+                previous: 1
+            })
+        );
+        let mut edited = records.clone();
+        edited[0].payload = "{}".into();
+        assert_eq!(verify_stretch(&edited), Err(ChainError::Edited { seq: 1 }));
+        let mut huge = records[..2].to_vec();
+        huge[0].seq = u64::MAX;
+        huge[0].hash = huge[0].expected_hash();
+        huge[1].prev_hash = huge[0].hash.clone();
+        huge[1].hash = huge[1].expected_hash();
+        assert!(matches!(verify_stretch(&huge), Err(ChainError::Gap { .. })));
     }
 
     #[test]

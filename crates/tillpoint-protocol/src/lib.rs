@@ -18,6 +18,7 @@ pub mod ids;
 pub mod journal;
 pub mod money;
 pub mod permission;
+pub mod receipt_number;
 pub mod sales;
 pub mod stock;
 pub mod sync;

@@ -402,7 +402,9 @@ pub const PUSH_PATH: &str = "api/v1/sync/push";
 pub const MAX_PUSH_RECORDS: usize = 500;
 
 /// One batch of a device's journal, in `seq` order, continuing where the server's copy of
-/// that device's chain ends.
+/// that device's chain ends. Its records must form one intact chain (each hashing to its own
+/// `hash`, each linking to the one before, `seq`s consecutive): the server refuses the whole
+/// batch otherwise (docs/decisions/sync-push.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -410,13 +412,50 @@ pub struct PushRequest {
     pub device_id: crate::DeviceId,
     pub records: Vec<crate::journal::JournalRecord>,
     /// Standard base64 of the device's Ed25519 signature over
-    /// [`push_signing_bytes`]`(device_id, hash of the batch's last record)`.
+    /// [`PushRequest::signing_bytes`]`(organisation)`.
     pub signature: String,
 }
 
-/// What the device signs for a batch: a context string, the device id and the hash of the
-/// batch's last record. The chain makes that hash cover every record before it.
-pub fn push_signing_bytes(device_id: crate::DeviceId, last_hash: &str) -> Vec<u8> {
+impl PushRequest {
+    /// What the device signs for this batch in `org` ([`push_signing_bytes`] of its first and
+    /// last records); `None` for an empty batch, which nobody signs.
+    pub fn signing_bytes(&self, org: crate::OrgId) -> Option<Vec<u8>> {
+        let (first, last) = (self.records.first()?, self.records.last()?);
+        Some(push_signing_bytes(
+            org,
+            self.device_id,
+            first.seq,
+            last.seq,
+            &last.hash,
+        ))
+    }
+}
+
+/// What the device signs for a batch: a context string, the organisation, the device, the
+/// first and last `seq` the batch carries and its last record's hash. The hash chain makes
+/// that hash cover every record of the batch, *provided the batch is one intact chain*, which
+/// the server checks before it believes the signature; the organisation, device and seq range
+/// are bound as well so a signature cannot be presented for a batch of another organisation,
+/// device or stretch of the chain, whatever the records carry.
+pub fn push_signing_bytes(
+    org: crate::OrgId,
+    device_id: crate::DeviceId,
+    first_seq: u64,
+    last_seq: u64,
+    last_hash: &str,
+) -> Vec<u8> {
+    format!("{PUSH_SIGNING_CONTEXT}\n{org}\n{device_id}\n{first_seq}\n{last_seq}\n{last_hash}")
+        .into_bytes()
+}
+
+/// The context string of [`push_signing_bytes`].
+pub const PUSH_SIGNING_CONTEXT: &str = "tillpoint-push-v2";
+
+/// What tills before `tillpoint-push-v2` signed: the device and the last hash only. Kept so
+/// the server can read files an older till exported (an import checks the batch's chain
+/// first, which is what makes that signature cover every record); a push signed this way is
+/// refused, telling the till to update.
+pub fn push_signing_bytes_v1(device_id: crate::DeviceId, last_hash: &str) -> Vec<u8> {
     format!("tillpoint-push-v1\n{device_id}\n{last_hash}").into_bytes()
 }
 

@@ -586,7 +586,7 @@ pub(crate) fn insert_sale(
     )?;
     payload.receipt_no = format!(
         "{}-{receipt_seq:06}",
-        super::receipt_prefix(author.device_id)
+        tillpoint_protocol::receipt_number::receipt_prefix(author.device_id)
     );
     payload.location_id = stock::shop_location(tx)?;
     let record = journal::append(tx, author, kind, payload.sale_id, created_at, &payload)?;

@@ -247,10 +247,3 @@ pub(crate) fn save_cart(conn: &Connection, cart: &Cart) -> Result<(), SaleError>
     .execute((serde_json::to_string(cart)?, Utc::now().to_rfc3339()))?;
     Ok(())
 }
-
-/// The receipt number prefix of a device: the last 8 hex digits of its id (random in a
-/// UUIDv7), upper case. See docs/decisions/selling.md.
-pub(crate) fn receipt_prefix(device: tillpoint_protocol::DeviceId) -> String {
-    let hex = device.as_uuid().simple().to_string();
-    hex[hex.len() - 8..].to_uppercase()
-}

@@ -16,8 +16,7 @@ use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
 use tillpoint_protocol::auth::UserInfo;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind};
 use tillpoint_protocol::sync::{
-    push_signing_bytes, Outcome, PullPage, PushRequest, PushResponse, RecordResult, PULL_PATH,
-    PUSH_PATH,
+    Outcome, PullPage, PushRequest, PushResponse, RecordResult, PULL_PATH, PUSH_PATH,
 };
 use tillpoint_protocol::{ErrorBody, ErrorCode, OrgId, Permission, UserId};
 use uuid::Uuid;
@@ -272,12 +271,9 @@ pub(crate) fn verifies(till: &Till, request: &PushRequest) -> bool {
         .decode(&request.signature)
         .unwrap();
     let signature = Signature::from_slice(&bytes).unwrap();
-    let last = request.records.last().unwrap();
+    let org = request.records[0].org_id;
     request.device_id == identity.device_id
         && key
-            .verify(
-                &push_signing_bytes(request.device_id, &last.hash),
-                &signature,
-            )
+            .verify(&request.signing_bytes(org).unwrap(), &signature)
             .is_ok()
 }

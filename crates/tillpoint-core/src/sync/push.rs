@@ -3,8 +3,9 @@
 //!
 //! Every business event was written to the `journal` and queued in the `outbox` in its own
 //! transaction (`crate::journal::append`). Push reads the queue's `pending` rows in `seq`
-//! order, signs the batch (the device's Ed25519 key over the last record's hash, which the
-//! chain makes cover every record before it) and sends it with the online session's token.
+//! order, signs the batch (the device's Ed25519 key over the organisation, the device, the
+//! batch's seq range and its last record's hash, which the chain makes cover every record
+//! before it) and sends it with the online session's token.
 //!
 //! The invariant kept here: **a record is marked synced only after the server answered for
 //! that record.** The server answers per record; each answer is stored in one transaction:
@@ -36,8 +37,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
 use tillpoint_protocol::journal::JournalRecord;
 use tillpoint_protocol::sync::{
-    push_signing_bytes, Outcome, PushRequest, PushResponse, RecordResult, MAX_PUSH_RECORDS,
-    PUSH_PATH,
+    Outcome, PushRequest, PushResponse, RecordResult, MAX_PUSH_RECORDS, PUSH_PATH,
 };
 use tillpoint_protocol::DeviceId;
 
@@ -223,23 +223,25 @@ impl Till {
     }
 }
 
-/// `records` as a batch the device signed: its key over the last record's hash, which the
-/// chain makes cover every record before it. `None` for no records.
+/// `records` as a batch the device signed (`tillpoint-push-v2`): its key over the
+/// organisation, the device, the first and last seq and the last record's hash, which the
+/// chain makes cover every record before it. The organisation is the records' own (a till
+/// belongs to one). `None` for no records.
 pub(super) fn signed_batch(
     device_id: DeviceId,
     key: &SigningKey,
     records: Vec<JournalRecord>,
 ) -> Option<PushRequest> {
-    let last = records.last()?;
-    let signature = base64::engine::general_purpose::STANDARD.encode(
-        key.sign(&push_signing_bytes(device_id, &last.hash))
-            .to_bytes(),
-    );
-    Some(PushRequest {
+    let org = records.first()?.org_id;
+    let mut request = PushRequest {
         device_id,
         records,
-        signature,
-    })
+        signature: String::new(),
+    };
+    let bytes = request.signing_bytes(org)?;
+    request.signature =
+        base64::engine::general_purpose::STANDARD.encode(key.sign(&bytes).to_bytes());
+    Some(request)
 }
 
 fn now() -> String {

@@ -26,6 +26,7 @@
 //! the audit entries.
 
 mod applying;
+mod batch;
 #[cfg(test)]
 mod fixtures;
 mod judging;
@@ -38,11 +39,13 @@ use tillpoint_protocol::sales::{SalePayload, TillSessionPayload};
 use tillpoint_protocol::sync::{
     Outcome, PushRequest, PushResponse, RecordResult, MAX_PUSH_RECORDS,
 };
-use tillpoint_protocol::DeviceId;
+use tillpoint_protocol::{DeviceId, OrgId};
 
 pub(super) use applying::apply;
+#[allow(unused_imports)]
+pub(crate) use judging::{foreign_receipt_number, read_head, Head};
 use judging::{Judge, Verdict, CONFLICTING_COPY};
-pub use judging::{CLOCK_TOLERANCE_SECS, MEASURED_CLOCK_TOLERANCE_SECS};
+pub use judging::{CHAIN_TIME_TOLERANCE_SECS, CLOCK_TOLERANCE_SECS, MEASURED_CLOCK_TOLERANCE_SECS};
 
 use crate::identity::audit::{self, AuditContext, AuditEvent};
 use crate::identity::time_text;
@@ -57,7 +60,7 @@ pub enum PushError {
     Empty,
     /// The whole batch is refused; nothing was stored.
     #[error("{0}")]
-    Refused(&'static str),
+    Refused(String),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -133,14 +136,14 @@ pub(crate) fn ingest(
     channel: Channel,
     finish: impl FnOnce(&Transaction<'_>, &PushResponse, Option<DateTime<Utc>>) -> rusqlite::Result<()>,
 ) -> Result<PushResponse, PushError> {
-    let Some(last) = request.records.last() else {
+    if request.records.is_empty() {
         return Err(PushError::Empty);
-    };
+    }
     let org = pusher.tenant.org();
     let device = request.device_id;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let revoked_at = match judging::check_batch(&tx, org, request, &last.hash, channel) {
-        Ok(revoked_at) => revoked_at,
+    let batch = match batch::check_batch(&tx, org, request, channel) {
+        Ok(batch) => batch,
         Err(reason) => {
             let context = audit_context(pusher, device);
             let mut detail = json!({"reason": reason, "records": request.records.len()});
@@ -152,25 +155,36 @@ pub(crate) fn ingest(
             return Err(PushError::Refused(reason));
         }
     };
+    let revoked_at = batch.revoked_at;
 
     let mut judge = Judge::new(&tx, org, device, revoked_at)?;
-    let mut results = Vec::with_capacity(request.records.len());
-    for record in &request.records {
+    let mut results = Vec::with_capacity(batch.records.len());
+    let handed_in = HandedIn {
+        pusher,
+        via: channel,
+    };
+    for record in batch.records {
         let content_hash = record.expected_hash();
         let (outcome, reason) = match judge.record(record, &content_hash)? {
             Verdict::Duplicate(reason) => (Outcome::Duplicate, reason),
             Verdict::Rejected(reason) => (Outcome::Rejected, Some(reason)),
             Verdict::ConflictingCopy => {
                 audit_conflict(&tx, pusher, device, record)?;
-                store(&tx, pusher, record, &content_hash, Some(CONFLICTING_COPY))?;
+                store(
+                    &tx,
+                    &handed_in,
+                    record,
+                    &content_hash,
+                    Some(CONFLICTING_COPY),
+                )?;
                 (Outcome::Quarantined, Some(CONFLICTING_COPY.to_owned()))
             }
             Verdict::Quarantined(reason) => {
-                store(&tx, pusher, record, &content_hash, Some(&reason))?;
+                store(&tx, &handed_in, record, &content_hash, Some(&reason))?;
                 (Outcome::Quarantined, Some(reason))
             }
             Verdict::Accepted(payload) => {
-                let stored = store(&tx, pusher, record, &content_hash, None)?;
+                let stored = store(&tx, &handed_in, record, &content_hash, None)?;
                 apply(&tx, org, &stored, record, &payload, pusher.now)?;
                 (Outcome::Accepted, None)
             }
@@ -183,7 +197,7 @@ pub(crate) fn ingest(
         });
     }
     if let Some(head) = judge.moved_head() {
-        save_chain(&tx, pusher, device, head)?;
+        save_chain(&tx, org, device, head, pusher.now)?;
     }
     drop(judge);
     let response = PushResponse { results };
@@ -201,21 +215,29 @@ fn audit_context(pusher: &Pusher, device: DeviceId) -> AuditContext {
     }
 }
 
+/// Who handed a batch in, and how: stored with each record, so a release can be made by
+/// someone else (docs/decisions/sync-push.md, "Managers").
+struct HandedIn<'a> {
+    pusher: &'a Pusher,
+    via: Channel,
+}
+
 /// Stores the record as sent, `quarantined` with `reason` or else `accepted`; returns the
 /// server's id for this copy.
 fn store(
     tx: &Transaction<'_>,
-    pusher: &Pusher,
+    handed_in: &HandedIn<'_>,
     record: &JournalRecord,
     content_hash: &str,
     reason: Option<&str>,
 ) -> rusqlite::Result<String> {
+    let pusher = handed_in.pusher;
     let id = uuid::Uuid::now_v7().to_string();
     tx.prepare_cached(
         "INSERT INTO sync_records (id, org_id, record_id, kind, creator_id, device_id, seq,
              created_at, grant_jti, prev_hash, hash, payload, content_hash, received_at,
-             status, reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             status, reason, pushed_by, pushed_via)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?
     .execute(rusqlite::params![
         id,
@@ -238,6 +260,11 @@ fn store(
             "accepted"
         },
         reason,
+        pusher.tenant.actor().to_string(),
+        match handed_in.via {
+            Channel::Push => "push",
+            Channel::Import => "import",
+        },
     ])?;
     Ok(id)
 }
@@ -258,25 +285,27 @@ fn audit_conflict(
     )
 }
 
-/// Saves `head`, `(seq, hash)`, as the end of the server's copy of `device`'s chain.
-fn save_chain(
-    tx: &Transaction<'_>,
-    pusher: &Pusher,
+/// Saves `head` as the end of the server's copy of `device`'s chain.
+pub(super) fn save_chain(
+    tx: &Connection,
+    org: OrgId,
     device: DeviceId,
-    head: &(u64, String),
+    head: &Head,
+    now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
     tx.execute(
-        "INSERT INTO device_chains (org_id, device_id, last_seq, last_hash, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO device_chains (org_id, device_id, last_seq, last_hash, last_created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (org_id, device_id) DO UPDATE
             SET last_seq = excluded.last_seq, last_hash = excluded.last_hash,
-                updated_at = excluded.updated_at",
+                last_created_at = excluded.last_created_at, updated_at = excluded.updated_at",
         (
-            pusher.tenant.org().to_string(),
+            org.to_string(),
             device.to_string(),
-            head.0 as i64,
-            &head.1,
-            time_text(pusher.now),
+            head.seq as i64,
+            &head.hash,
+            head.created_at.map(time_text),
+            time_text(now),
         ),
     )?;
     Ok(())

@@ -348,27 +348,38 @@ async fn a_tampered_file_is_refused_or_quarantined_as_a_push_would_be() {
     assert_eq!(shop.audit("push_refused").await, 2);
     assert_eq!(shop.audit("records_imported").await, 0);
 
-    // A sale's total edited in the file: that record is quarantined as edited, the others
-    // are taken; nothing is lost.
+    // A sale's total edited in the file, in place or re-hashed as well: the file's records no
+    // longer form one chain, so its signature vouches for none of them. The whole file is
+    // refused and nothing of it stored.
+    let edit = |record: &mut tillpoint_protocol::journal::JournalRecord| {
+        let mut payload: Value = serde_json::from_str(&record.payload).unwrap();
+        payload["total_minor"] = Value::from(1);
+        record.payload = payload.to_string();
+    };
     let mut edited = file.clone();
-    let mut payload: Value = serde_json::from_str(&edited.records[2].payload).unwrap();
-    payload["total_minor"] = Value::from(1);
-    edited.records[2].payload = payload.to_string();
-    let answer = import_ok(&shop.server, &token, &edited).await;
-    assert_eq!(
-        outcomes(&answer),
-        [
-            Outcome::Accepted,
-            Outcome::Accepted,
-            Outcome::Quarantined,
-            Outcome::Accepted
-        ],
-        "{answer:?}"
-    );
-    assert!(reason(&answer, 2).contains("edited"), "{answer:?}");
-    assert_eq!(shop.sales().await, 2);
-    assert_eq!(shop.records().await, 4);
-    assert_eq!(shop.audit("records_imported").await, 1);
+    edit(&mut edited.records[2]);
+    let mut rehashed = file.clone();
+    edit(&mut rehashed.records[1]);
+    rehashed.records[1].hash = rehashed.records[1].expected_hash();
+    for (tampered, says) in [
+        (edited, "record 3 was edited"),
+        (rehashed, "record 3 does not link"),
+    ] {
+        let refused = send(&shop.server, IMPORT_PATH, &token, &tampered).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        let text = refused.text().await.unwrap();
+        assert!(
+            text.contains("not one intact chain") && text.contains(says),
+            "{text}"
+        );
+    }
+    assert_eq!(shop.records().await, 0);
+    assert_eq!(shop.sales().await, 0);
+    assert_eq!(shop.audit("push_refused").await, 4);
+    assert_eq!(shop.audit("records_imported").await, 0);
+    // The file as the till wrote it is taken whole.
+    let answer = import_ok(&shop.server, &token, &file).await;
+    assert_eq!(outcomes(&answer), [Outcome::Accepted; 4], "{answer:?}");
 }
 
 #[tokio::test]

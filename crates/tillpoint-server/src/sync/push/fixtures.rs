@@ -9,7 +9,8 @@ use ed25519_dalek::{Signer as _, SigningKey};
 use serde_json::json;
 use tillpoint_protocol::auth::AccessClaims;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind, GENESIS_HASH};
-use tillpoint_protocol::sync::{push_signing_bytes, Outcome, PushRequest};
+use tillpoint_protocol::receipt_number::receipt_prefix;
+use tillpoint_protocol::sync::{Outcome, PushRequest};
 use tillpoint_protocol::{CurrencyCode, DeviceId, UserId};
 
 use super::{push, Pusher};
@@ -128,13 +129,21 @@ pub(super) fn openings(s: &Setup, n: u64) -> Vec<JournalRecord> {
         .collect()
 }
 
-pub(super) fn send(s: &Setup, records: Vec<JournalRecord>) -> Vec<(Outcome, Option<String>)> {
-    let last = records.last().unwrap().hash.clone();
-    let request = PushRequest {
+/// `records` as the device signs them: over the organisation, device, seq range and last hash.
+pub(super) fn signed(s: &Setup, records: Vec<JournalRecord>) -> PushRequest {
+    let mut request = PushRequest {
         device_id: s.device,
-        signature: STANDARD.encode(s.key.sign(&push_signing_bytes(s.device, &last)).to_bytes()),
+        signature: String::new(),
         records,
     };
+    let bytes = request.signing_bytes(s.pusher.tenant.org()).unwrap();
+    request.signature = STANDARD.encode(s.key.sign(&bytes).to_bytes());
+    request
+}
+
+/// Pushes `records`, signed by the device, as the cashier; the answer per record.
+pub(super) fn send(s: &Setup, records: Vec<JournalRecord>) -> Vec<(Outcome, Option<String>)> {
+    let request = signed(s, records);
     let pusher = s.pusher.clone();
     s.db.call_blocking(|conn| push(conn, &pusher, &request))
         .unwrap()
@@ -152,7 +161,7 @@ pub(super) fn sales(s: &Setup, after: (u64, String), n: u64) -> Vec<JournalRecor
         .map(|_| {
             seq += 1;
             let payload = json!({
-                "sale_id": uuid::Uuid::now_v7(), "receipt_no": format!("R-{seq:08}"),
+                "sale_id": uuid::Uuid::now_v7(), "receipt_no": format!("{}-{seq:06}", receipt_prefix(s.device)),
                 "till_session_id": uuid::Uuid::from_u128(1), "currency": "USD",
                 "lines": [{
                     "line_no": 1, "product_id": product, "sku": "BREAD", "name": "Bread",
@@ -185,4 +194,14 @@ pub(super) fn sales(s: &Setup, after: (u64, String), n: u64) -> Vec<JournalRecor
             record
         })
         .collect()
+}
+
+/// Re-links and re-hashes `records` from `prev`, as the till chains what it writes.
+pub(super) fn relink(records: &mut [JournalRecord], prev: &str) {
+    let mut prev = prev.to_owned();
+    for record in records {
+        record.prev_hash = prev;
+        record.hash = record.expected_hash();
+        prev = record.hash.clone();
+    }
 }

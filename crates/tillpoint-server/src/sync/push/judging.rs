@@ -16,19 +16,16 @@
 
 use std::collections::HashMap;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use ed25519_dalek::{Signature, VerifyingKey};
 use rusqlite::{Connection, OptionalExtension};
 use tillpoint_protocol::auth::OfflineGrantClaims;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind, GENESIS_HASH};
 use tillpoint_protocol::permission::{any_covers, Operation};
+use tillpoint_protocol::receipt_number::{is_devices_receipt_number, receipt_prefix};
 use tillpoint_protocol::sales::SalePayload;
-use tillpoint_protocol::sync::{push_signing_bytes, PushRequest};
 use tillpoint_protocol::{DeviceId, OrgId, Permission, UserId};
 
-use super::{parse_payload, Channel, Payload};
+use super::{parse_payload, Payload};
 use crate::identity::{devices, time_text, users};
 
 /// How far a record's time may lie outside its grant's `nbf`..`exp` (or after its
@@ -60,74 +57,18 @@ pub(super) enum Verdict {
     Accepted(Payload),
 }
 
-/// The checks on the batch as a whole; the reason is sent to the till and written to the
-/// audit log. The device's revocation time when `channel` lets a revoked device's records
-/// in.
-pub(super) fn check_batch(
-    conn: &Connection,
-    org: OrgId,
-    request: &PushRequest,
-    last_hash: &str,
-    channel: Channel,
-) -> Result<Option<DateTime<Utc>>, &'static str> {
-    if request.records.iter().any(|r| r.org_id != org) {
-        return Err("a record of this batch belongs to another organisation");
-    }
-    if request
-        .records
-        .iter()
-        .any(|r| r.device_id != request.device_id)
-    {
-        return Err("a record of this batch was made on another device");
-    }
-    let revoked_at = match device_revoked_at(conn, org, request.device_id) {
-        Ok(Some(None)) => None,
-        Ok(Some(Some(_))) if channel == Channel::Push => {
-            return Err("this device has been revoked")
-        }
-        Ok(Some(Some(at))) => Some(at),
-        Ok(None) => return Err("this device is not known to the organisation"),
-        Err(_) => return Err("the device could not be checked"),
-    };
-    let key = devices::public_key(conn, org, request.device_id)
-        .ok()
-        .flatten()
-        .ok_or("this device has no key; sign in on it again with a current till")?;
-    let key = VerifyingKey::from_bytes(&key).map_err(|_| "the device's key is not valid")?;
-    let signature = STANDARD
-        .decode(&request.signature)
-        .ok()
-        .and_then(|bytes| Signature::from_slice(&bytes).ok())
-        .ok_or("the batch's signature is malformed")?;
-    key.verify_strict(
-        &push_signing_bytes(request.device_id, last_hash),
-        &signature,
-    )
-    .map_err(|_| "the batch's signature does not verify with this device's key")?;
-    Ok(revoked_at)
-}
+/// How far a record's `created_at` may lie before the record it follows in its device's chain:
+/// a till's clock may be stepped back a little (NTP), never by more (its offline time never
+/// runs backwards, ARCHITECTURE.md §3).
+pub const CHAIN_TIME_TOLERANCE_SECS: i64 = 300;
 
-/// `None` for a device unknown to the organisation; else when it was revoked, if it was.
-fn device_revoked_at(
-    conn: &Connection,
-    org: OrgId,
-    device: DeviceId,
-) -> Result<Option<Option<DateTime<Utc>>>, ()> {
-    let revoked: Option<Option<String>> = conn
-        .query_row(
-            "SELECT revoked_at FROM devices WHERE org_id = ?1 AND id = ?2",
-            (org.to_string(), device.to_string()),
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(|_| ())?;
-    match revoked {
-        None => Ok(None),
-        Some(None) => Ok(Some(None)),
-        Some(Some(text)) => DateTime::parse_from_rfc3339(&text)
-            .map(|at| Some(Some(at.with_timezone(&Utc))))
-            .map_err(|_| ()),
-    }
+/// The last record of the server's copy of a device's chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Head {
+    pub(crate) seq: u64,
+    pub(crate) hash: String,
+    /// When that record was made (unknown for a chain saved before the server kept it).
+    pub(crate) created_at: Option<DateTime<Utc>>,
 }
 
 /// A user as a push needs them: whether they belong to the organisation and what they hold.
@@ -151,7 +92,7 @@ pub(super) struct Judge<'a> {
     /// The device's clock offset measured at sign-in (server − device, seconds), if known.
     clock_offset: Option<i64>,
     /// The last record of the server's copy of this device's chain.
-    head: (u64, String),
+    head: Head,
     head_moved: bool,
     users: HashMap<UserId, UserPermissions>,
     grants: HashMap<String, Option<Grant>>,
@@ -164,14 +105,7 @@ impl<'a> Judge<'a> {
         device: DeviceId,
         revoked_at: Option<DateTime<Utc>>,
     ) -> rusqlite::Result<Self> {
-        let head = conn
-            .query_row(
-                "SELECT last_seq, last_hash FROM device_chains WHERE org_id = ?1 AND device_id = ?2",
-                (org.to_string(), device.to_string()),
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)),
-            )
-            .optional()?
-            .unwrap_or((0, GENESIS_HASH.to_owned()));
+        let head = read_head(conn, org, device)?;
         let clock_offset = devices::clock_offset(conn, org, device)?;
         Ok(Self {
             conn,
@@ -186,8 +120,8 @@ impl<'a> Judge<'a> {
         })
     }
 
-    /// The chain's new end, `(seq, hash)`, when the records judged so far moved it.
-    pub(super) fn moved_head(&self) -> Option<&(u64, String)> {
+    /// The chain's new end when the records judged so far moved it.
+    pub(super) fn moved_head(&self) -> Option<&Head> {
         self.head_moved.then_some(&self.head)
     }
 
@@ -238,15 +172,17 @@ impl<'a> Judge<'a> {
             Err(reason) => return Ok(Verdict::Rejected(reason)),
         };
 
-        let reason = match self.chain(record) {
-            Some(reason) => Some(reason),
-            None => match self.revoked_at.filter(|at| created_at >= *at) {
-                Some(at) => Some(format!(
-                    "made after this device was revoked ({})",
-                    time_text(at)
-                )),
-                None => self.checks(record, created_at, &payload)?,
-            },
+        let reason = if let Some(reason) = self.chain(record, created_at) {
+            Some(reason)
+        } else if let Some(at) = self.revoked_at.filter(|at| created_at >= *at) {
+            Some(format!(
+                "made after this device was revoked ({})",
+                time_text(at)
+            ))
+        } else if let Some(reason) = foreign_receipt_number(record, &payload) {
+            Some(reason)
+        } else {
+            self.checks(record, created_at, &payload)?
         };
         Ok(match reason {
             Some(reason) => Verdict::Quarantined(reason),
@@ -254,17 +190,22 @@ impl<'a> Judge<'a> {
         })
     }
 
-    /// Whether `record` continues the chain; moves the head to it when it lies ahead of it.
-    fn chain(&mut self, record: &JournalRecord) -> Option<String> {
-        let (last_seq, last_hash) = &self.head;
+    /// Whether `record`, made at `created_at`, continues the chain; moves the head to it when
+    /// it lies ahead of it. The batch it came in is intact and signed ([`VerifiedBatch`]), so
+    /// only a batch's first new record can fail to link, and the head only ever moves to a
+    /// record the device signed.
+    fn chain(&mut self, record: &JournalRecord, created_at: DateTime<Utc>) -> Option<String> {
+        let Head {
+            seq: last_seq,
+            hash: last_hash,
+            created_at: last_at,
+        } = &self.head;
         let reason = if record.seq <= *last_seq {
             // Behind the head: the server holds (or skipped past) a record with this seq.
             return Some(format!(
                 "fork: the server already holds this device's chain up to record {last_seq}, and record {} is another one",
                 record.seq
             ));
-        } else if !record.hash_is_intact() {
-            Some("edited: its hash does not match its contents".to_owned())
         } else if record.seq != last_seq + 1 {
             Some(format!(
                 "gap: record {} of this device is missing (the chain ends at {last_seq})",
@@ -275,11 +216,24 @@ impl<'a> Judge<'a> {
                 "broken chain: it does not link to record {last_seq}; one was removed or replaced"
             ))
         } else {
-            None
+            let tolerance = chrono::Duration::seconds(CHAIN_TIME_TOLERANCE_SECS);
+            last_at
+                .filter(|last| created_at + tolerance < *last)
+                .map(|last| {
+                    format!(
+                    "time runs backwards: made at {}, before record {last_seq} of this device ({})",
+                    time_text(created_at),
+                    time_text(last)
+                )
+                })
         };
-        // The chain continues from this record (its claimed hash), so the next record is
-        // judged against it: one break is reported once.
-        self.head = (record.seq, record.hash.clone());
+        // The chain continues from this record, so the next record is judged against it: one
+        // break is reported once.
+        self.head = Head {
+            seq: record.seq,
+            hash: record.hash.clone(),
+            created_at: Some(created_at),
+        };
         self.head_moved = true;
         reason
     }
@@ -518,17 +472,56 @@ fn grant_used(conn: &Connection, org: OrgId, jti: &str, currency: &str) -> rusql
     .map(|t| t.unwrap_or(0))
 }
 
+/// Where the server's copy of `device`'s chain ends (genesis for a device never heard from).
+pub(crate) fn read_head(conn: &Connection, org: OrgId, device: DeviceId) -> rusqlite::Result<Head> {
+    let head = conn
+        .query_row(
+            "SELECT last_seq, last_hash, last_created_at FROM device_chains
+              WHERE org_id = ?1 AND device_id = ?2",
+            (org.to_string(), device.to_string()),
+            |r| {
+                Ok(Head {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    hash: r.get(1)?,
+                    created_at: r
+                        .get::<_, Option<String>>(2)?
+                        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                        .map(|t| t.with_timezone(&Utc)),
+                })
+            },
+        )
+        .optional()?;
+    Ok(head.unwrap_or(Head {
+        seq: 0,
+        hash: GENESIS_HASH.to_owned(),
+        created_at: None,
+    }))
+}
+
+/// Why a sale or refund's receipt number is not its device's, if it is not: a till numbers
+/// its receipts under its own prefix, so a number without it was made elsewhere or by hand,
+/// and could take a number another till will use.
+pub(crate) fn foreign_receipt_number(record: &JournalRecord, payload: &Payload) -> Option<String> {
+    let Payload::Sale(sale) = payload else {
+        return None;
+    };
+    (!is_devices_receipt_number(record.device_id, &sale.receipt_no)).then(|| {
+        format!(
+            "receipt number {} is not one of this device's (they are {}-<number>)",
+            sale.receipt_no,
+            receipt_prefix(record.device_id)
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use base64::engine::general_purpose::STANDARD;
-    use base64::Engine as _;
-    use ed25519_dalek::Signer as _;
     use serde_json::json;
     use tillpoint_protocol::journal::{JournalRecord, RecordKind, GENESIS_HASH};
-    use tillpoint_protocol::sync::{push_signing_bytes, Outcome, PushRequest};
+    use tillpoint_protocol::sync::Outcome;
     use tillpoint_protocol::{DeviceId, UserId};
 
-    use super::super::fixtures::{openings, sales, send, setup};
+    use super::super::fixtures::{openings, relink, sales, send, setup, signed};
     use super::super::{push, PushError};
     use crate::store::DbError;
 
@@ -536,24 +529,19 @@ mod tests {
     fn a_gap_is_reported_once_and_the_chain_continues_from_the_record_after_it() {
         let s = setup();
         let records = openings(&s, 5);
-        let sent = vec![
-            records[0].clone(),
-            records[1].clone(),
-            records[3].clone(),
-            records[4].clone(),
-        ];
-        let answer = send(&s, sent);
-        let outcomes: Vec<Outcome> = answer.iter().map(|a| a.0).collect();
+        // Record 3 never arrives: the batch after the hole starts at 4. (A batch with the hole
+        // inside it is refused whole: `super::super::batch`.)
         assert_eq!(
-            outcomes,
-            [
-                Outcome::Accepted,
-                Outcome::Accepted,
-                Outcome::Quarantined,
-                Outcome::Accepted
-            ]
+            send(&s, records[..2].to_vec())
+                .iter()
+                .map(|a| a.0)
+                .collect::<Vec<_>>(),
+            [Outcome::Accepted; 2]
         );
-        assert!(answer[2].1.as_deref().unwrap().starts_with("gap: record 3"));
+        let answer = send(&s, records[3..].to_vec());
+        let outcomes: Vec<Outcome> = answer.iter().map(|a| a.0).collect();
+        assert_eq!(outcomes, [Outcome::Quarantined, Outcome::Accepted]);
+        assert!(answer[0].1.as_deref().unwrap().starts_with("gap: record 3"));
         // The missing record arriving late is behind the chain's end: a fork, kept.
         let late = send(&s, vec![records[2].clone()]);
         assert_eq!(late[0].0, Outcome::Quarantined);
@@ -566,13 +554,69 @@ mod tests {
     }
 
     #[test]
+    fn a_record_made_before_the_one_it_follows_is_quarantined_once() {
+        let s = setup();
+        let mut records = openings(&s, 4);
+        let at = |t: &str| format!("2026-11-27T{t}.000Z");
+        records[0].created_at = at("10:00:00");
+        // Stepped back by less than the tolerance: a clock's correction, not a lie.
+        records[1].created_at = at("09:56:00");
+        // Backdated by an hour: the record's own time runs backwards.
+        records[2].created_at = at("08:56:00");
+        // After the backdated one, from its time on: judged against its predecessor only.
+        records[3].created_at = at("09:00:00");
+        relink(&mut records, GENESIS_HASH);
+        let answer = send(&s, records[..2].to_vec());
+        assert!(
+            answer.iter().all(|a| a.0 == Outcome::Accepted),
+            "{answer:?}"
+        );
+        // The next batch is judged against the time of the chain's end, which the server kept.
+        let answer = send(&s, records[2..].to_vec());
+        assert_eq!(answer[0].0, Outcome::Quarantined, "{answer:?}");
+        assert!(
+            answer[0]
+                .1
+                .as_deref()
+                .unwrap()
+                .starts_with("time runs backwards: made at 2026-11-27T08:56:00"),
+            "{answer:?}"
+        );
+        assert_eq!(answer[1].0, Outcome::Accepted, "{answer:?}");
+    }
+
+    #[test]
+    fn a_sale_numbered_under_another_devices_prefix_is_quarantined() {
+        let s = setup();
+        let mut records = sales(&s, (0, GENESIS_HASH.to_owned()), 3);
+        let edit = |record: &mut JournalRecord, receipt_no: &str| {
+            let mut payload: serde_json::Value = serde_json::from_str(&record.payload).unwrap();
+            payload["receipt_no"] = json!(receipt_no);
+            record.payload = payload.to_string();
+        };
+        edit(&mut records[1], "0A1B2C3D-000002");
+        edit(&mut records[2], "R-000003");
+        relink(&mut records, GENESIS_HASH);
+        let answer = send(&s, records);
+        assert_eq!(answer[0].0, Outcome::Accepted, "{answer:?}");
+        let prefix = tillpoint_protocol::receipt_number::receipt_prefix(s.device);
+        for a in &answer[1..] {
+            assert_eq!(a.0, Outcome::Quarantined, "{answer:?}");
+            let reason = a.1.as_deref().unwrap();
+            assert!(reason.contains("is not one of this device's"), "{reason}");
+            assert!(reason.contains(&format!("{prefix}-<number>")), "{reason}");
+        }
+    }
+
+    #[test]
     fn an_online_record_needs_the_permission_now_and_a_refused_batch_stores_nothing() {
         let s = setup();
         let mut records = openings(&s, 3);
         // A refund made online by a cashier, who does not hold pos:sales:refund.
         records[1].kind = RecordKind::Refund;
         records[1].payload = json!({
-            "sale_id": uuid::Uuid::now_v7(), "receipt_no": "R-000001",
+            "sale_id": uuid::Uuid::now_v7(),
+            "receipt_no": format!("{}-000001", tillpoint_protocol::receipt_number::receipt_prefix(s.device)),
             "till_session_id": uuid::Uuid::now_v7(), "currency": "USD", "lines": [],
             "subtotal_minor": -100, "discount_minor": 0, "total_minor": -100, "vat": [],
             "payments": [], "change_minor": 0, "change_currency": "USD", "change_rate": "1",
@@ -581,12 +625,8 @@ mod tests {
         .to_string();
         // A till-session payload under a refund's kind cannot be read as a refund.
         records[2].kind = RecordKind::Refund;
-        let mut prev = records[0].hash.clone();
-        for record in &mut records[1..] {
-            record.prev_hash = prev;
-            record.hash = record.expected_hash();
-            prev = record.hash.clone();
-        }
+        let first = records[0].hash.clone();
+        relink(&mut records[1..], &first);
         let answer = send(&s, records.clone());
         assert_eq!(answer[0].0, Outcome::Accepted);
         assert_eq!(answer[1].0, Outcome::Quarantined, "{answer:?}");
@@ -598,12 +638,7 @@ mod tests {
 
         let mut other = records.clone();
         other[0].device_id = DeviceId::from_uuid(uuid::Uuid::now_v7());
-        let last = other.last().unwrap().hash.clone();
-        let request = PushRequest {
-            device_id: s.device,
-            signature: STANDARD.encode(s.key.sign(&push_signing_bytes(s.device, &last)).to_bytes()),
-            records: other,
-        };
+        let request = signed(&s, other);
         let pusher = s.pusher.clone();
         let refused = s.db.call_blocking(|conn| push(conn, &pusher, &request));
         assert!(matches!(refused, Err(PushError::Refused(_))));
@@ -632,12 +667,7 @@ mod tests {
         };
         refund(&mut records[1], s.manager);
         refund(&mut records[2], s.cashier);
-        let mut prev = GENESIS_HASH.to_owned();
-        for record in &mut records {
-            record.prev_hash = prev;
-            record.hash = record.expected_hash();
-            prev = record.hash.clone();
-        }
+        relink(&mut records, GENESIS_HASH);
         let answer = send(&s, records);
         assert_eq!(answer[0].0, Outcome::Accepted);
         assert_eq!(answer[1].0, Outcome::Accepted, "{answer:?}");

@@ -1,10 +1,12 @@
-//! The chain: a deleted, edited or re-hashed journal entry is a chain error reported once (a
-//! conflicting copy also a security event), and an unreadable payload is rejected unstored.
+//! The chain: a batch whose records do not form one intact chain (an entry deleted, edited or
+//! re-hashed inside it) is refused whole; a hole between batches is a chain error reported
+//! once; a conflicting copy is a security event; an unreadable payload is rejected unstored.
 
 use super::{
-    audit_events, batch, edit_payload, go_offline, journal, push_ok, records_on_server, relink,
-    sales_on_server, sell, shop, PASSWORD,
+    audit_events, batch, edit_payload, go_offline, journal, push, push_ok, records_on_server,
+    relink, sales_on_server, sell, shop, PASSWORD,
 };
+use reqwest::StatusCode;
 use serde_json::Value;
 use tillpoint_protocol::journal::GENESIS_HASH;
 use tillpoint_protocol::sync::Outcome;
@@ -20,60 +22,82 @@ async fn a_deleted_journal_entry_is_a_chain_error_reported_once() {
     let mut records = journal(&shop.till);
     records.remove(2); // seq 3 deleted
     let token = shop.token().await;
-    let answer = push_ok(&shop.server, &token, &batch(&shop.till, records.clone())).await;
+    // With the hole inside the batch, the signature vouches for nothing: refused whole.
+    let refused = push(&shop.server, &token, &batch(&shop.till, records.clone())).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("not one intact chain"));
+    assert_eq!(records_on_server(&shop.server, &shop.org).await, 0);
+
+    // Each intact stretch signed on its own: the hole is reported once, on the record after
+    // it, and the chain continues from there.
+    let before = push_ok(
+        &shop.server,
+        &token,
+        &batch(&shop.till, records[..2].to_vec()),
+    )
+    .await;
+    assert_eq!(outcomes(&before), [Outcome::Accepted; 2]);
+    let after = push_ok(
+        &shop.server,
+        &token,
+        &batch(&shop.till, records[2..].to_vec()),
+    )
+    .await;
     assert_eq!(
-        outcomes(&answer),
-        [
-            Outcome::Accepted,
-            Outcome::Accepted,
-            Outcome::Quarantined,
-            Outcome::Accepted,
-        ],
-        "{answer:?}"
+        outcomes(&after),
+        [Outcome::Quarantined, Outcome::Accepted],
+        "{after:?}"
     );
-    assert!(reason(&answer, 2).contains("gap"), "{answer:?}");
-    // Stored though quarantined; the records after it continue the chain again.
+    assert!(reason(&after, 0).contains("gap"), "{after:?}");
+    // Stored though quarantined.
     assert_eq!(records_on_server(&shop.server, &shop.org).await, 4);
     // Resent: every record is a duplicate, the quarantined one with its reason.
-    let again = push_ok(&shop.server, &token, &batch(&shop.till, records)).await;
-    assert_eq!(outcomes(&again), [Outcome::Duplicate; 4]);
-    assert!(reason(&again, 2).contains("gap"));
+    let again = push_ok(
+        &shop.server,
+        &token,
+        &batch(&shop.till, records[2..].to_vec()),
+    )
+    .await;
+    assert_eq!(outcomes(&again), [Outcome::Duplicate; 2]);
+    assert!(reason(&again, 0).contains("gap"));
 }
 
 #[tokio::test]
-async fn an_edited_journal_entry_is_a_chain_error_and_a_conflicting_copy_a_security_event() {
+async fn an_edited_journal_entry_refuses_its_batch_and_a_conflicting_copy_is_a_security_event() {
     let shop = shop().await;
     go_offline(&shop.till, "tendai", PASSWORD).await;
     for _ in 0..3 {
         sell(&shop.till, &shop.catalog.bread, "1", "2.00").await;
     }
     let original = journal(&shop.till);
-    // Edited in place (the hash left as it was): caught by the record's own hash.
+    // Edited in place (the hash left as it was): caught by the record's own hash, and the
+    // whole batch is refused.
     let mut edited = original.clone();
     edit_payload(&mut edited[2], |p| p["total_minor"] = Value::from(1));
     let token = shop.token().await;
-    let answer = push_ok(&shop.server, &token, &batch(&shop.till, edited.clone())).await;
-    assert_eq!(
-        outcomes(&answer),
-        [
-            Outcome::Accepted,
-            Outcome::Accepted,
-            Outcome::Quarantined,
-            Outcome::Accepted,
-        ],
-        "{answer:?}"
-    );
-    assert!(reason(&answer, 2).contains("edited"), "{answer:?}");
-    assert_eq!(sales_on_server(&shop.server, &shop.org).await, 2);
+    let refused = push(&shop.server, &token, &batch(&shop.till, edited)).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let text = refused.text().await.unwrap();
+    assert!(text.contains("record 3 was edited"), "{text}");
+    assert_eq!(records_on_server(&shop.server, &shop.org).await, 0);
+    assert_eq!(audit_events(&shop.server, "push_refused").await, 1);
 
-    // The genuine record 3 arriving later under the same id is another copy: a security
-    // event, kept apart, never an overwrite of what the server holds.
-    let answer = push_ok(
-        &shop.server,
-        &token,
-        &batch(&shop.till, original[2..3].to_vec()),
-    )
-    .await;
+    // The genuine journal is taken whole.
+    let answer = push_ok(&shop.server, &token, &batch(&shop.till, original.clone())).await;
+    assert_eq!(outcomes(&answer), [Outcome::Accepted; 4]);
+    assert_eq!(sales_on_server(&shop.server, &shop.org).await, 3);
+
+    // Someone holding the device's key re-hashes and re-signs an edited record 3 on its own:
+    // another copy under an id the server holds, a security event, kept apart, never an
+    // overwrite of what the server holds.
+    let mut copy = original[2..3].to_vec();
+    edit_payload(&mut copy[0], |p| p["total_minor"] = Value::from(1));
+    copy[0].hash = copy[0].expected_hash();
+    let answer = push_ok(&shop.server, &token, &batch(&shop.till, copy)).await;
     assert_eq!(answer.results[0].outcome, Outcome::Quarantined);
     assert!(
         reason(&answer, 0).contains("conflicting copy"),
@@ -81,27 +105,40 @@ async fn an_edited_journal_entry_is_a_chain_error_and_a_conflicting_copy_a_secur
     );
     assert_eq!(audit_events(&shop.server, "sync_conflicting_copy").await, 1);
     assert_eq!(records_on_server(&shop.server, &shop.org).await, 5);
+    assert_eq!(sales_on_server(&shop.server, &shop.org).await, 3);
 }
 
+/// Issue 17, hole 1: a record edited and re-hashed inside a signed batch used to be
+/// Accepted (only the record after it was quarantined, as a broken link). The batch no longer
+/// forms one chain, so its signature vouches for none of it: refused whole, nothing stored.
 #[tokio::test]
-async fn a_rehashed_edit_breaks_the_link_to_the_record_after_it() {
+async fn a_rehashed_edit_breaks_the_link_and_the_whole_batch_is_refused() {
     let shop = shop().await;
     go_offline(&shop.till, "tendai", PASSWORD).await;
     for _ in 0..3 {
         sell(&shop.till, &shop.catalog.bread, "1", "2.00").await;
     }
-    let mut records = journal(&shop.till);
-    edit_payload(&mut records[1], |p| p["total_minor"] = Value::from(1));
-    records[1].hash = records[1].expected_hash();
+    let records = journal(&shop.till);
+    let genuine = batch(&shop.till, records);
+    // The attacker has a signed batch (a captured push, an export file), not the key: the
+    // signature is kept.
+    let mut forged = genuine.clone();
+    edit_payload(&mut forged.records[1], |p| {
+        p["total_minor"] = Value::from(1)
+    });
+    forged.records[1].hash = forged.records[1].expected_hash();
     let token = shop.token().await;
-    let answer = push_ok(&shop.server, &token, &batch(&shop.till, records)).await;
-    assert_eq!(
-        answer.results[2].outcome,
-        Outcome::Quarantined,
-        "{answer:?}"
-    );
-    assert!(reason(&answer, 2).contains("broken chain"), "{answer:?}");
-    assert_eq!(answer.results[3].outcome, Outcome::Accepted, "{answer:?}");
+    let response = push(&shop.server, &token, &forged).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("not one intact chain"), "{text}");
+    assert!(text.contains("record 3 does not link"), "{text}");
+    assert_eq!(records_on_server(&shop.server, &shop.org).await, 0);
+    assert_eq!(sales_on_server(&shop.server, &shop.org).await, 0);
+    assert_eq!(audit_events(&shop.server, "push_refused").await, 1);
+    // The till's own push, later, is taken whole.
+    let answer = push_ok(&shop.server, &token, &genuine).await;
+    assert_eq!(outcomes(&answer), [Outcome::Accepted; 4]);
 }
 
 #[tokio::test]

@@ -23,9 +23,9 @@ use tillpoint_core::sales::{CheckoutInput, PaymentRequest};
 use tillpoint_core::sign_in::secrets::SecretStore;
 use tillpoint_core::Till;
 use tillpoint_protocol::auth::LoginRequest;
-use tillpoint_protocol::journal::{JournalRecord, GENESIS_HASH};
+use tillpoint_protocol::journal::JournalRecord;
 use tillpoint_protocol::sales::TenderMethod;
-use tillpoint_protocol::sync::{push_signing_bytes, PushRequest, PushResponse, PUSH_PATH};
+use tillpoint_protocol::sync::{PushRequest, PushResponse, PUSH_PATH};
 use tillpoint_protocol::{DeviceId, UserId};
 use tillpoint_system_tests::catalog::TestProduct;
 use tillpoint_system_tests::sync::{post_batch, post_batch_ok};
@@ -182,15 +182,20 @@ fn device_key(till: &TestTill) -> SigningKey {
     SigningKey::from_bytes(&seed.try_into().expect("32 bytes"))
 }
 
-/// `records` as a batch of `device`, signed with `key`.
+/// `records` as a batch of `device`, signed with `key` as a till signs (over the records'
+/// organisation, the device, the seq range and the last hash).
 fn signed(device: DeviceId, key: &SigningKey, records: Vec<JournalRecord>) -> PushRequest {
-    let last = records.last().map_or(GENESIS_HASH, |r| r.hash.as_str());
-    let signature = key.sign(&push_signing_bytes(device, last));
-    PushRequest {
+    let mut request = PushRequest {
         device_id: device,
-        signature: STANDARD.encode(signature.to_bytes()),
+        signature: String::new(),
         records,
-    }
+    };
+    let org = request.records.first().map(|r| r.org_id);
+    let bytes = org
+        .and_then(|org| request.signing_bytes(org))
+        .unwrap_or_default();
+    request.signature = STANDARD.encode(key.sign(&bytes).to_bytes());
+    request
 }
 
 /// `records` as the till would push them.
@@ -223,14 +228,19 @@ fn edit_payload(record: &mut JournalRecord, edit: impl FnOnce(&mut Value)) {
     record.payload = payload.to_string();
 }
 
-/// A copy of sale record `template` as a new sale (new ids and receipt number) at `seq`.
+/// A copy of sale record `template` as a new sale (new ids, and a receipt number of its device
+/// the till has not used) at `seq`.
 fn another_sale_like(template: &JournalRecord, seq: u64) -> JournalRecord {
     let mut record = template.clone();
     record.id = uuid::Uuid::now_v7();
     record.seq = seq;
     edit_payload(&mut record, |p| {
         p["sale_id"] = Value::String(new_id());
-        p["receipt_no"] = Value::String(format!("FORGED-{seq:06}"));
+        p["receipt_no"] = Value::String(format!(
+            "{}-{:06}",
+            tillpoint_protocol::receipt_number::receipt_prefix(template.device_id),
+            900_000 + seq
+        ));
     });
     record
 }

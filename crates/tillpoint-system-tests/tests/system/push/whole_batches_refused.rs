@@ -52,7 +52,13 @@ async fn a_bad_signature_or_another_devices_batch_is_refused() {
     let mut wrong_hash = batch(&shop.till, records.clone());
     wrong_hash.signature = STANDARD.encode(
         device_key(&shop.till)
-            .sign(&push_signing_bytes(device, &records[0].hash))
+            .sign(&push_signing_bytes(
+                shop.org.id,
+                device,
+                records[0].seq,
+                records[records.len() - 1].seq,
+                &records[0].hash,
+            ))
             .to_bytes(),
     );
     assert_eq!(
