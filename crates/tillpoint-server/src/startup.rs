@@ -184,6 +184,7 @@ fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(routes::admin_devices::list_devices))
         .routes(routes!(routes::admin_devices::revoke_device))
+        .routes(routes!(routes::admin_devices::rebase_chain))
         .routes(routes!(routes::products::list_products))
         .routes(routes!(routes::products::get_product))
         .routes(routes!(routes::sync::pull))

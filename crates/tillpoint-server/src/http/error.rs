@@ -158,7 +158,9 @@ impl From<AdminError> for ApiError {
             AdminError::NotFound(what) => Self::not_found(what),
             AdminError::Conflict(message) => Self::conflict(message),
             AdminError::Invalid(message) => Self::unprocessable(message),
-            AdminError::BeyondOwnPermissions(_) => Self::new(ErrorCode::Forbidden, err.to_string()),
+            AdminError::BeyondOwnPermissions(_) | AdminError::NeedsAnotherPerson(_) => {
+                Self::new(ErrorCode::Forbidden, err.to_string())
+            }
             AdminError::Db(db) => db.into(),
         }
     }

@@ -95,6 +95,9 @@ pub enum AdminError {
     Invalid(String),
     #[error("you can grant, or manage someone holding, only permissions you hold yourself; you do not hold {0}")]
     BeyondOwnPermissions(Permission),
+    /// A change that needs a second person (four eyes): the caller is the one it is about.
+    #[error("{0}")]
+    NeedsAnotherPerson(&'static str),
     #[error(transparent)]
     Db(#[from] DbError),
 }

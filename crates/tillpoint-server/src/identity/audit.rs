@@ -35,6 +35,7 @@ pub enum AuditEvent {
     QuarantineReleased,
     QuarantineVoided,
     RecordsImported,
+    DeviceChainRebased,
 }
 
 impl AuditEvent {
@@ -63,6 +64,7 @@ impl AuditEvent {
             Self::QuarantineReleased => "quarantine_released",
             Self::QuarantineVoided => "quarantine_voided",
             Self::RecordsImported => "records_imported",
+            Self::DeviceChainRebased => "device_chain_rebased",
         }
     }
 }

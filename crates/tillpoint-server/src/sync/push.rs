@@ -42,8 +42,7 @@ use tillpoint_protocol::sync::{
 use tillpoint_protocol::{DeviceId, OrgId};
 
 pub(super) use applying::apply;
-#[allow(unused_imports)]
-pub(crate) use judging::{foreign_receipt_number, read_head, Head};
+pub(crate) use judging::{read_head, rejudge, Head};
 use judging::{Judge, Verdict, CONFLICTING_COPY};
 pub use judging::{CHAIN_TIME_TOLERANCE_SECS, CLOCK_TOLERANCE_SECS, MEASURED_CLOCK_TOLERANCE_SECS};
 
@@ -286,7 +285,7 @@ fn audit_conflict(
 }
 
 /// Saves `head` as the end of the server's copy of `device`'s chain.
-pub(super) fn save_chain(
+pub(crate) fn save_chain(
     tx: &Connection,
     org: OrgId,
     device: DeviceId,
@@ -354,6 +353,7 @@ mod tests {
             "/api/v1/sync/quarantine",
             "/api/v1/sync/quarantine/{id}/release",
             "/api/v1/sync/quarantine/{id}/void",
+            "/api/v1/admin/devices/{id}/chain/rebase",
         ] {
             assert!(doc.paths.paths.contains_key(path), "{path}");
         }

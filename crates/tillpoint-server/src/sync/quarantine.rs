@@ -2,6 +2,12 @@
 //! reason, then released (applied as if accepted) or voided (kept, never applied). Either is
 //! one transaction with its audit entry; a record already settled cannot be settled again.
 //! Another organisation's record answers exactly like a missing one.
+//!
+//! A release is four-eyes: it is made by someone other than the record's creator and than
+//! the person whose token handed it in, so nobody can let their own record into the books.
+//! It re-runs every check that can be run again on what the server holds
+//! ([`super::push::rejudge`]) and says what still fails, in its answer and its audit entry:
+//! the manager overrides knowingly, never blindly.
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
@@ -9,7 +15,7 @@ use serde_json::json;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind};
 use uuid::Uuid;
 
-use super::push::{apply, parse_payload};
+use super::push::{apply, parse_payload, rejudge};
 use crate::identity::admin::{AdminError, Administrator};
 use crate::identity::audit::AuditEvent;
 use crate::identity::time_text;
@@ -82,6 +88,15 @@ fn find(conn: &Connection, tenant: &Tenant, id: Uuid) -> Result<QuarantinedRecor
     .ok_or(AdminError::NotFound("quarantined record"))
 }
 
+/// A settled record, and for a release what the re-run checks still found (empty when all
+/// pass now, or for a void).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SettledRecord {
+    #[serde(flatten)]
+    pub record: QuarantinedRecord,
+    pub still_failing: Vec<String>,
+}
+
 /// What a manager decides about a quarantined record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -97,7 +112,7 @@ pub fn settle(
     admin: &Administrator,
     id: Uuid,
     decision: Decision,
-) -> Result<QuarantinedRecord, AdminError> {
+) -> Result<SettledRecord, AdminError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let tenant = admin.tenant();
     let held = find(&tx, tenant, id)?;
@@ -107,9 +122,22 @@ pub fn settle(
             held.status
         )));
     }
+    let mut still_failing = Vec::new();
     let (status, event) = match decision {
         Decision::Release => {
-            let record = journal_record(&tx, tenant, id)?;
+            let (record, content_hash, pushed_by) = journal_record(&tx, tenant, id)?;
+            let actor = tenant.actor();
+            if record.creator_id == actor {
+                return Err(AdminError::NeedsAnotherPerson(
+                    "you made this record: someone else must release it",
+                ));
+            }
+            if pushed_by.as_deref() == Some(actor.to_string().as_str()) {
+                return Err(AdminError::NeedsAnotherPerson(
+                    "you handed this record in: someone else must release it",
+                ));
+            }
+            still_failing = rejudge(&tx, tenant.org(), &record, &content_hash)?;
             let payload =
                 parse_payload(record.kind, &record.payload).map_err(AdminError::Invalid)?;
             if let super::push::Payload::Sale(sale) = &payload {
@@ -153,56 +181,70 @@ pub fn settle(
         ),
     )?;
     let device = held.device_id.parse().ok();
-    admin.audit(
-        &tx,
-        event,
-        device,
-        json!({"record": held.record_id, "seq": held.seq, "kind": held.kind, "reason": held.reason}),
-    )?;
-    let settled = find(&tx, tenant, id)?;
+    let mut detail = json!({"record": held.record_id, "seq": held.seq, "kind": held.kind, "reason": held.reason});
+    if decision == Decision::Release {
+        detail["still_failing"] = json!(still_failing);
+    }
+    admin.audit(&tx, event, device, detail)?;
+    let record = find(&tx, tenant, id)?;
     tx.commit()?;
-    Ok(settled)
+    Ok(SettledRecord {
+        record,
+        still_failing,
+    })
 }
 
-/// The stored copy `id` as the record the till sent.
+/// The stored copy `id` as the record the till sent, with the hash its contents compute to
+/// and who handed it in (unknown for records stored before the server kept it).
 fn journal_record(
     conn: &Connection,
     tenant: &Tenant,
     id: Uuid,
-) -> Result<JournalRecord, AdminError> {
+) -> Result<(JournalRecord, String, Option<String>), AdminError> {
     let bad = || AdminError::Invalid("the stored record cannot be read".into());
     let row = conn.query_row(
         "SELECT record_id, kind, org_id, creator_id, device_id, seq, created_at, grant_jti,
-                prev_hash, hash, payload
+                prev_hash, hash, payload, content_hash, pushed_by
            FROM sync_records WHERE org_id = ?1 AND id = ?2",
         (tenant.org().to_string(), id.to_string()),
         |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, Option<String>>(7)?,
-                r.get::<_, String>(8)?,
-                r.get::<_, String>(9)?,
-                r.get::<_, String>(10)?,
+                (
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                ),
+                (
+                    r.get::<_, String>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                    r.get::<_, String>(8)?,
+                    r.get::<_, String>(9)?,
+                    r.get::<_, String>(10)?,
+                ),
+                (r.get::<_, String>(11)?, r.get::<_, Option<String>>(12)?),
             ))
         },
     )?;
-    Ok(JournalRecord {
-        id: row.0.parse().map_err(|_| bad())?,
-        kind: RecordKind::parse(&row.1).ok_or_else(bad)?,
-        org_id: row.2.parse().map_err(|_| bad())?,
-        creator_id: row.3.parse().map_err(|_| bad())?,
-        device_id: row.4.parse().map_err(|_| bad())?,
-        seq: row.5 as u64,
-        created_at: row.6,
-        grant_jti: row.7,
-        prev_hash: row.8,
-        hash: row.9,
-        payload: row.10,
-    })
+    let (
+        (record_id, kind, org, creator, device, seq),
+        (created_at, grant_jti, prev, hash, payload),
+        (content_hash, pushed_by),
+    ) = row;
+    let record = JournalRecord {
+        id: record_id.parse().map_err(|_| bad())?,
+        kind: RecordKind::parse(&kind).ok_or_else(bad)?,
+        org_id: org.parse().map_err(|_| bad())?,
+        creator_id: creator.parse().map_err(|_| bad())?,
+        device_id: device.parse().map_err(|_| bad())?,
+        seq: seq as u64,
+        created_at,
+        grant_jti,
+        prev_hash: prev,
+        hash,
+        payload,
+    };
+    Ok((record, content_hash, pushed_by))
 }

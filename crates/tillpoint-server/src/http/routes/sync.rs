@@ -27,7 +27,7 @@ use crate::store::DbError;
 use crate::sync::import::{self, MAX_IMPORT_RECORDS};
 use crate::sync::pull::{self, PullError};
 use crate::sync::push::{self, PushError, Pusher};
-use crate::sync::quarantine::{self, Decision, QuarantinedRecord};
+use crate::sync::quarantine::{self, Decision, QuarantinedRecord, SettledRecord};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -221,14 +221,16 @@ pub async fn list_quarantine(
     Ok(Json(QuarantineList { records }))
 }
 
-/// Applies a quarantined record as if it had been accepted.
+/// Applies a quarantined record as if it had been accepted. Four-eyes: not by the record's
+/// creator nor by whoever handed it in. The checks that can be re-run are, and what still
+/// fails is in the answer and the audit entry.
 #[utoipa::path(post, path = "/api/v1/sync/quarantine/{id}/release", tag = "sync",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "the stored record")),
     responses(
-        (status = 200, body = QuarantinedRecord),
+        (status = 200, description = "released; `still_failing` lists what the re-run checks still find", body = SettledRecord),
         (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 403, description = "needs sync:quarantine:manage, and someone other than the record's creator and the person who handed it in", body = ErrorBody),
         (status = 404, description = "no such record in this organisation", body = ErrorBody),
         (status = 409, description = "already released or voided, or its sale is already recorded", body = ErrorBody),
     ))]
@@ -237,7 +239,7 @@ pub async fn release_quarantined(
     ClientIp(ip): ClientIp,
     State(state): State<AppState>,
     PathId(StoredRecordId(id)): PathId<StoredRecordId>,
-) -> Result<Json<QuarantinedRecord>, ApiError> {
+) -> Result<Json<SettledRecord>, ApiError> {
     settle(require, ip, state, id, Decision::Release).await
 }
 
@@ -246,7 +248,7 @@ pub async fn release_quarantined(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "the stored record")),
     responses(
-        (status = 200, body = QuarantinedRecord),
+        (status = 200, body = SettledRecord),
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, description = "no such record in this organisation", body = ErrorBody),
@@ -257,7 +259,7 @@ pub async fn void_quarantined(
     ClientIp(ip): ClientIp,
     State(state): State<AppState>,
     PathId(StoredRecordId(id)): PathId<StoredRecordId>,
-) -> Result<Json<QuarantinedRecord>, ApiError> {
+) -> Result<Json<SettledRecord>, ApiError> {
     settle(require, ip, state, id, Decision::Void).await
 }
 
@@ -267,7 +269,7 @@ async fn settle(
     state: AppState,
     id: Uuid,
     decision: Decision,
-) -> Result<Json<QuarantinedRecord>, ApiError> {
+) -> Result<Json<SettledRecord>, ApiError> {
     let admin = administrator(&require, ip, &state);
     let record = state
         .db

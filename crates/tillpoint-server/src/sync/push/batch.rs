@@ -276,11 +276,20 @@ mod tests {
     #[test]
     fn a_huge_seq_cannot_be_slipped_in_nor_move_the_chain() {
         let s = setup();
-        let genuine = signed(&s, sales(&s, (0, GENESIS_HASH.to_owned()), 2));
-        // The last record's seq raised and re-hashed under the kept signature.
+        let genuine = signed(&s, sales(&s, (0, GENESIS_HASH.to_owned()), 3));
+        // A middle record's seq raised and re-hashed under the kept signature: it used to be
+        // taken as a gap and move the chain's end there, making every later genuine record
+        // of the till a fork.
         let mut forged = genuine.clone();
         forged.records[1].seq = i64::MAX as u64;
         forged.records[1].hash = forged.records[1].expected_hash();
+        assert!(refusal(&s, &forged)
+            .unwrap()
+            .contains("not one intact chain"));
+        // The last record's, likewise.
+        let mut forged = genuine.clone();
+        forged.records[2].seq = i64::MAX as u64;
+        forged.records[2].hash = forged.records[2].expected_hash();
         assert!(refusal(&s, &forged).is_some());
         // Even signed by the device, a seq the server cannot hold is refused whole.
         let mut huge = sales(&s, (0, GENESIS_HASH.to_owned()), 1);

@@ -472,6 +472,110 @@ fn grant_used(conn: &Connection, org: OrgId, jti: &str, currency: &str) -> rusql
     .map(|t| t.unwrap_or(0))
 }
 
+/// The checks a manager's release re-runs on a stored record, and what each still finds
+/// (empty: all pass now). Everything judging can decide again from what the server holds: the
+/// record's own hash, its link (and time) to the stored record before it, the device's
+/// revocation, its receipt number, and who made it under what authority, judged as of now.
+/// What cannot be re-run is where it stood against the chain's end when it arrived (the end
+/// has moved since); the link to its stored predecessor stands in for it.
+pub(crate) fn rejudge(
+    conn: &Connection,
+    org: OrgId,
+    record: &JournalRecord,
+    content_hash: &str,
+) -> rusqlite::Result<Vec<String>> {
+    let mut failing = Vec::new();
+    if content_hash != record.hash {
+        failing.push("edited: its hash does not match its contents".to_owned());
+    }
+    let Ok(created_at) = DateTime::parse_from_rfc3339(&record.created_at) else {
+        failing.push("created_at is not an RFC 3339 time".to_owned());
+        return Ok(failing);
+    };
+    let created_at = created_at.with_timezone(&Utc);
+    if let Some(reason) = stored_link(conn, org, record, created_at)? {
+        failing.push(reason);
+    }
+    let payload = match parse_payload(record.kind, &record.payload) {
+        Ok(payload) => payload,
+        Err(reason) => {
+            failing.push(reason);
+            return Ok(failing);
+        }
+    };
+    let revoked_at = conn
+        .query_row(
+            "SELECT revoked_at FROM devices WHERE org_id = ?1 AND id = ?2",
+            (org.to_string(), record.device_id.to_string()),
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .flatten()
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    if let Some(at) = revoked_at.filter(|at| created_at >= *at) {
+        failing.push(format!(
+            "made after this device was revoked ({})",
+            time_text(at)
+        ));
+    }
+    if let Some(reason) = foreign_receipt_number(record, &payload) {
+        failing.push(reason);
+    }
+    let mut judge = Judge::new(conn, org, record.device_id, None)?;
+    if let Some(reason) = judge.checks(record, created_at, &payload)? {
+        failing.push(reason);
+    }
+    Ok(failing)
+}
+
+/// Whether `record` links to a record of its device the server holds (not voided), made no
+/// later than it (within [`CHAIN_TIME_TOLERANCE_SECS`]).
+fn stored_link(
+    conn: &Connection,
+    org: OrgId,
+    record: &JournalRecord,
+    created_at: DateTime<Utc>,
+) -> rusqlite::Result<Option<String>> {
+    if record.seq <= 1 {
+        return Ok((record.prev_hash != GENESIS_HASH)
+            .then(|| "broken chain: the device's first record does not start a chain".to_owned()));
+    }
+    let before = record.seq - 1;
+    let linked: Option<String> = conn
+        .query_row(
+            "SELECT created_at FROM sync_records
+              WHERE org_id = ?1 AND device_id = ?2 AND seq = ?3 AND hash = ?4
+                AND content_hash = hash AND status <> 'voided'
+              LIMIT 1",
+            (
+                org.to_string(),
+                record.device_id.to_string(),
+                before as i64,
+                &record.prev_hash,
+            ),
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(linked_at) = linked else {
+        return Ok(Some(format!(
+            "broken chain: the server holds no record {before} of this device that it links to"
+        )));
+    };
+    let tolerance = chrono::Duration::seconds(CHAIN_TIME_TOLERANCE_SECS);
+    Ok(DateTime::parse_from_rfc3339(&linked_at)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+        .filter(|before_at| created_at + tolerance < *before_at)
+        .map(|before_at| {
+            format!(
+                "time runs backwards: made at {}, before record {before} of this device ({})",
+                time_text(created_at),
+                time_text(before_at)
+            )
+        }))
+}
+
 /// Where the server's copy of `device`'s chain ends (genesis for a device never heard from).
 pub(crate) fn read_head(conn: &Connection, org: OrgId, device: DeviceId) -> rusqlite::Result<Head> {
     let head = conn

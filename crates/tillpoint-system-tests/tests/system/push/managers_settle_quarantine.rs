@@ -1,9 +1,9 @@
 //! Managers settle the quarantine: they release or void quarantined records of their own
-//! organisation only.
+//! organisation only; a release is four-eyes and re-runs the checks, saying what still fails.
 
 use super::{
-    audit_events, batch, go_offline, journal, push_ok, relink, sales_on_server, sell, shop,
-    token_on, PASSWORD,
+    audit_events, batch, go_offline, journal, push_ok, relink, sales_on_server, sell,
+    server_scalar, shop, token_on, Shop, PASSWORD,
 };
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -137,4 +137,126 @@ async fn managers_release_or_void_quarantined_records_of_their_own_organisation_
     assert_eq!(outcomes(&again), [Outcome::Duplicate; 3]);
     assert_eq!(again.results[1].reason, None, "released");
     assert!(reason(&again, 2).contains("voided"), "{again:?}");
+}
+
+/// The quarantine list, seen by `token`: the stored id of each record by its seq.
+pub(super) async fn held_ids(shop: &Shop, token: &str) -> Vec<(i64, String)> {
+    let list: Value = reqwest::Client::new()
+        .get(shop.server.at("api/v1/sync/quarantine"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["seq"].as_i64().unwrap(),
+                r["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Releases stored record `id` as `token`'s holder.
+pub(super) async fn release(shop: &Shop, id: &str, token: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(
+            shop.server
+                .at(&format!("api/v1/sync/quarantine/{id}/release")),
+        )
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_release_needs_someone_other_than_its_creator_and_its_pusher_and_says_what_still_fails() {
+    let shop = shop().await;
+    // farai, another Administrator, hands the till's batch in with their own token.
+    shop.server
+        .create_user(&shop.org, "farai", "Administrator", "farai-password-1")
+        .await;
+    let farai = token_on(&shop.server, "farai", "farai-password-1", new_device()).await;
+    go_offline(&shop.till, "tendai", PASSWORD).await;
+    for _ in 0..2 {
+        sell(&shop.till, &shop.catalog.bread, "1", "2.00").await;
+    }
+    let mut records = journal(&shop.till);
+    // Made by tendai under a grant the server never issued.
+    records[1].grant_jti = Some("forged-1".into());
+    // Said to be made by rumbi, likewise.
+    records[2].creator_id = shop.admin;
+    records[2].grant_jti = Some("forged-2".into());
+    relink(&mut records, GENESIS_HASH);
+    let answer = push_ok(&shop.server, &farai, &batch(&shop.till, records)).await;
+    assert_eq!(
+        outcomes(&answer),
+        [
+            Outcome::Accepted,
+            Outcome::Quarantined,
+            Outcome::Quarantined
+        ]
+    );
+    let rumbi = shop.admin_token().await;
+    let held = held_ids(&shop, &rumbi).await;
+    let id_of = |seq: i64| held.iter().find(|h| h.0 == seq).unwrap().1.clone();
+    let (tendais, rumbis) = (id_of(2), id_of(3));
+
+    // The person who handed a record in cannot release it, nor can its creator.
+    let refused = release(&shop, &tendais, &farai).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("you handed this record in"));
+    let refused = release(&shop, &rumbis, &rumbi).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("you made this record"));
+    assert_eq!(sales_on_server(&shop.server, &shop.org).await, 0);
+
+    // A second person may, and is told what the re-run checks still find.
+    let released = release(&shop, &tendais, &rumbi).await;
+    assert_eq!(released.status(), StatusCode::OK);
+    let released: Value = released.json().await.unwrap();
+    assert_eq!(released["status"], "released");
+    let still: Vec<&str> = released["still_failing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert_eq!(still.len(), 1, "{still:?}");
+    assert!(still[0].contains("unknown grant"), "{still:?}");
+    assert_eq!(sales_on_server(&shop.server, &shop.org).await, 1);
+    // The audit entry keeps it, with who released.
+    let audited = server_scalar(
+        &shop.server,
+        "SELECT COUNT(*) FROM audit_log WHERE event = 'quarantine_released'
+            AND json_extract(detail, '$.still_failing[0]') LIKE '%unknown grant%'
+            AND actor_id = ?1",
+        shop.admin.to_string(),
+    )
+    .await;
+    assert_eq!(audited, 1);
+    // Who handed each record in is kept with it.
+    let by_farai = server_scalar(
+        &shop.server,
+        "SELECT COUNT(*) FROM sync_records WHERE org_id = ?1 AND pushed_via = 'push'
+            AND pushed_by = (SELECT id FROM users WHERE username = 'farai')",
+        shop.org.id.to_string(),
+    )
+    .await;
+    assert_eq!(by_farai, 3);
 }

@@ -9,6 +9,7 @@ mod device_keys;
 mod exactly_once;
 mod managers_settle_quarantine;
 mod quarantined_not_lost;
+mod recovery;
 mod whole_batches_refused;
 
 use std::time::Duration;
@@ -56,6 +57,8 @@ struct Shop {
     till: TestTill,
     catalog: Catalog,
     cashier: UserId,
+    /// rumbi, an Administrator.
+    admin: UserId,
 }
 
 async fn shop() -> Shop {
@@ -64,7 +67,7 @@ async fn shop() -> Shop {
     let cashier = server
         .create_user(&org, "tendai", "Cashier", PASSWORD)
         .await;
-    server
+    let admin = server
         .create_user(&org, "rumbi", "Administrator", ADMIN_PASSWORD)
         .await;
     let catalog = Catalog {
@@ -81,6 +84,7 @@ async fn shop() -> Shop {
         till,
         catalog,
         cashier,
+        admin,
     }
 }
 
