@@ -130,25 +130,10 @@ pub enum ChainError {
 /// Checks that `records` continue a chain whose last record had `seq` and `hash`
 /// (`(0, GENESIS_HASH)` for a new device).
 pub fn verify_chain<'a>(
-    mut last: (u64, String),
+    last: (u64, String),
     records: impl IntoIterator<Item = &'a JournalRecord>,
 ) -> Result<(), ChainError> {
-    for record in records {
-        if last.0.checked_add(1) != Some(record.seq) {
-            return Err(ChainError::Gap {
-                seq: record.seq,
-                previous: last.0,
-            });
-        }
-        if record.prev_hash != last.1 {
-            return Err(ChainError::Broken { seq: record.seq });
-        }
-        if !record.hash_is_intact() {
-            return Err(ChainError::Edited { seq: record.seq });
-        }
-        last = (record.seq, record.hash.clone());
-    }
-    Ok(())
+    first_break(last, records).map_or(Ok(()), |(_, broken)| Err(broken))
 }
 
 /// Checks that `records` form one intact stretch of a chain on their own: the first record's
@@ -156,13 +141,46 @@ pub fn verify_chain<'a>(
 /// its `prev_hash` the previous record's hash, its hash its own. Where the stretch starts is
 /// not judged here (that is the receiver's copy of the chain). An empty slice is intact.
 pub fn verify_stretch(records: &[JournalRecord]) -> Result<(), ChainError> {
-    let Some(first) = records.first() else {
-        return Ok(());
-    };
+    stretch_break(records).map_or(Ok(()), |(_, broken)| Err(broken))
+}
+
+/// How many leading records of `records` form one intact stretch ([`verify_stretch`]): what a
+/// device can sign as one batch.
+pub fn intact_prefix_len(records: &[JournalRecord]) -> usize {
+    stretch_break(records).map_or(records.len(), |(at, _)| at)
+}
+
+fn stretch_break(records: &[JournalRecord]) -> Option<(usize, ChainError)> {
+    let first = records.first()?;
     if !first.hash_is_intact() {
-        return Err(ChainError::Edited { seq: first.seq });
+        return Some((0, ChainError::Edited { seq: first.seq }));
     }
-    verify_chain((first.seq, first.hash.clone()), &records[1..])
+    first_break((first.seq, first.hash.clone()), &records[1..]).map(|(at, broken)| (at + 1, broken))
+}
+
+/// The first record of `records` that does not continue the chain ending at `last`: its
+/// position and why.
+fn first_break<'a>(
+    mut last: (u64, String),
+    records: impl IntoIterator<Item = &'a JournalRecord>,
+) -> Option<(usize, ChainError)> {
+    for (at, record) in records.into_iter().enumerate() {
+        let broken = if last.0.checked_add(1) != Some(record.seq) {
+            ChainError::Gap {
+                seq: record.seq,
+                previous: last.0,
+            }
+        } else if record.prev_hash != last.1 {
+            ChainError::Broken { seq: record.seq }
+        } else if !record.hash_is_intact() {
+            ChainError::Edited { seq: record.seq }
+        } else {
+            last = (record.seq, record.hash.clone());
+            continue;
+        };
+        return Some((at, broken));
+    }
+    None
 }
 
 /// Lower-case hex.
@@ -251,6 +269,11 @@ mod tests {
         huge[1].prev_hash = huge[0].hash.clone();
         huge[1].hash = huge[1].expected_hash();
         assert!(matches!(verify_stretch(&huge), Err(ChainError::Gap { .. })));
+        // What a device can sign: the run before the first break.
+        assert_eq!(intact_prefix_len(&records), 5);
+        assert_eq!(intact_prefix_len(&reordered), 1);
+        assert_eq!(intact_prefix_len(&edited), 0);
+        assert_eq!(intact_prefix_len(&huge), 1);
     }
 
     #[test]

@@ -35,7 +35,7 @@ use chrono::{SecondsFormat, Utc};
 use ed25519_dalek::{Signer as _, SigningKey};
 use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
-use tillpoint_protocol::journal::JournalRecord;
+use tillpoint_protocol::journal::{intact_prefix_len, JournalRecord};
 use tillpoint_protocol::sync::{
     Outcome, PushRequest, PushResponse, RecordResult, MAX_PUSH_RECORDS, PUSH_PATH,
 };
@@ -160,10 +160,23 @@ impl Till {
         let url = self.config().server_url.endpoint(PUSH_PATH);
         let mut summary = PushSummary::default();
         loop {
-            let records = {
+            let mut records = {
                 let mut conn = self.store().conn()?;
                 run_blocking(|| start_batch(&mut conn, size, &now()))?
             };
+            // The server takes a batch only as one intact chain, so a batch ends where this
+            // till's own journal breaks; the record after the break leads the next batch, and
+            // the server reports the break once, on it. A record whose hash is not its own
+            // (edited here after it was written) can never be signed as one: it is kept here,
+            // marked, and the server will report it missing.
+            if records.first().is_some_and(|first| !first.hash_is_intact()) {
+                let seq = records[0].seq;
+                let mut conn = self.store().conn()?;
+                run_blocking(|| mark_unsendable(&mut conn, seq, &now()))?;
+                summary.rejected += 1;
+                continue;
+            }
+            records.truncate(intact_prefix_len(&records));
             let Some(request) = signed_batch(device_id, &key, records) else {
                 break;
             };
@@ -280,6 +293,20 @@ fn start_batch(
     drop(attempt);
     tx.commit()?;
     Ok(records)
+}
+
+/// Why a record edited on this till is never sent.
+pub(crate) const EDITED_ON_THIS_TILL: &str = "edited on this till after it was written (its hash does not match its contents): it cannot be signed, so it was not sent; the server reports it missing";
+
+/// Marks record `seq` as one the till cannot send ([`EDITED_ON_THIS_TILL`]): `rejected`, kept
+/// and shown like a record the server could not read, and exported with the rest.
+fn mark_unsendable(conn: &mut Connection, seq: u64, now: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE outbox SET state = 'rejected', reason = ?2, updated_at = ?3
+          WHERE journal_seq = ?1 AND state = 'pending'",
+    )?
+    .execute((seq as i64, EDITED_ON_THIS_TILL, now))?;
+    Ok(())
 }
 
 #[derive(Debug, Default)]
@@ -399,6 +426,39 @@ mod tests {
     use crate::server_url::ServerUrl;
     use crate::sign_in::secrets::MemorySecrets;
     use crate::sync::fake_server::{accept_all, setup, verifies};
+
+    #[tokio::test]
+    async fn a_batch_ends_where_the_journal_breaks_and_an_edited_record_is_kept_unsent() {
+        let s = setup(&[], accept_all).await;
+        s.record(5);
+        {
+            // Record 2 edited in place, as someone with the database file could.
+            let conn = s.till.store().conn().unwrap();
+            conn.execute_batch(
+                "DROP TRIGGER journal_no_update;
+                 UPDATE journal SET payload = '{\"n\":99}' WHERE seq = 2;",
+            )
+            .unwrap();
+        }
+        let summary = s.till.push_outbox(|_| {}).await.unwrap();
+        assert_eq!((summary.accepted, summary.rejected), (4, 1), "{summary:?}");
+        // Every batch sent is one intact chain, signed: the record before the edit, then the
+        // records after it (which the server reports as following a missing record).
+        assert_eq!(s.seen_seqs(), [vec![1], vec![3, 4, 5]]);
+        assert!(s
+            .fake
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|b| verifies(&s.till, b)));
+        let states = s.states();
+        assert_eq!(
+            states.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+            ["synced", "rejected", "synced", "synced", "synced"]
+        );
+        assert_eq!(states[1].2.as_deref(), Some(EDITED_ON_THIS_TILL));
+    }
 
     #[tokio::test]
     async fn each_record_is_marked_by_its_own_answer() {
@@ -521,7 +581,9 @@ mod tests {
 
         answer_three.store(true, std::sync::atomic::Ordering::SeqCst);
         s.till.push_outbox_with(options, |_| {}).await.unwrap();
-        assert_eq!(s.seen_seqs()[1], [3, 5]);
+        // 3 and 5 do not chain to each other (4 was answered between them): each goes in a
+        // batch of its own, since the server takes a batch only as one intact chain.
+        assert_eq!(s.seen_seqs()[1..], [vec![3], vec![5]]);
         assert!(s.state_names().iter().all(|s| s == "synced"));
         assert_eq!(s.states()[2].3, 2, "two attempts for record 3");
         assert_eq!(s.till.sync_status().unwrap().last_error, None);

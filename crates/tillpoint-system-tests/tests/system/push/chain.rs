@@ -4,7 +4,7 @@
 
 use super::{
     audit_events, batch, edit_payload, go_offline, journal, push, push_ok, records_on_server,
-    relink, sales_on_server, sell, shop, PASSWORD,
+    relink, sales_on_server, sell, shop, till_db, PASSWORD,
 };
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -139,6 +139,42 @@ async fn a_rehashed_edit_breaks_the_link_and_the_whole_batch_is_refused() {
     // The till's own push, later, is taken whole.
     let answer = push_ok(&shop.server, &token, &genuine).await;
     assert_eq!(outcomes(&answer), [Outcome::Accepted; 4]);
+}
+
+/// The till never signs a batch that is not one intact chain: a record edited in its own
+/// database stays on the till (rejected there, with the reason), and the server reports it
+/// missing on the record after it; nothing before or after is held up.
+#[tokio::test]
+async fn a_till_whose_journal_was_edited_goes_on_syncing_around_the_edit() {
+    let shop = shop().await;
+    for _ in 0..3 {
+        sell(&shop.till, &shop.catalog.bread, "1", "2.00").await;
+    }
+    till_db(&shop.till)
+        .execute_batch(
+            "DROP TRIGGER journal_no_update;
+             UPDATE journal SET payload = json_set(payload, '$.total_minor', 1) WHERE seq = 3;",
+        )
+        .unwrap();
+    let summary = shop.till.till.push_outbox(|_| {}).await.unwrap();
+    assert_eq!(
+        (summary.accepted, summary.quarantined, summary.rejected),
+        (2, 1, 1),
+        "{summary:?}"
+    );
+    assert_eq!(records_on_server(&shop.server, &shop.org).await, 3);
+    assert_eq!(sales_on_server(&shop.server, &shop.org).await, 1);
+    let status = shop.till.till.sync_status().unwrap();
+    assert_eq!(status.pending, 0);
+    let reasons: Vec<String> = till_db(&shop.till)
+        .prepare("SELECT reason FROM outbox WHERE state <> 'synced' ORDER BY journal_seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(reasons[0].contains("edited on this till"), "{reasons:?}");
+    assert!(reasons[1].contains("gap: record 3"), "{reasons:?}");
 }
 
 #[tokio::test]

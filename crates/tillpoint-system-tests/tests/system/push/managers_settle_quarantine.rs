@@ -210,20 +210,21 @@ async fn a_release_needs_someone_other_than_its_creator_and_its_pusher_and_says_
     let (tendais, rumbis) = (id_of(2), id_of(3));
 
     // The person who handed a record in cannot release it, nor can its creator.
-    let refused = release(&shop, &tendais, &farai).await;
-    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    assert!(refused
-        .text()
-        .await
-        .unwrap()
-        .contains("you handed this record in"));
-    let refused = release(&shop, &rumbis, &rumbi).await;
-    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    assert!(refused
-        .text()
-        .await
-        .unwrap()
-        .contains("you made this record"));
+    let forbidden = |response: reqwest::Response, says: &'static str| async move {
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let text = response.text().await.unwrap();
+        assert!(text.contains(says), "{text}");
+    };
+    forbidden(
+        release(&shop, &tendais, &farai).await,
+        "you handed this record in",
+    )
+    .await;
+    forbidden(
+        release(&shop, &rumbis, &rumbi).await,
+        "you made this record",
+    )
+    .await;
     assert_eq!(sales_on_server(&shop.server, &shop.org).await, 0);
 
     // A second person may, and is told what the re-run checks still find.
