@@ -1,29 +1,32 @@
 //! Sync push: a till's journal arriving at the server (ARCHITECTURE.md §4,
 //! docs/decisions/sync-push.md).
 //!
-//! The promise this module keeps: **nothing a till sold is lost or counted twice.** Every
-//! batch is judged in one `BEGIN IMMEDIATE` transaction:
+//! The promise this module keeps: **nothing a till sold is lost or counted twice, and nothing
+//! the device did not sign is counted at all.** Every batch is judged in one
+//! `BEGIN IMMEDIATE` transaction:
 //!
 //! 1. The batch as a whole must come from the caller's organisation and from the device that
-//!    signed it, with the key bound to that device at sign-in; otherwise it is refused (403)
-//!    and nothing but an audit entry is written.
+//!    signed it, with the key bound to that device at sign-in, and its records must form one
+//!    intact chain ending in the hash the device signed (`batch`); otherwise it is refused
+//!    (403) and nothing but an audit entry is written.
 //! 2. Each record is then answered on its own, in order. A record seen before (same id, same
 //!    hash) is a `duplicate` and changes nothing, so resending a batch any number of times is
 //!    harmless. A record that cannot be read is `rejected` and not stored. Every other record
-//!    is stored exactly as sent: `accepted` (and applied: sale, lines, payments, stock
-//!    movements, the grant's running total) when every check passes, `quarantined` with the
-//!    first reason that failed otherwise.
+//!    is stored exactly as sent, with who handed it in: `accepted` (and applied: sale, lines,
+//!    payments, stock movements, the grant's running total) when every check passes,
+//!    `quarantined` with the first reason that failed otherwise.
 //! 3. The server's copy of the device's chain (`device_chains`) ends at the last record
-//!    received in `seq` order. A record that does not continue it is quarantined with the
-//!    chain's reason, and the chain then continues from that record, so one deleted or edited
-//!    entry is reported once, where it happened, and never blocks the records behind it.
+//!    received in `seq` order. A batch's first new record that does not continue it is
+//!    quarantined with the chain's reason, and the chain then continues from that record (one
+//!    the device signed), so a hole between batches is reported once, where it happened, and
+//!    never blocks the records behind it.
 //!
-//! The work has two halves with one invariant each, run record by record by the one ingest
-//! (`ingest`) behind both push and import (`super::import`): `judging` decides a record's
-//! answer and writes nothing; `applying` writes an accepted record's business rows and
-//! refuses nothing. Between the two, the ingest keeps the books of what arrived:
-//! each record stored as sent (`sync_records`), the chain's new end (`device_chains`) and
-//! the audit entries.
+//! The work has three parts with one invariant each, run by the one ingest (`ingest`) behind
+//! both push and import (`super::import`): `batch` lets only an intact, signed batch through;
+//! `judging` decides a record's answer and writes nothing; `applying` writes an accepted
+//! record's business rows and refuses nothing. Between them, the ingest keeps the books of
+//! what arrived: each record stored as sent (`sync_records`), the chain's new end
+//! (`device_chains`) and the audit entries.
 
 mod applying;
 mod batch;

@@ -6,7 +6,7 @@
 //! A release is four-eyes: it is made by someone other than the record's creator and than
 //! the person whose token handed it in, so nobody can let their own record into the books.
 //! It re-runs every check that can be run again on what the server holds
-//! ([`super::push::rejudge`]) and says what still fails, in its answer and its audit entry:
+//! (`super::push::rejudge`) and says what still fails, in its answer and its audit entry:
 //! the manager overrides knowingly, never blindly.
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};

@@ -1,18 +1,21 @@
 //! Judging: what the server answers for each record of a batch, decided before anything of
 //! the record is written.
 //!
-//! The invariant: **judging writes nothing.** It reads the batch, the server's copy of the
+//! The invariant: **judging writes nothing.** It reads a batch that passed the batch checks
+//! (`super::batch`: intact, signed by its device), the server's copy of the
 //! device's chain, the organisation's users and offline grants, and what earlier records
 //! made of the books (records held, sales applied, what each grant has been used for), and
 //! returns a [`Verdict`]: `duplicate`, a conflicting copy, `rejected`, `quarantined` with
-//! the first reason that failed (organisation, device, chain, creator, grant, limits, time),
+//! the first reason that failed (chain, time along the chain, revocation, receipt number,
+//! creator, grant, limits, time),
 //! or `accepted`. The ingest ([`super::ingest`]) stores the record and, when it is accepted,
 //! has it applied before the next record is judged — so a grant's running total, a receipt
 //! number already taken, or a copy already held are seen by every record after the one that
 //! made them.
 //!
 //! The only state judging keeps is in memory: the chain's end as the batch moves it, which
-//! the ingest saves after the last record, and the users and grants it has looked up.
+//! the ingest saves after the last record, and the users and grants it has looked up. A
+//! quarantine release re-runs what can be re-run of it on a stored record ([`rejudge`]).
 
 use std::collections::HashMap;
 
