@@ -40,10 +40,15 @@ pub struct QuarantinedRecord {
     pub reason: Option<String>,
     /// The record's payload as the till sent it (JSON text).
     pub payload: String,
+    /// The user whose token handed it in (unknown for records stored before the server kept
+    /// it): they may not release it.
+    pub pushed_by: Option<String>,
+    /// `push` or `import`.
+    pub pushed_via: Option<String>,
 }
 
 const COLUMNS: &str = "id, record_id, kind, device_id, creator_id, seq, created_at, grant_jti,
-                       received_at, status, reason, payload";
+                       received_at, status, reason, payload, pushed_by, pushed_via";
 
 fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantinedRecord> {
     let uuid = |i: usize| -> rusqlite::Result<Uuid> {
@@ -65,6 +70,8 @@ fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantinedRecord> {
         status: row.get(9)?,
         reason: row.get(10)?,
         payload: row.get(11)?,
+        pushed_by: row.get(12)?,
+        pushed_via: row.get(13)?,
     })
 }
 

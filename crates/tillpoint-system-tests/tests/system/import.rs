@@ -236,6 +236,15 @@ async fn a_dead_tills_file_is_imported_exactly_once_and_its_return_doubles_nothi
         shop.manager, file.device_id
     );
     assert_eq!(count(server, org, &audited).await, 1);
+    // Each record keeps who handed it in, and how: the manager by import, the till by push.
+    let handed_in = format!(
+        "SELECT COUNT(*) FROM sync_records WHERE org_id = ?1 AND pushed_via = 'import'
+           AND pushed_by = '{}'",
+        shop.manager
+    );
+    assert_eq!(count(server, org, &handed_in).await, 3);
+    let pushed = "SELECT COUNT(*) FROM sync_records WHERE org_id = ?1 AND pushed_via = 'push'";
+    assert_eq!(count(server, org, pushed).await, 2);
 
     // Imported again: nothing changes.
     let again = import_ok(server, &token, &file).await;

@@ -205,6 +205,23 @@ async fn a_release_needs_someone_other_than_its_creator_and_its_pusher_and_says_
         ]
     );
     let rumbi = shop.admin_token().await;
+    // The list says who handed each record in.
+    let list: Value = reqwest::Client::new()
+        .get(shop.server.at("api/v1/sync/quarantine"))
+        .bearer_auth(&rumbi)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let farai_id = list["records"][0]["pushed_by"].as_str().unwrap().to_owned();
+    assert!(list["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["pushed_by"] == farai_id.as_str() && r["pushed_via"] == "push"));
+    assert_ne!(farai_id, shop.cashier.to_string());
     let held = held_ids(&shop, &rumbi).await;
     let id_of = |seq: i64| held.iter().find(|h| h.0 == seq).unwrap().1.clone();
     let (tendais, rumbis) = (id_of(2), id_of(3));
