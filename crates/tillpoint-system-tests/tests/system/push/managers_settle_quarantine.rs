@@ -47,15 +47,7 @@ async fn managers_release_or_void_quarantined_records_of_their_own_organisation_
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
     let admin = shop.admin_token().await;
-    let list: Value = client
-        .get(&list_url)
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = quarantine_list(&shop, &admin).await;
     let held = list["records"].as_array().unwrap();
     assert_eq!(held.len(), 2);
     let id_of = |seq: i64| -> String {
@@ -121,15 +113,7 @@ async fn managers_release_or_void_quarantined_records_of_their_own_organisation_
     );
     assert_eq!(audit_events(&shop.server, "quarantine_released").await, 1);
     assert_eq!(audit_events(&shop.server, "quarantine_voided").await, 1);
-    let list: Value = client
-        .get(&list_url)
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = quarantine_list(&shop, &admin).await;
     assert_eq!(list["records"].as_array().unwrap().len(), 0);
 
     // The till resending learns what became of them.
@@ -139,9 +123,9 @@ async fn managers_release_or_void_quarantined_records_of_their_own_organisation_
     assert!(reason(&again, 2).contains("voided"), "{again:?}");
 }
 
-/// The quarantine list, seen by `token`: the stored id of each record by its seq.
-pub(super) async fn held_ids(shop: &Shop, token: &str) -> Vec<(i64, String)> {
-    let list: Value = reqwest::Client::new()
+/// The quarantine list as `token`'s holder sees it.
+async fn quarantine_list(shop: &Shop, token: &str) -> Value {
+    reqwest::Client::new()
         .get(shop.server.at("api/v1/sync/quarantine"))
         .bearer_auth(token)
         .send()
@@ -149,8 +133,12 @@ pub(super) async fn held_ids(shop: &Shop, token: &str) -> Vec<(i64, String)> {
         .unwrap()
         .json()
         .await
-        .unwrap();
-    list["records"]
+        .unwrap()
+}
+
+/// The quarantine list, seen by `token`: the stored id of each record by its seq.
+pub(super) async fn held_ids(shop: &Shop, token: &str) -> Vec<(i64, String)> {
+    quarantine_list(shop, token).await["records"]
         .as_array()
         .unwrap()
         .iter()
@@ -206,15 +194,7 @@ async fn a_release_needs_someone_other_than_its_creator_and_its_pusher_and_says_
     );
     let rumbi = shop.admin_token().await;
     // The list says who handed each record in.
-    let list: Value = reqwest::Client::new()
-        .get(shop.server.at("api/v1/sync/quarantine"))
-        .bearer_auth(&rumbi)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = quarantine_list(&shop, &rumbi).await;
     let farai_id = list["records"][0]["pushed_by"].as_str().unwrap().to_owned();
     assert!(list["records"]
         .as_array()
