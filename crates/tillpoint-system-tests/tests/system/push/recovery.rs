@@ -3,10 +3,15 @@
 //! till's records flow again and the ones quarantined meanwhile are released one by one.
 
 use super::managers_settle_quarantine::{held_ids, release};
-use super::{audit_events, device_of, sales_on_server, sell, shop, token_on, Shop};
+use super::{
+    audit_events, batch, device_of, journal, push_ok, sales_on_server, sell, server_scalar, shop,
+    token_on, Shop,
+};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use tillpoint_protocol::sync::Outcome;
 use tillpoint_system_tests::new_device;
+use tillpoint_system_tests::sync::outcomes;
 
 /// Re-bases the till's device chain onto stored record `record`, as `token`'s holder.
 async fn rebase(shop: &Shop, token: &str, body: Value) -> reqwest::Response {
@@ -84,6 +89,23 @@ async fn an_administrator_rebases_a_damaged_chain_and_the_till_flows_again() {
         rebase(&shop, &admin, unknown).await.status(),
         StatusCode::NOT_FOUND
     );
+    // A stored copy whose hash is not its own (as one edited before batches had to be intact
+    // could be) is no place for the chain to end.
+    let edited = held[0].1.clone();
+    server_scalar(
+        &shop.server,
+        "UPDATE sync_records SET content_hash = 'edited' WHERE id = ?1 RETURNING 0",
+        edited.clone(),
+    )
+    .await;
+    let conflict = rebase(&shop, &admin, json!({"record": edited, "note": "reviewed"})).await;
+    assert_eq!(conflict.status(), StatusCode::CONFLICT);
+    server_scalar(
+        &shop.server,
+        "UPDATE sync_records SET content_hash = hash WHERE id = ?1 RETURNING 0",
+        edited,
+    )
+    .await;
     assert_eq!(audit_events(&shop.server, "device_chain_rebased").await, 0);
 
     // The administrator re-bases onto the last record the till sent.
@@ -107,4 +129,42 @@ async fn an_administrator_rebases_a_damaged_chain_and_the_till_flows_again() {
         assert_eq!(released["still_failing"], json!([]), "{released}");
     }
     assert_eq!(sales_on_server(&shop.server, &shop.org).await, 4);
+}
+
+/// A release re-runs the chain's check against what the server holds: a record after one the
+/// server never received is released only knowingly.
+#[tokio::test]
+async fn a_release_says_when_the_record_does_not_link_to_what_the_server_holds() {
+    let shop = shop().await;
+    for _ in 0..3 {
+        sell(&shop.till, &shop.catalog.bread, "1", "2.00").await;
+    }
+    let records = journal(&shop.till);
+    let token = shop.token().await;
+    // Record 3 never reaches the server: 4 is quarantined as following a gap.
+    push_ok(
+        &shop.server,
+        &token,
+        &batch(&shop.till, records[..2].to_vec()),
+    )
+    .await;
+    let answer = push_ok(
+        &shop.server,
+        &token,
+        &batch(&shop.till, records[3..].to_vec()),
+    )
+    .await;
+    assert_eq!(outcomes(&answer), [Outcome::Quarantined]);
+    let admin = shop.admin_token().await;
+    let held = held_ids(&shop, &admin).await;
+    let released: Value = release(&shop, &held[0].1, &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(released["status"], "released");
+    assert_eq!(
+        released["still_failing"],
+        json!(["broken chain: the server holds no record 3 of this device that it links to"])
+    );
 }
