@@ -13,6 +13,8 @@ use crate::identity::audit;
 use crate::identity::keys::{self, KeyError};
 use crate::identity::master_key::{MasterKey, MasterKeySource, ENV_MASTER_KEY};
 use crate::startup::{open_database, Application};
+use crate::sync::chain_rebase::{self, RebaseChain, Rebaser};
+use tillpoint_protocol::{DeviceId, OrgId};
 
 #[derive(Debug, Parser)]
 #[command(name = "tillpoint-server", version, about = "The Tillpoint server")]
@@ -87,6 +89,31 @@ enum Command {
     Keys {
         #[command(subcommand)]
         action: KeysAction,
+    },
+    /// Recover a device whose chain on the server was damaged
+    Chain {
+        #[command(subcommand)]
+        action: ChainAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ChainAction {
+    /// Make a stored record of a device the end of the server's copy of its chain, after
+    /// review (docs/decisions/sync-push.md, "Recovering a damaged chain"); audited
+    Rebase {
+        /// The organisation's id
+        #[arg(long)]
+        org: OrgId,
+        /// The device's id
+        #[arg(long)]
+        device: DeviceId,
+        /// The server's id of a stored record of that device (as the quarantine list shows it)
+        #[arg(long)]
+        record: uuid::Uuid,
+        /// Why: what was reviewed (kept in the audit log), 1 to 500 characters
+        #[arg(long)]
+        note: String,
     },
 }
 
@@ -169,6 +196,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(kid)
             })?;
             println!("New signing key {kid} is current. Running servers pick it up within {} s; the previous key keeps verifying until its tokens expire.", keys::RELOAD_EVERY.as_secs());
+            Ok(())
+        }
+        Command::Chain {
+            action:
+                ChainAction::Rebase {
+                    org,
+                    device,
+                    record,
+                    note,
+                },
+        } => {
+            let db = open_database(&config)?;
+            let by = Rebaser::Operator {
+                org,
+                now: chrono::Utc::now(),
+            };
+            let to = RebaseChain { record, note };
+            let end = db
+                .call_blocking(|conn| chain_rebase::rebase(conn, by, device, &to))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "The server's copy of device {device}'s chain now ends at its record {} ({}). Its next record must follow it; release what was quarantined meanwhile one by one.",
+                end.last_seq, end.last_hash
+            );
             Ok(())
         }
     }

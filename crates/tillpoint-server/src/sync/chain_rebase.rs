@@ -11,20 +11,22 @@
 //!
 //! What keeps it safe: the new end must be a record of that device the server already holds
 //! and whose hash is its own, so the chain can only be re-based onto something the device
-//! sent, never onto an arbitrary hash or seq; it needs `admin:devices:manage`, a written
-//! note, and it is audited (`device_chain_rebased`, from where to where, why) in the same
-//! transaction. It applies nothing: records quarantined meanwhile stay quarantined until
+//! sent, never onto an arbitrary hash or seq; it needs `admin:devices:manage` (or the
+//! server's operator, at its command line: `tillpoint-server chain rebase`, for whom the data
+//! folder is the permission, as for key rotation), a written note, and it is audited
+//! (`device_chain_rebased`, from where to where, why, by whom) in the same transaction. It applies nothing: records quarantined meanwhile stay quarantined until
 //! released one by one (four-eyes, re-judged: `super::quarantine`).
 
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tillpoint_protocol::DeviceId;
+use tillpoint_protocol::{DeviceId, OrgId};
 use uuid::Uuid;
 
 use super::push::{read_head, save_chain, Head};
 use crate::identity::admin::{AdminError, Administrator};
-use crate::identity::audit::AuditEvent;
+use crate::identity::audit::{self, AuditContext, AuditEvent};
 use crate::identity::time_text;
 
 /// The longest note a re-base keeps.
@@ -61,10 +63,56 @@ impl ChainEnd {
     }
 }
 
+/// Who re-bases a chain.
+#[derive(Debug, Clone, Copy)]
+pub enum Rebaser<'a> {
+    /// An administrator of the organisation, over the admin API.
+    Administrator(&'a Administrator),
+    /// The server's operator, at its command line, in organisation `org`.
+    Operator { org: OrgId, now: DateTime<Utc> },
+}
+
+impl Rebaser<'_> {
+    fn org(&self) -> OrgId {
+        match self {
+            Self::Administrator(admin) => admin.tenant().org(),
+            Self::Operator { org, .. } => *org,
+        }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        match self {
+            Self::Administrator(admin) => admin.now(),
+            Self::Operator { now, .. } => *now,
+        }
+    }
+
+    fn audit(
+        &self,
+        conn: &Connection,
+        device: DeviceId,
+        mut detail: serde_json::Value,
+    ) -> rusqlite::Result<()> {
+        let event = AuditEvent::DeviceChainRebased;
+        match self {
+            Self::Administrator(admin) => admin.audit(conn, event, Some(device), detail),
+            Self::Operator { org, now } => {
+                detail["via"] = json!("command line");
+                let context = AuditContext {
+                    org: Some(*org),
+                    device: Some(device),
+                    ..AuditContext::default()
+                };
+                audit::record(conn, &context, event, detail, *now)
+            }
+        }
+    }
+}
+
 /// Moves the end of `device`'s chain onto the stored record `to.record` (see the module doc).
 pub fn rebase(
     conn: &mut Connection,
-    admin: &Administrator,
+    by: Rebaser<'_>,
     device: DeviceId,
     to: &RebaseChain,
 ) -> Result<ChainEnd, AdminError> {
@@ -75,8 +123,7 @@ pub fn rebase(
         )));
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let tenant = admin.tenant();
-    let org = tenant.org();
+    let org = by.org();
     let known: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM devices WHERE org_id = ?1 AND id = ?2)",
         (org.to_string(), device.to_string()),
@@ -109,11 +156,10 @@ pub fn rebase(
             .ok()
             .map(|t| t.with_timezone(&chrono::Utc)),
     };
-    save_chain(&tx, org, device, &head, admin.now())?;
-    admin.audit(
+    save_chain(&tx, org, device, &head, by.now())?;
+    by.audit(
         &tx,
-        AuditEvent::DeviceChainRebased,
-        Some(device),
+        device,
         json!({
             "device": device,
             "record": to.record,

@@ -18,6 +18,14 @@ fn server(args: &[&str], data_dir: &Path) -> Output {
         .expect("the binary runs")
 }
 
+/// A data folder holding a demo organisation with one product.
+fn seeded_demo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let output = server(&["demo", "--seed-only", "--products", "1"], dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    dir
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -82,12 +90,7 @@ fn a_corrupt_database_is_refused_and_left_alone() {
 
 #[test]
 fn a_database_from_a_newer_release_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    assert!(
-        server(&["demo", "--seed-only", "--products", "1"], dir.path())
-            .status
-            .success()
-    );
+    let dir = seeded_demo();
     let conn = rusqlite::Connection::open(dir.path().join("server.db")).unwrap();
     conn.execute(
         "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')",
@@ -139,12 +142,7 @@ fn a_short_demo_password_is_refused() {
 
 #[test]
 fn keys_rotate_adds_a_current_key_and_keeps_the_old_one_verifying() {
-    let dir = tempfile::tempdir().unwrap();
-    assert!(
-        server(&["demo", "--seed-only", "--products", "1"], dir.path())
-            .status
-            .success()
-    );
+    let dir = seeded_demo();
     for _ in 0..2 {
         let output = server(&["keys", "rotate"], dir.path());
         assert!(output.status.success(), "{}", stderr(&output));
@@ -182,12 +180,7 @@ fn keys_rotate_adds_a_current_key_and_keeps_the_old_one_verifying() {
 
 #[test]
 fn the_master_key_file_is_private_and_a_wrong_key_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    assert!(
-        server(&["demo", "--seed-only", "--products", "1"], dir.path())
-            .status
-            .success()
-    );
+    let dir = seeded_demo();
     assert!(server(&["keys", "rotate"], dir.path()).status.success());
     let key_file = dir.path().join("master.key");
     #[cfg(unix)]
@@ -221,4 +214,76 @@ fn the_master_key_file_is_private_and_a_wrong_key_is_refused() {
         &output,
         "TILLPOINT_SERVER_MASTER_KEY must be 32 bytes in base64",
     );
+}
+
+#[test]
+fn chain_rebase_ends_a_devices_chain_at_a_stored_record_and_is_audited() {
+    let dir = seeded_demo();
+    let conn = rusqlite::Connection::open(dir.path().join("server.db")).unwrap();
+    let org: String = conn
+        .query_row("SELECT id FROM organisations LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    let (device, record) = (
+        uuid::Uuid::now_v7().to_string(),
+        uuid::Uuid::now_v7().to_string(),
+    );
+    let hash = "a".repeat(64);
+    conn.execute(
+        "INSERT INTO devices (org_id, id, first_seen, last_seen)
+         VALUES (?1, ?2, '2026-12-01T00:00:00.000Z', '2026-12-01T00:00:00.000Z')",
+        (&org, &device),
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO sync_records (id, org_id, record_id, kind, creator_id, device_id, seq,
+             created_at, prev_hash, hash, payload, content_hash, received_at, status)
+         VALUES (?1, ?2, ?3, 'till_opened', ?3, ?4, 7, '2026-12-01T10:00:00.000Z', ?5, ?6, '{}',
+             ?6, '2026-12-01T10:00:01.000Z', 'quarantined')",
+        (
+            &record,
+            &org,
+            uuid::Uuid::now_v7().to_string(),
+            &device,
+            "b".repeat(64),
+            &hash,
+        ),
+    )
+    .unwrap();
+    let rebase = |device: &str, note: &str| {
+        server(
+            &[
+                "chain", "rebase", "--org", &org, "--device", device, "--record", &record,
+                "--note", note,
+            ],
+            dir.path(),
+        )
+    };
+    assert_refused(
+        &rebase(&uuid::Uuid::now_v7().to_string(), "reviewed"),
+        "no such device",
+    );
+    assert_refused(&rebase(&device, " "), "note");
+    assert_refused(&rebase("not-a-device", "reviewed"), "--device");
+
+    let output = rebase(&device, "seq 1000000 was forged; reviewed with the shop");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("ends at its record 7"));
+    let end: (i64, String) = conn
+        .query_row(
+            "SELECT last_seq, last_hash FROM device_chains WHERE org_id = ?1 AND device_id = ?2",
+            (&org, &device),
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(end, (7, hash));
+    let audited: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM audit_log WHERE event = 'device_chain_rebased'
+               AND actor_id IS NULL AND json_extract(detail, '$.via') = 'command line'
+               AND json_extract(detail, '$.note') LIKE 'seq 1000000 was forged%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audited, 1);
 }

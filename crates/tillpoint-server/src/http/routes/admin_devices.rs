@@ -16,7 +16,7 @@ use crate::http::ApiError;
 use crate::identity::devices::{self, DeviceSummary};
 use crate::startup::AppState;
 use crate::store::DbError;
-use crate::sync::chain_rebase::{self, ChainEnd, RebaseChain};
+use crate::sync::chain_rebase::{self, ChainEnd, RebaseChain, Rebaser};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeviceList {
@@ -94,7 +94,7 @@ pub async fn rebase_chain(
     let admin = administrator(&require, ip, &state);
     let end = state
         .db
-        .call(move |conn| chain_rebase::rebase(conn, &admin, id, &to))
+        .call(move |conn| chain_rebase::rebase(conn, Rebaser::Administrator(&admin), id, &to))
         .await?;
     Ok(Json(end))
 }
