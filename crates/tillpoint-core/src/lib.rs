@@ -15,6 +15,7 @@ pub mod connection;
 pub mod error;
 pub mod error_code;
 pub mod journal;
+pub mod private_files;
 pub mod sales;
 pub mod server_url;
 pub mod sign_in;
