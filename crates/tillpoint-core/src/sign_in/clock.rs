@@ -1,7 +1,9 @@
-//! The till's notion of time while offline: `max(system clock, highest time seen)`, persisted,
+//! The till's notion of time, online and offline: `max(system clock, highest time seen)`, persisted,
 //! so setting the clock back cannot make an expired grant valid again. A jump back of more
-//! than [`BACKWARD_TOLERANCE_SECS`] (more than clock drift or a time-zone slip) locks offline
-//! selling until the till is online again and the server's time can be trusted.
+//! than [`BACKWARD_TOLERANCE_SECS`] (more than clock drift or a time-zone slip) locks the
+//! work until the till has reached the server (an online sign-in or refresh), whose time then
+//! sets the till's. The lock is checked online as offline: a clock set back would date records
+//! in the past either way.
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -46,12 +48,14 @@ pub fn observe(conn: &Connection, system_now: i64) -> rusqlite::Result<ClockRead
     })
 }
 
-/// After an online sign-in (the server vouched for the time): clears the lock.
-pub fn trust_online(conn: &Connection, system_now: i64) -> rusqlite::Result<()> {
+/// After the server answered this device's own sign-in or refresh, at `server_now` (its
+/// `Date`): the time is set by the server's and the lock cleared. A system clock still set
+/// back locks again at the next reading — work resumes only once the clock is right.
+pub fn trust_online(conn: &Connection, server_now: i64) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO till_clock (singleton, highest_seen, locked_at) VALUES (1, ?1, NULL)
-         ON CONFLICT (singleton) DO UPDATE SET highest_seen = max(highest_seen, ?1), locked_at = NULL",
-        [system_now],
+         ON CONFLICT (singleton) DO UPDATE SET highest_seen = ?1, locked_at = NULL",
+        [server_now],
     )?;
     Ok(())
 }
@@ -126,5 +130,26 @@ mod tests {
                 locked: false
             }
         );
+    }
+
+    #[test]
+    fn the_server_sets_the_time_and_a_clock_still_set_back_locks_again() {
+        let (_d, store) = store();
+        let conn = store.conn().unwrap();
+        // The high-water mark ran ahead (the clock was set forward, then corrected).
+        observe(&conn, 200_000).unwrap();
+        assert!(observe(&conn, 100_000).unwrap().locked);
+        // The server says it is 100_050: the mark follows it and the lock goes.
+        trust_online(&conn, 100_050).unwrap();
+        assert_eq!(
+            observe(&conn, 100_060).unwrap(),
+            ClockReading {
+                now: 100_060,
+                locked: false
+            }
+        );
+        // A clock an hour behind the server's time locks again at once.
+        trust_online(&conn, 100_100).unwrap();
+        assert!(observe(&conn, 100_100 - 3600).unwrap().locked);
     }
 }

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension};
 use tillpoint_protocol::auth::GrantLimits;
 use tillpoint_protocol::CurrencyCode;
 
-use super::session::{SessionMode, SignInError};
+use super::session::SignInError;
 use crate::till::Till;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,34 +124,31 @@ pub fn check_sale(
 impl Till {
     /// Whether the signed-in person may make a sale of `total_minor` with `discount_minor`
     /// off, in `currency`, now. Also checks they may sell at all (`pos:sales:create`).
-    /// Returns the grant's `jti` when offline (the sale carries it and records its total).
+    /// Returns the grant's `jti` when the grant governs (the sale carries it and records its
+    /// total) — decided as [`Till::check`] decides it for the sale itself.
     pub fn check_offline_sale(
         &self,
         currency: CurrencyCode,
         total_minor: i64,
         discount_minor: i64,
     ) -> Result<Option<String>, SignInError> {
-        self.require(&tillpoint_protocol::permission::Operation::Sell.required_permission())?;
-        let session = self
-            .active_session()
-            .clone()
-            .ok_or(SignInError::NotSignedIn)?;
-        if session.mode() == SessionMode::Online {
+        let acting =
+            self.check(&tillpoint_protocol::permission::Operation::Sell.required_permission())?;
+        let Some(jti) = acting.grant_jti() else {
             return Ok(None);
-        }
-        let grant = session.grant();
+        };
         let conn = self
             .store()
             .conn()
             .map_err(|e| SignInError::Store(e.to_string()))?;
         check_sale(
             &conn,
-            &grant.limits,
-            &grant.jti,
+            &acting.session.grant().limits,
+            &jti,
             currency,
             total_minor,
             discount_minor,
         )?;
-        Ok(Some(grant.jti.clone()))
+        Ok(Some(jti))
     }
 }

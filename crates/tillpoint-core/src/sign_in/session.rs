@@ -61,7 +61,7 @@ pub enum SignInError {
     #[error("your offline access has expired; sign in online to continue")]
     GrantExpired,
     #[error(
-        "the computer's clock was set back; offline work is locked until the till is online again"
+        "the computer's clock was set back; set it right — work on this till is locked until the server has been reached with the clock right"
     )]
     ClockLocked,
     #[error("this needs the permission {0}, which you do not hold{1}")]
@@ -150,10 +150,6 @@ struct HeldRefresh {
 }
 
 impl ActiveSession {
-    pub(crate) fn mode(&self) -> SessionMode {
-        self.mode
-    }
-
     pub(crate) fn grant(&self) -> &OfflineGrantClaims {
         &self.grant
     }
@@ -181,6 +177,20 @@ struct AccessToken {
     token: String,
     refresh_at: i64,
     expires_at: i64,
+}
+
+/// Who acts, as [`Till::check`] judged it.
+pub(crate) struct Acting {
+    pub(crate) session: ActiveSession,
+    /// The access token governed; otherwise the grant did, and the record carries its `jti`.
+    pub(crate) online: bool,
+}
+
+impl Acting {
+    /// The grant a record made now carries: the one that was checked, when it governed.
+    pub(crate) fn grant_jti(&self) -> Option<String> {
+        (!self.online).then(|| self.session.grant.jti.clone())
+    }
 }
 
 /// What the shell shows about who is signed in (no secrets).
@@ -248,6 +258,7 @@ impl Till {
             .send()
             .await
             .map_err(|_| SignInError::ServerUnreachable)?;
+        let server_time = server_time(&response);
         let tokens: TokenResponse = read_answer(response).await?;
         let jwks: Jwks = client
             .get(url.endpoint(".well-known/jwks.json"))
@@ -266,7 +277,7 @@ impl Till {
         let keys = jwks
             .public_keys()
             .map_err(|e| SignInError::Server(e.to_string()))?;
-        let now = Utc::now().timestamp();
+        let now = self.till_clock()?.now;
         // The grant must verify with the keys it will be checked against offline.
         let claims = grant::verify(
             &tokens.offline_grant,
@@ -304,7 +315,7 @@ impl Till {
                 claims.exp,
                 verifier.as_deref(),
             )?;
-            clock::trust_online(&conn, now)?;
+            clock::trust_online(&conn, server_time.unwrap_or(now))?;
         }
         let session = ActiveSession {
             access: Some(access_token(&tokens, now)),
@@ -365,8 +376,9 @@ impl Till {
                 "the server no longer accepts your sign-in",
             ));
         }
+        let server_time = server_time(&response);
         let tokens: TokenResponse = read_answer(response).await?;
-        let now = Utc::now().timestamp();
+        let now = self.till_clock()?.now;
         let keys = {
             let conn = self.conn()?;
             grant::cached_keys(&conn)?
@@ -383,6 +395,8 @@ impl Till {
         {
             let conn = self.conn()?;
             offline_users::update_grant(&conn, user.id, &tokens.offline_grant, claims.exp)?;
+            // The server answered this device's own sign-in: its time can be trusted.
+            clock::trust_online(&conn, server_time.unwrap_or(now))?;
         }
         let mut active = self.active_session();
         // Locked (or someone else signed in) while the request was out: that stands.
@@ -621,31 +635,66 @@ impl Till {
         }
     }
 
+    /// Ends the signed-in person's grant at `grant_exp`, their access token untouched (unit
+    /// tests of what governs when).
+    #[cfg(test)]
+    pub(crate) fn end_grant_for_tests(&self, grant_exp: i64) {
+        if let Some(session) = self.active_session().as_mut() {
+            session.grant.exp = grant_exp;
+        }
+    }
+
     pub fn session_status(&self) -> Option<SessionStatus> {
-        let now = Utc::now().timestamp();
+        let now = self
+            .till_clock()
+            .map_or_else(|_| Utc::now().timestamp(), |r| r.now);
         self.active_session().as_ref().map(|s| status_of(s, now))
     }
 
+    /// The till's time ([`clock`]): the one clock every sign-in decision is judged by.
+    pub(crate) fn till_clock(&self) -> Result<clock::ClockReading, SignInError> {
+        Ok(clock::observe(&*self.conn()?, Utc::now().timestamp())?)
+    }
+
+    /// Whether what `session` does at till time `now` is done online: while its access token
+    /// is valid and the server has not been seen to go away. Otherwise the grant governs,
+    /// whatever the session's mode says: a till whose network went quietly must not sell
+    /// without limits. The one decision behind [`Till::require`], the grant a record carries
+    /// and the offline limits.
+    pub(crate) fn works_online(&self, session: &ActiveSession, now: i64) -> bool {
+        session.token_valid_at(now)
+            && self.connection().status().state != crate::connection::ConnectionState::Offline
+    }
+
     /// Whether the signed-in person may do what needs `permission`, now. Online, their
-    /// access token's permissions decide; offline, their grant's — while it is valid and the
-    /// clock is trustworthy, narrowed by the last pull (this till or the grant revoked, the
-    /// person disabled, the permission gone from their role). The UI hides what is not allowed; this is what refuses it.
+    /// access token's permissions decide; offline, their grant's — while it is valid, narrowed
+    /// by the last pull (this till or the grant revoked, the person disabled, the permission
+    /// gone from their role). Either way a clock set back refuses. The UI hides what is not
+    /// allowed; this is what refuses it.
     pub fn require(&self, permission: &Permission) -> Result<(), SignInError> {
+        self.check(permission).map(drop)
+    }
+
+    /// [`Till::require`], saying who acts and whether online — so that what is stamped on a
+    /// record (the grant's `jti`, offline) is exactly what was checked.
+    pub(crate) fn check(&self, permission: &Permission) -> Result<Acting, SignInError> {
         let session = self
             .active_session()
             .clone()
             .ok_or(SignInError::NotSignedIn)?;
-        // The token governs while it is valid; otherwise the grant, narrowed by the last pull.
-        if session.token_valid_at(Utc::now().timestamp()) {
+        let conn = self.conn()?;
+        let reading = clock::observe(&conn, Utc::now().timestamp())?;
+        // Online too: a clock set back would date records in the past (cleared by the next
+        // sign-in or refresh that reaches the server with the clock right).
+        if reading.locked {
+            return Err(SignInError::ClockLocked);
+        }
+        let online = self.works_online(&session, reading.now);
+        if online {
             if !any_covers(&session.user.permissions, permission) {
                 return Err(SignInError::Forbidden(permission.clone(), ""));
             }
         } else {
-            let conn = self.conn()?;
-            let reading = clock::observe(&conn, Utc::now().timestamp())?;
-            if reading.locked {
-                return Err(SignInError::ClockLocked);
-            }
             if reading.now > session.grant.exp {
                 return Err(SignInError::GrantExpired);
             }
@@ -663,7 +712,7 @@ impl Till {
                 return Err(refusal(standing, Some(permission)));
             }
         }
-        Ok(())
+        Ok(Acting { session, online })
     }
 
     /// [`Till::require`] for an action any one of `permissions` allows; refused with the
@@ -744,6 +793,17 @@ fn status_of(session: &ActiveSession, now: i64) -> SessionStatus {
             )
         }),
     }
+}
+
+/// The server's time from its `Date` header, to set the till's clock by after an answer to
+/// this device's own sign-in or refresh.
+fn server_time(response: &reqwest::Response) -> Option<i64> {
+    let date = response
+        .headers()
+        .get(reqwest::header::DATE)?
+        .to_str()
+        .ok()?;
+    Some(chrono::DateTime::parse_from_rfc2822(date).ok()?.timestamp())
 }
 
 async fn read_answer<T: serde::de::DeserializeOwned>(

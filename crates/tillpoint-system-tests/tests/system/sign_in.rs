@@ -520,6 +520,28 @@ async fn a_clock_set_back_beyond_the_tolerance_locks_offline_work_until_online()
     assert!(matches!(err, SignInError::ClockLocked), "{err:?}");
 }
 
+/// Issue 17, Low: online too, a clock behind the time the till has seen locks work, and the
+/// next refresh that reaches the server sets the till's time by the server's.
+#[tokio::test]
+async fn online_a_clock_lock_holds_until_the_server_is_reached() {
+    let (server, _org) = shop_with("Cashier").await;
+    let till = spawn_till(&server.url);
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    // The till saw a time 15 min ahead of its clock (the clock was set back since; the
+    // access token is still valid).
+    let now = chrono::Utc::now().timestamp();
+    till_db(&till)
+        .execute("UPDATE till_clock SET highest_seen = ?1", [now + 900])
+        .unwrap();
+    assert!(matches!(
+        till.till.require(&perm("pos:sales:create")),
+        Err(SignInError::ClockLocked)
+    ));
+    // The server's time agrees with the clock: the lock goes.
+    assert_refresh(&till, RefreshOutcome::Refreshed, SessionMode::Online).await;
+    assert!(till.till.require(&perm("pos:sales:create")).is_ok());
+}
+
 #[tokio::test]
 async fn a_permission_outside_the_grant_is_refused_offline_even_if_held_online() {
     let (mut server, _org) = shop_with("Administrator").await;
