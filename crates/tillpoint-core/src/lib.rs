@@ -17,6 +17,7 @@ pub mod error_code;
 pub mod journal;
 pub mod private_files;
 pub mod sales;
+mod seal;
 pub mod server_url;
 pub mod sign_in;
 pub mod stock;

@@ -9,6 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::CoreError;
 use crate::private_files;
+use crate::seal::{self, SealKey};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/client_migrations.rs"));
@@ -20,6 +21,8 @@ pub const STORE_FILE: &str = "till.db";
 pub struct LocalStore {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// The key `till_seal` seals with ([`crate::seal`]); loaded from the keyring by the till.
+    seal_key: SealKey,
 }
 
 impl LocalStore {
@@ -44,6 +47,8 @@ impl LocalStore {
         }
         private(&path)?;
         let conn = tillpoint_sqlite::open_and_migrate(&path, embedded::MIGRATIONS)?;
+        let seal_key = SealKey::default();
+        seal::register(&conn, seal_key.clone())?;
         for suffix in ["-wal", "-shm"] {
             let mut side = path.clone().into_os_string();
             side.push(suffix);
@@ -52,7 +57,12 @@ impl LocalStore {
         Ok(Self {
             path,
             conn: Mutex::new(conn),
+            seal_key,
         })
+    }
+
+    pub(crate) fn seal_key(&self) -> &SealKey {
+        &self.seal_key
     }
 
     pub fn path(&self) -> &Path {

@@ -54,7 +54,18 @@ impl Till {
         }
         let store = LocalStore::open(&config.data_dir)?;
         store.with_conn(|conn| {
-            crate::sign_in::refresh_vault::purge_plain_tokens(conn, secrets.as_ref())
+            crate::sign_in::refresh_vault::purge_plain_tokens(conn, secrets.as_ref());
+            // A till that has signed in before seals with its key from now; a keyring that
+            // does not answer leaves the seals failing closed until the next sign-in.
+            match crate::sign_in::identity::load(conn) {
+                Ok(Some(identity)) => {
+                    if let Err(err) = store.seal_key().load(&identity, secrets.as_ref()) {
+                        tracing::warn!(error = %err, "cannot read the sealing key yet");
+                    }
+                }
+                Ok(None) => {}
+                Err(err) => tracing::warn!(error = %err, "cannot read the till's identity"),
+            }
         })?;
         let connection = ConnectionMonitor::new(config.server_url.clone());
         Ok(Self {

@@ -224,7 +224,12 @@ impl Till {
 
     fn identity(&self) -> Result<TillIdentity, SignInError> {
         let conn = self.conn()?;
-        Ok(identity::load_or_create(&conn, self.secrets().as_ref())?)
+        let identity = identity::load_or_create(&conn, self.secrets().as_ref())?;
+        let seal_key = self.store().seal_key();
+        if !seal_key.is_loaded() {
+            seal_key.load(&identity, self.secrets().as_ref())?;
+        }
+        Ok(identity)
     }
 
     /// Signs `username` in with the server. On success the refresh token is in the keyring,

@@ -713,21 +713,51 @@ async fn offline_the_grants_money_limits_hold_in_the_core() {
         "no limit set: not allowed"
     );
     // The running total: nine sales of 500.00 leave room for exactly 500.00 more.
-    {
-        let db = till_db(&till);
-        for _ in 0..9 {
-            record_offline_sale(&db, &jti, usd(), 50_000).unwrap();
-        }
+    let record = |amount: i64| {
+        till.till
+            .store()
+            .with_conn(|c| record_offline_sale(c, &jti, usd(), amount))
+            .unwrap()
+            .unwrap()
+    };
+    for _ in 0..9 {
+        record(50_000);
     }
     assert!(till.till.check_offline_sale(usd(), 50_000, 0).is_ok());
-    till_db(&till)
-        .execute(
-            "UPDATE offline_totals SET total_minor = total_minor + 1",
-            [],
-        )
-        .unwrap();
+    record(1);
     let err = till.till.check_offline_sale(usd(), 50_000, 0).unwrap_err();
     assert!(err.to_string().contains("at most 500000"), "{err}");
+    // Issue 17, Low: the total is sealed; set back in SQLite, it is refused, not believed.
+    till_db(&till)
+        .execute("UPDATE offline_totals SET total_minor = 0", [])
+        .unwrap();
+    let err = till.till.check_offline_sale(usd(), 100, 0).unwrap_err();
+    assert_eq!(err.code(), "offline_limit");
+    assert!(
+        err.to_string().contains("changed outside Tillpoint"),
+        "{err}"
+    );
+}
+
+/// Issue 17, Low: the server keys cached for checking grants offline are sealed: a key
+/// swapped in SQLite for one an attacker holds (to accept grants they sign) is not used.
+#[tokio::test]
+async fn a_server_key_edited_in_the_store_does_not_verify_grants() {
+    let (_server, till) = offline_till("Cashier").await;
+    let token = stored_grant(&till);
+    let mut claims = claims_of(&token);
+    claims.perms.push(perm("*:*:*"));
+    let forged = signed_by_another_key(&token, &claims);
+    let attacker = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    till_db(&till)
+        .execute(
+            "UPDATE server_keys SET public_key = ?1",
+            [attacker.verifying_key().to_bytes().to_vec()],
+        )
+        .unwrap();
+    replace_grant(&till, &forged);
+    let err = unlock_refusal(&till).await;
+    assert!(matches!(err, SignInError::Grant(_)), "{err:?}");
 }
 
 #[tokio::test]
