@@ -68,7 +68,8 @@ pub enum NotSelling {
     DeviceRevoked,
     /// Offline, and an administrator disabled the person.
     UserDisabled,
-    /// Offline, and the computer's clock was set back: locked until online again.
+    /// The computer's clock was set back (or the till's record of it edited): locked, online
+    /// or offline, until the server is reached with the clock right.
     ClockLocked,
     /// Nobody has opened the till (counted the float).
     TillNotOpen,

@@ -44,7 +44,7 @@ pub fn observe(conn: &Connection, system_now: i64) -> rusqlite::Result<ClockRead
         tracing::warn!(
             system_now,
             highest,
-            "the system clock went back; offline work is locked until online"
+            "the system clock went back; work is locked until the server is reached"
         );
         locked_at = Some(system_now);
     }
