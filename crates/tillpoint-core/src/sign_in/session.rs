@@ -233,8 +233,10 @@ impl Till {
     }
 
     /// Signs `username` in with the server. On success the refresh token is in the keyring,
-    /// the grant and an argon2id verifier of the password are in the store (for offline
-    /// unlock), the server's keys are cached, and the person is signed in online.
+    /// sealed under the password ([`refresh_vault`]); the grant — and, when it allows offline
+    /// work, an argon2id verifier of the password — are in the store (for offline unlock); the
+    /// server's keys are cached, the till's clock is set by the server's, and the person is
+    /// signed in online.
     pub async fn sign_in(
         &self,
         username: &str,
@@ -282,7 +284,9 @@ impl Till {
         let keys = jwks
             .public_keys()
             .map_err(|e| SignInError::Server(e.to_string()))?;
-        let now = self.till_clock()?.now;
+        // The server's time, which the till's is set to below (a clock row set far ahead must
+        // not make the grant it just issued look expired).
+        let now = server_time.map_or_else(|| Ok(self.till_clock()?.now), Ok::<_, SignInError>)?;
         // The grant must verify with the keys it will be checked against offline.
         let claims = grant::verify(
             &tokens.offline_grant,
@@ -320,7 +324,7 @@ impl Till {
                 claims.exp,
                 verifier.as_deref(),
             )?;
-            clock::trust_online(&conn, server_time.unwrap_or(now))?;
+            clock::trust_online(&conn, now)?;
         }
         let session = ActiveSession {
             access: Some(access_token(&tokens, now)),
@@ -383,7 +387,7 @@ impl Till {
         }
         let server_time = server_time(&response);
         let tokens: TokenResponse = read_answer(response).await?;
-        let now = self.till_clock()?.now;
+        let now = server_time.map_or_else(|| Ok(self.till_clock()?.now), Ok::<_, SignInError>)?;
         let keys = {
             let conn = self.conn()?;
             grant::cached_keys(&conn)?
@@ -401,7 +405,7 @@ impl Till {
             let conn = self.conn()?;
             offline_users::update_grant(&conn, user.id, &tokens.offline_grant, claims.exp)?;
             // The server answered this device's own sign-in: its time can be trusted.
-            clock::trust_online(&conn, server_time.unwrap_or(now))?;
+            clock::trust_online(&conn, now)?;
         }
         let mut active = self.active_session();
         // Locked (or someone else signed in) while the request was out: that stands.

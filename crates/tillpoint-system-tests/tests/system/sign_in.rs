@@ -542,6 +542,32 @@ async fn online_a_clock_lock_holds_until_the_server_is_reached() {
     assert!(till.till.require(&perm("pos:sales:create")).is_ok());
 }
 
+/// A clock row pushed years ahead in SQLite (its seal broken) locks the till, but does not stop
+/// an online sign-in, which sets the till's time by the server's again.
+#[tokio::test]
+async fn a_clock_row_set_years_ahead_is_reset_by_the_next_online_sign_in() {
+    let (server, _org) = shop_with("Cashier").await;
+    let till = spawn_till(&server.url);
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    till.till.lock();
+    let now = chrono::Utc::now().timestamp();
+    till_db(&till)
+        .execute(
+            "UPDATE till_clock SET highest_seen = ?1",
+            [now + 10 * 365 * 86_400],
+        )
+        .unwrap();
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    assert!(till.till.require(&perm("pos:sales:create")).is_ok());
+    let highest: i64 = till_db(&till)
+        .query_row("SELECT highest_seen FROM till_clock", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        (highest - now).abs() < 60,
+        "the server's time: {highest} vs {now}"
+    );
+}
+
 #[tokio::test]
 async fn a_permission_outside_the_grant_is_refused_offline_even_if_held_online() {
     let (mut server, _org) = shop_with("Administrator").await;
