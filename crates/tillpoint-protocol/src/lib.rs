@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod barcode;
+pub mod bounds;
 pub mod currency;
 pub mod error;
 pub mod health;
@@ -18,6 +19,7 @@ pub mod ids;
 pub mod journal;
 pub mod money;
 pub mod permission;
+pub mod sale_checks;
 pub mod sales;
 pub mod stock;
 pub mod sync;
