@@ -336,9 +336,11 @@ mod tests {
         check(RecordKind::Refund, &refund()).unwrap();
     }
 
+    type Edit = Box<dyn Fn(&mut SalePayload)>;
+
     #[test]
     fn a_payload_that_does_not_add_up_is_named_by_the_rule_it_breaks() {
-        let broken: Vec<(RecordKind, Box<dyn Fn(&mut SalePayload)>, &str)> = vec![
+        let broken: Vec<(RecordKind, Edit, &str)> = vec![
             (
                 RecordKind::Sale,
                 Box::new(|p| p.total_minor = 1),

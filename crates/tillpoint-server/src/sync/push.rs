@@ -29,6 +29,10 @@ mod applying;
 #[cfg(test)]
 mod fixtures;
 mod judging;
+#[cfg(test)]
+mod record_tests;
+mod refundable;
+mod signed_in;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -170,9 +174,10 @@ pub(crate) fn ingest(
                 (Outcome::Quarantined, Some(reason))
             }
             Verdict::Accepted(payload) => {
-                let stored = store(&tx, pusher, record, &content_hash, None)?;
-                apply(&tx, org, &stored, record, &payload, pusher.now)?;
-                (Outcome::Accepted, None)
+                match store_and_apply(&tx, pusher, record, &content_hash, &payload)? {
+                    None => (Outcome::Accepted, None),
+                    Some(reason) => (Outcome::Quarantined, Some(reason)),
+                }
             }
         };
         results.push(RecordResult {
@@ -190,6 +195,66 @@ pub(crate) fn ingest(
     finish(&tx, &response, revoked_at)?;
     tx.commit()?;
     Ok(response)
+}
+
+/// The reason a record judged acceptable is quarantined with when the books refuse it.
+pub(crate) const NOT_APPLICABLE: &str = "it cannot be applied to the server's books: a value in it is out of range or clashes with one held; a manager can look at it";
+
+/// Stores an accepted record and applies it, as one step: when the books refuse what this
+/// one record says (a constraint, a value out of range), nothing of it is applied and it is
+/// stored quarantined with [`NOT_APPLICABLE`] instead — one bad record is never answered
+/// with a retryable 5xx that would have its till send the batch again for ever. Returns the
+/// reason it was quarantined with, if it was. Any other failure (the database itself) stays
+/// an error.
+fn store_and_apply(
+    tx: &Transaction<'_>,
+    pusher: &Pusher,
+    record: &JournalRecord,
+    content_hash: &str,
+    payload: &Payload,
+) -> rusqlite::Result<Option<String>> {
+    tx.execute_batch("SAVEPOINT apply_record")?;
+    let applied = store(tx, pusher, record, content_hash, None).and_then(|stored| {
+        apply(
+            tx,
+            pusher.tenant.org(),
+            &stored,
+            record,
+            payload,
+            pusher.now,
+        )
+    });
+    match applied {
+        Ok(()) => {
+            tx.execute_batch("RELEASE apply_record")?;
+            Ok(None)
+        }
+        Err(err) if refused_by_the_books(&err) => {
+            tx.execute_batch("ROLLBACK TO apply_record; RELEASE apply_record")?;
+            tracing::warn!(record = %record.id, error = %err, "an accepted record could not be applied; quarantined");
+            store(tx, pusher, record, content_hash, Some(NOT_APPLICABLE))?;
+            Ok(Some(NOT_APPLICABLE.to_owned()))
+        }
+        Err(err) => {
+            tx.execute_batch("ROLLBACK TO apply_record; RELEASE apply_record")?;
+            Err(err)
+        }
+    }
+}
+
+/// Whether `err` says the record's own values were refused (a constraint, a type or size
+/// out of range), as opposed to the database failing.
+fn refused_by_the_books(err: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode;
+    match err {
+        rusqlite::Error::SqliteFailure(e, _) => matches!(
+            e.code,
+            ErrorCode::ConstraintViolation | ErrorCode::TypeMismatch | ErrorCode::TooBig
+        ),
+        rusqlite::Error::ToSqlConversionFailure(_)
+        | rusqlite::Error::IntegralValueOutOfRange(..) => true,
+        _ => false,
+    }
 }
 
 fn audit_context(pusher: &Pusher, device: DeviceId) -> AuditContext {
