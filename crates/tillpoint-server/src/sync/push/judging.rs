@@ -745,7 +745,7 @@ mod tests {
     fn a_refund_a_manager_approved_needs_the_approvers_permission_not_the_cashiers() {
         let s = setup();
         let manager_grant = grant(&s, s.manager, &["pos:*:*"]);
-        let cashier_grant = grant(&s, s.cashier, &["pos:sales:sell"]);
+        let cashier_grant = grant(&s, s.cashier, &["pos:sales:create"]);
         let mut records = sales(&s, (0, GENESIS_HASH.to_owned()), 3);
         let sold = records[0].clone();
         for (index, approver, jti) in [
