@@ -12,7 +12,8 @@
 //! made them.
 //!
 //! The only state judging keeps is in memory: the chain's end as the batch moves it, which
-//! the ingest saves after the last record, and the users and grants it has looked up.
+//! the ingest saves after the last record, and the users, sign-ins and grants it has looked
+//! up.
 
 use std::collections::HashMap;
 
@@ -29,7 +30,8 @@ use tillpoint_protocol::sales::SalePayload;
 use tillpoint_protocol::sync::{push_signing_bytes, PushRequest};
 use tillpoint_protocol::{DeviceId, OrgId, Permission, UserId};
 
-use super::{parse_payload, refundable, signed_in, Channel, Payload};
+use super::signed_in::SignIns;
+use super::{parse_payload, refundable, Channel, Payload};
 use crate::identity::{devices, time_text, users};
 
 /// How far a record's time may lie outside its grant's `nbf`..`exp` (or after its
@@ -155,6 +157,10 @@ pub(super) struct Judge<'a> {
     head: (u64, String),
     head_moved: bool,
     users: HashMap<UserId, UserPermissions>,
+    /// When each user looked up was disabled, if they are.
+    disabled: HashMap<UserId, Option<DateTime<Utc>>>,
+    /// Each creator's sign-ins on this device, for the records made online.
+    sign_ins: HashMap<UserId, SignIns>,
     grants: HashMap<String, Option<Grant>>,
 }
 
@@ -183,6 +189,8 @@ impl<'a> Judge<'a> {
             head,
             head_moved: false,
             users: HashMap::new(),
+            disabled: HashMap::new(),
+            sign_ins: HashMap::new(),
             grants: HashMap::new(),
         })
     }
@@ -368,13 +376,17 @@ impl<'a> Judge<'a> {
     /// Why `user` (`who`: its creator, its approver) could not have acted at `at`: they were
     /// disabled before it.
     fn disabled_before(
-        &self,
+        &mut self,
         user: UserId,
         who: &str,
         at: DateTime<Utc>,
         tolerance: chrono::Duration,
     ) -> rusqlite::Result<Option<String>> {
-        Ok(users::disabled_since(self.conn, self.org, user)?
+        if !self.disabled.contains_key(&user) {
+            let since = users::disabled_since(self.conn, self.org, user)?;
+            self.disabled.insert(user, since);
+        }
+        Ok(self.disabled[&user]
             .filter(|disabled| at - tolerance > *disabled)
             .map(|disabled| format!("made after {who} was disabled ({})", time_text(disabled))))
     }
@@ -382,21 +394,19 @@ impl<'a> Judge<'a> {
     /// A record made online: its creator was signed in on this device at its time, and
     /// holds what it needs now.
     fn online_checks(
-        &self,
+        &mut self,
         record: &JournalRecord,
         creator_perms: &[Permission],
         required: &Permission,
         at: DateTime<Utc>,
         tolerance: chrono::Duration,
     ) -> rusqlite::Result<Option<String>> {
-        if !signed_in::was_signed_in(
-            self.conn,
-            self.org,
-            record.creator_id,
-            self.device,
-            at,
-            tolerance,
-        )? {
+        let creator = record.creator_id;
+        if !self.sign_ins.contains_key(&creator) {
+            let found = SignIns::of(self.conn, self.org, creator, self.device)?;
+            self.sign_ins.insert(creator, found);
+        }
+        if !self.sign_ins[&creator].cover(at, tolerance) {
             return Ok(Some(
                 "made online, but its creator was not signed in on this device at its time".into(),
             ));

@@ -10,48 +10,51 @@
 //! did, and the record would be judged by their permissions.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use tillpoint_protocol::{DeviceId, OrgId, UserId};
 
 use crate::identity::time_text;
 
-/// Whether `user` had a sign-in on `device` that was live at some moment within
-/// `tolerance` of `at` (server time).
-pub(super) fn was_signed_in(
-    conn: &Connection,
-    org: OrgId,
-    user: UserId,
-    device: DeviceId,
-    at: DateTime<Utc>,
-    tolerance: Duration,
-) -> rusqlite::Result<bool> {
-    let (earliest, latest) = (time_text(at - tolerance), time_text(at + tolerance));
-    // Per family: it began with its first token; it ended at the earliest of its absolute
-    // expiry, the idle expiry of its newest token, and — once no token of it is left
-    // unrotated and unrevoked — its revocation.
-    conn.prepare_cached(
-        "SELECT 1 FROM (
-             SELECT MIN(created_at) AS began,
+/// The sign-ins of one user on one device, as `(began, ended)` times (stored text, which
+/// orders as time does): read once per batch, then asked about each record.
+#[derive(Debug, Clone, Default)]
+pub(super) struct SignIns(Vec<(String, String)>);
+
+impl SignIns {
+    /// Every sign-in of `user` on `device`.
+    pub(super) fn of(
+        conn: &Connection,
+        org: OrgId,
+        user: UserId,
+        device: DeviceId,
+    ) -> rusqlite::Result<Self> {
+        // Per family: it began with its first token; it ended at the earliest of its
+        // absolute expiry, the idle expiry of its newest token, and — once no token of it is
+        // left unrotated and unrevoked — its revocation.
+        conn.prepare_cached(
+            "SELECT MIN(created_at),
                     MIN(MIN(family_expires_at), MAX(idle_expires_at),
                         CASE WHEN SUM(rotated_at IS NULL AND revoked_at IS NULL) = 0
                              THEN COALESCE(MAX(revoked_at), MIN(family_expires_at))
-                             ELSE MIN(family_expires_at) END) AS ended
+                             ELSE MIN(family_expires_at) END)
                FROM refresh_tokens
               WHERE org_id = ?1 AND user_id = ?2 AND device_id = ?3
-              GROUP BY family_id)
-          WHERE began <= ?5 AND ended >= ?4
-          LIMIT 1",
-    )?
-    .query_row(
-        (
-            org.to_string(),
-            user.to_string(),
-            device.to_string(),
-            earliest,
-            latest,
-        ),
-        |_| Ok(()),
-    )
-    .optional()
-    .map(|found| found.is_some())
+              GROUP BY family_id",
+        )?
+        .query_map(
+            (org.to_string(), user.to_string(), device.to_string()),
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        .collect::<Result<_, _>>()
+        .map(Self)
+    }
+
+    /// Whether one of them was live at some moment within `tolerance` of `at` (server
+    /// time).
+    pub(super) fn cover(&self, at: DateTime<Utc>, tolerance: Duration) -> bool {
+        let (earliest, latest) = (time_text(at - tolerance), time_text(at + tolerance));
+        self.0
+            .iter()
+            .any(|(began, ended)| *began <= latest && *ended >= earliest)
+    }
 }
