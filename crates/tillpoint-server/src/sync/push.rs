@@ -213,7 +213,8 @@ fn store_and_apply(
     content_hash: &str,
     payload: &Payload,
 ) -> rusqlite::Result<Option<String>> {
-    tx.execute_batch("SAVEPOINT apply_record")?;
+    let savepoint = |sql: &str| tx.prepare_cached(sql)?.execute([]).map(drop);
+    savepoint("SAVEPOINT apply_record")?;
     let applied = store(tx, pusher, record, content_hash, None).and_then(|stored| {
         apply(
             tx,
@@ -226,17 +227,19 @@ fn store_and_apply(
     });
     match applied {
         Ok(()) => {
-            tx.execute_batch("RELEASE apply_record")?;
+            savepoint("RELEASE apply_record")?;
             Ok(None)
         }
         Err(err) if refused_by_the_books(&err) => {
-            tx.execute_batch("ROLLBACK TO apply_record; RELEASE apply_record")?;
+            savepoint("ROLLBACK TO apply_record")?;
+            savepoint("RELEASE apply_record")?;
             tracing::warn!(record = %record.id, error = %err, "an accepted record could not be applied; quarantined");
             store(tx, pusher, record, content_hash, Some(NOT_APPLICABLE))?;
             Ok(Some(NOT_APPLICABLE.to_owned()))
         }
         Err(err) => {
-            tx.execute_batch("ROLLBACK TO apply_record; RELEASE apply_record")?;
+            savepoint("ROLLBACK TO apply_record")?;
+            savepoint("RELEASE apply_record")?;
             Err(err)
         }
     }

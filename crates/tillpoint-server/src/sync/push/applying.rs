@@ -161,25 +161,18 @@ fn move_level(
     location: &Option<String>,
     moved: i64,
 ) -> rusqlite::Result<i64> {
-    let level: Option<i64> = tx
-        .prepare_cached(
-            "SELECT on_hand_milli FROM stock_levels
-              WHERE org_id = ?1 AND product_id = ?2 AND location_id = COALESCE(?3, '')",
-        )?
-        .query_row((org, product, location), |r| r.get(0))
-        .optional()?;
-    let on_hand = level.unwrap_or(0).saturating_add(moved);
-    if level.is_some_and(|level| level.checked_add(moved).is_none()) {
-        tracing::warn!(%product, on_hand, "a stock level reached the end of its range");
-    }
     tx.prepare_cached(
         "INSERT INTO stock_levels (org_id, product_id, location_id, on_hand_milli)
          VALUES (?1, ?2, COALESCE(?3, ''), ?4)
-         ON CONFLICT (org_id, product_id, location_id)
-            DO UPDATE SET on_hand_milli = excluded.on_hand_milli",
+         ON CONFLICT (org_id, product_id, location_id) DO UPDATE SET on_hand_milli =
+            CASE WHEN ?4 > 0 AND on_hand_milli > ?5 - ?4 THEN ?5
+                 WHEN ?4 < 0 AND on_hand_milli < ?6 - ?4 THEN ?6
+                 ELSE on_hand_milli + ?4 END
+         RETURNING on_hand_milli",
     )?
-    .execute((org, product, location, on_hand))?;
-    Ok(on_hand)
+    .query_row((org, product, location, moved, i64::MAX, i64::MIN), |r| {
+        r.get(0)
+    })
 }
 
 fn exception(
