@@ -34,6 +34,8 @@ mod record_tests;
 mod refundable;
 mod signed_in;
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use serde_json::json;
@@ -137,6 +139,24 @@ pub(crate) fn ingest(
     channel: Channel,
     finish: impl FnOnce(&Transaction<'_>, &PushResponse, Option<DateTime<Utc>>) -> rusqlite::Result<()>,
 ) -> Result<PushResponse, PushError> {
+    ingest_setting_aside(conn, pusher, request, channel, finish, &HashSet::new())
+}
+
+/// [`ingest`], with the records in `set_aside` — accepted by judging, refused by the books
+/// when applied — stored quarantined with [`NOT_APPLICABLE`] instead of applied. When the
+/// books refuse a record (a constraint, a value out of range: [`refused_by_the_books`]), the
+/// transaction is rolled back, so nothing of that record stays half-applied, and the batch is
+/// ingested again from the start with it set aside: one bad record is never answered with a
+/// retryable 5xx that its till would resend for ever. A batch that applies cleanly (every
+/// genuine one) pays nothing for this; a failure of the database itself stays an error.
+fn ingest_setting_aside(
+    conn: &mut Connection,
+    pusher: &Pusher,
+    request: &PushRequest,
+    channel: Channel,
+    finish: impl FnOnce(&Transaction<'_>, &PushResponse, Option<DateTime<Utc>>) -> rusqlite::Result<()>,
+    set_aside: &HashSet<uuid::Uuid>,
+) -> Result<PushResponse, PushError> {
     let Some(last) = request.records.last() else {
         return Err(PushError::Empty);
     };
@@ -173,10 +193,25 @@ pub(crate) fn ingest(
                 store(&tx, pusher, record, &content_hash, Some(&reason))?;
                 (Outcome::Quarantined, Some(reason))
             }
+            Verdict::Accepted(_) if set_aside.contains(&record.id) => {
+                store(&tx, pusher, record, &content_hash, Some(NOT_APPLICABLE))?;
+                (Outcome::Quarantined, Some(NOT_APPLICABLE.to_owned()))
+            }
             Verdict::Accepted(payload) => {
-                match store_and_apply(&tx, pusher, record, &content_hash, &payload)? {
-                    None => (Outcome::Accepted, None),
-                    Some(reason) => (Outcome::Quarantined, Some(reason)),
+                let stored = store(&tx, pusher, record, &content_hash, None)?;
+                match apply(&tx, org, &stored, record, &payload, pusher.now) {
+                    Ok(()) => (Outcome::Accepted, None),
+                    Err(err) if refused_by_the_books(&err) => {
+                        tracing::warn!(record = %record.id, error = %err, "an accepted record cannot be applied; quarantining it");
+                        drop(judge);
+                        drop(tx);
+                        let mut set_aside = set_aside.clone();
+                        set_aside.insert(record.id);
+                        return ingest_setting_aside(
+                            conn, pusher, request, channel, finish, &set_aside,
+                        );
+                    }
+                    Err(err) => return Err(err.into()),
                 }
             }
         };
@@ -199,51 +234,6 @@ pub(crate) fn ingest(
 
 /// The reason a record judged acceptable is quarantined with when the books refuse it.
 pub(crate) const NOT_APPLICABLE: &str = "it cannot be applied to the server's books: a value in it is out of range or clashes with one held; a manager can look at it";
-
-/// Stores an accepted record and applies it, as one step: when the books refuse what this
-/// one record says (a constraint, a value out of range), nothing of it is applied and it is
-/// stored quarantined with [`NOT_APPLICABLE`] instead — one bad record is never answered
-/// with a retryable 5xx that would have its till send the batch again for ever. Returns the
-/// reason it was quarantined with, if it was. Any other failure (the database itself) stays
-/// an error.
-fn store_and_apply(
-    tx: &Transaction<'_>,
-    pusher: &Pusher,
-    record: &JournalRecord,
-    content_hash: &str,
-    payload: &Payload,
-) -> rusqlite::Result<Option<String>> {
-    let savepoint = |sql: &str| tx.prepare_cached(sql)?.execute([]).map(drop);
-    savepoint("SAVEPOINT apply_record")?;
-    let applied = store(tx, pusher, record, content_hash, None).and_then(|stored| {
-        apply(
-            tx,
-            pusher.tenant.org(),
-            &stored,
-            record,
-            payload,
-            pusher.now,
-        )
-    });
-    match applied {
-        Ok(()) => {
-            savepoint("RELEASE apply_record")?;
-            Ok(None)
-        }
-        Err(err) if refused_by_the_books(&err) => {
-            savepoint("ROLLBACK TO apply_record")?;
-            savepoint("RELEASE apply_record")?;
-            tracing::warn!(record = %record.id, error = %err, "an accepted record could not be applied; quarantined");
-            store(tx, pusher, record, content_hash, Some(NOT_APPLICABLE))?;
-            Ok(Some(NOT_APPLICABLE.to_owned()))
-        }
-        Err(err) => {
-            savepoint("ROLLBACK TO apply_record")?;
-            savepoint("RELEASE apply_record")?;
-            Err(err)
-        }
-    }
-}
 
 /// Whether `err` says the record's own values were refused (a constraint, a type or size
 /// out of range), as opposed to the database failing.
