@@ -65,7 +65,8 @@ pub struct JournalRecord {
     pub org_id: OrgId,
     pub creator_id: UserId,
     pub device_id: DeviceId,
-    /// 1, 2, 3… per device, with no gaps.
+    /// 1, 2, 3… per device, with no gaps; at most [`crate::bounds::MAX_SEQ`].
+    #[serde(deserialize_with = "crate::bounds::seq")]
     pub seq: u64,
     /// RFC 3339 UTC with milliseconds, from the till's clock.
     pub created_at: String,

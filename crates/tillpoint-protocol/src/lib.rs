@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod barcode;
+pub mod bounds;
 pub mod currency;
 pub mod error;
 pub mod health;
@@ -19,6 +20,7 @@ pub mod journal;
 pub mod money;
 pub mod permission;
 pub mod receipt_number;
+pub mod sale_checks;
 pub mod sales;
 pub mod stock;
 pub mod sync;

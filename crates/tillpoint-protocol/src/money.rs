@@ -93,13 +93,37 @@ impl Unit {
 }
 
 /// A quantity in thousandths of its unit (1 = one gram of a kg product), so weighed goods
-/// are exact. Negative only on the lines of a refund.
+/// are exact. Negative only on the lines of a refund. Read from the wire only within
+/// ±[`Quantity::MAX_MILLI`] (`crate::bounds`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "i64", into = "i64")]
 pub struct Quantity(i64);
+
+impl TryFrom<i64> for Quantity {
+    type Error = String;
+    fn try_from(milli: i64) -> Result<Self, Self::Error> {
+        if milli.checked_abs().is_none_or(|m| m > Self::MAX_MILLI) {
+            return Err(format!(
+                "quantity {milli} is out of range: at most {} thousandths either way",
+                Self::MAX_MILLI
+            ));
+        }
+        Ok(Self(milli))
+    }
+}
+
+impl From<Quantity> for i64 {
+    fn from(quantity: Quantity) -> Self {
+        quantity.0
+    }
+}
 
 impl Quantity {
     pub const SCALE: i64 = 1000;
+    /// The largest quantity either way, in thousandths: a billion units, ten thousand
+    /// times what a till lets one line hold. Its product with any amount in range fits in
+    /// `i128` many times over.
+    pub const MAX_MILLI: i64 = 1_000_000_000_000;
     pub const ONE: Self = Self(Self::SCALE);
     pub const ZERO: Self = Self(0);
 
@@ -374,6 +398,22 @@ mod tests {
         assert!(Unit::Each.allows(Quantity::whole(2)));
         assert!(!Unit::Each.allows(Quantity::from_milli(1500)));
         assert!(Unit::Kg.allows(Quantity::from_milli(1)));
+    }
+
+    #[test]
+    fn a_quantity_out_of_range_is_refused_as_it_is_read() {
+        let read = |text: &str| serde_json::from_str::<Quantity>(text).map_err(|e| e.to_string());
+        assert_eq!(read("-1000").unwrap(), Quantity::from_milli(-1000));
+        assert_eq!(read("1000000000000").unwrap().milli(), Quantity::MAX_MILLI);
+        for bad in [
+            "1000000000001",
+            "-9223372036854775808",
+            "9223372036854775807",
+        ] {
+            let err = read(bad).unwrap_err();
+            assert!(err.contains("is out of range"), "{bad}: {err}");
+        }
+        assert_eq!(serde_json::to_string(&Quantity::whole(2)).unwrap(), "2000");
     }
 
     #[test]

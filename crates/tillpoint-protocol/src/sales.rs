@@ -52,12 +52,18 @@ pub struct SaleLine {
     pub unit: Unit,
     pub quantity: Quantity,
     /// The price charged per unit (tax-inclusive) and the list price the till had then.
+    #[serde(deserialize_with = "crate::bounds::amount")]
     pub unit_price_minor: i64,
+    #[serde(deserialize_with = "crate::bounds::amount")]
     pub list_price_minor: i64,
+    #[serde(deserialize_with = "crate::bounds::amount")]
     pub line_discount_minor: i64,
+    #[serde(deserialize_with = "crate::bounds::amount")]
     pub cart_discount_minor: i64,
+    #[serde(deserialize_with = "crate::bounds::amount")]
     pub total_minor: i64,
     pub tax: TaxRate,
+    #[serde(deserialize_with = "crate::bounds::amount")]
     pub vat_minor: i64,
     /// On a refund: the original sale's line, and whether the goods went back on the shelf.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -71,12 +77,14 @@ pub struct Payment {
     pub method: TenderMethod,
     pub currency: CurrencyCode,
     /// What was handed over (negative: paid out on a refund), in `currency`.
+    #[serde(deserialize_with = "crate::bounds::amount")]
     pub amount_minor: i64,
     /// The exchange rate captured at the sale: one `rate_base` is `rate` of the other of
     /// (`currency`, the sale's currency). `1` with the sale's currency when they are the same.
     pub rate: ExchangeRate,
     pub rate_base: CurrencyCode,
     /// What it counted for, in the sale's currency.
+    #[serde(deserialize_with = "crate::bounds::amount")]
     pub value_minor: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
@@ -92,11 +100,15 @@ pub struct SalePayload {
     pub location_id: Option<uuid::Uuid>,
     pub currency: CurrencyCode,
     pub lines: Vec<SaleLine>,
+    #[serde(deserialize_with = "crate::bounds::amount")]
     pub subtotal_minor: i64,
+    #[serde(deserialize_with = "crate::bounds::amount")]
     pub discount_minor: i64,
+    #[serde(deserialize_with = "crate::bounds::amount")]
     pub total_minor: i64,
     pub vat: Vec<VatBand>,
     pub payments: Vec<Payment>,
+    #[serde(deserialize_with = "crate::bounds::amount")]
     pub change_minor: i64,
     pub change_currency: CurrencyCode,
     /// The rate the change was worked out at, as captured (see [`Payment::rate`]).
@@ -109,6 +121,11 @@ pub struct SalePayload {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approver_id: Option<UserId>,
+    /// The offline grant the approver's approval was checked against on the till (its
+    /// `jti`): the server checks it was issued to the approver for this device, covered
+    /// refunds and was in force at the record's time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approver_grant_jti: Option<String>,
 }
 
 /// Cash counted into or out of a till, per currency and tender.
@@ -116,6 +133,7 @@ pub struct SalePayload {
 pub struct TillCount {
     pub currency: CurrencyCode,
     pub tender: TenderMethod,
+    #[serde(deserialize_with = "crate::bounds::amount")]
     pub amount_minor: i64,
 }
 

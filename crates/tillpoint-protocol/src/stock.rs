@@ -16,9 +16,9 @@ use crate::sales::SaleLine;
 /// no goods.
 pub fn line_movement_milli(kind: RecordKind, line: &SaleLine) -> Option<i64> {
     match kind {
-        RecordKind::Sale => Some(-line.quantity.milli()),
+        RecordKind::Sale => Some(line.quantity.milli().saturating_neg()),
         RecordKind::Refund if line.restock == Some(false) => None,
-        RecordKind::Refund => Some(-line.quantity.milli()),
+        RecordKind::Refund => Some(line.quantity.milli().saturating_neg()),
         RecordKind::TillOpened | RecordKind::TillClosed => None,
     }
 }

@@ -45,6 +45,7 @@ impl TaxCode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TaxRate {
     pub code: TaxCode,
+    #[serde(deserialize_with = "crate::bounds::rate_bp")]
     pub rate_bp: u32,
 }
 
@@ -76,8 +77,11 @@ pub fn vat_included(gross: i64, rate_bp: u32) -> i64 {
 pub struct VatBand {
     pub rate: TaxRate,
     /// What was charged at this rate, VAT included.
+    #[serde(deserialize_with = "crate::bounds::amount")]
     pub gross_minor: i64,
+    #[serde(deserialize_with = "crate::bounds::amount")]
     pub vat_minor: i64,
+    #[serde(deserialize_with = "crate::bounds::amount")]
     pub net_minor: i64,
 }
 
@@ -107,6 +111,33 @@ pub fn vat_breakdown(lines: &[(TaxRate, i64)]) -> (Vec<VatBand>, Vec<i64>) {
         })
         .collect();
     (bands, line_vat)
+}
+
+/// The breakdown of lines whose VAT shares are already fixed, `(rate, gross, vat)`: one band
+/// per rate in rate order, each the sum of its lines. How a refund's VAT is told — the shares
+/// of the VAT its sale charged, never worked out again, so partial refunds never hand back
+/// more VAT than the sale carried.
+pub fn bands_of_lines(lines: &[(TaxRate, i64, i64)]) -> Vec<VatBand> {
+    let mut bands: Vec<VatBand> = Vec::new();
+    for (rate, gross, vat) in lines {
+        match bands.iter_mut().find(|band| band.rate == *rate) {
+            Some(band) => {
+                band.gross_minor += gross;
+                band.vat_minor += vat;
+            }
+            None => bands.push(VatBand {
+                rate: *rate,
+                gross_minor: *gross,
+                vat_minor: *vat,
+                net_minor: 0,
+            }),
+        }
+    }
+    bands.sort_by_key(|band| band.rate);
+    for band in &mut bands {
+        band.net_minor = band.gross_minor - band.vat_minor;
+    }
+    bands
 }
 
 #[cfg(test)]

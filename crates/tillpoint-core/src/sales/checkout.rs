@@ -564,6 +564,7 @@ fn write_sale(
         refund_of: None,
         reason: None,
         approver_id: None,
+        approver_grant_jti: None,
     };
     let (sale_id, receipt_no) = insert_sale(tx, author, RecordKind::Sale, payload, &created_at)?;
     save_cart(tx, &Cart::default())?;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tillpoint_protocol::journal::RecordKind;
 use tillpoint_protocol::money::{divide, ExchangeRate, Quantity, Rounding, Unit};
 use tillpoint_protocol::sales::{Payment, SaleLine, SalePayload, TenderMethod};
-use tillpoint_protocol::tax::{TaxCode, TaxRate, VatBand};
+use tillpoint_protocol::tax::{bands_of_lines, TaxCode, TaxRate};
 use tillpoint_protocol::{CurrencyCode, UserId};
 use uuid::Uuid;
 
@@ -187,7 +187,7 @@ impl Till {
     /// Refunds lines of an earlier sale on this till, paying the money back by `tender`.
     pub async fn refund(&self, input: &RefundInput) -> Result<SaleDone, SaleError> {
         let author = self.seller()?;
-        let approver_id = if self.may(REFUND) {
+        let approval = if self.may(REFUND) {
             None
         } else {
             match &input.approver {
@@ -215,7 +215,7 @@ impl Till {
         let (sale_id, receipt_no) = {
             let mut conn = self.sales_conn()?;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let payload = refund_payload(&tx, input, reason, approver_id)?;
+            let payload = refund_payload(&tx, input, reason, approval)?;
             if let (Some(limits), Some(jti)) = (&grant, author.grant_jti.as_deref()) {
                 let amount = -payload.total_minor;
                 limits::check_sale(&tx, limits, jti, payload.currency, amount, 0)?;
@@ -236,12 +236,14 @@ impl Till {
     }
 
     /// Checks a manager's credentials on this till, as an offline unlock would (with the same
-    /// back-off), and that their grant, still valid, allows refunds.
+    /// back-off), and that their grant, still valid, allows refunds. The approver and the
+    /// grant the approval was checked against: both go into the refund's record, so the
+    /// server can check the same grant.
     async fn check_approver(
         &self,
         approver: &Approver,
         cashier: UserId,
-    ) -> Result<UserId, SaleError> {
+    ) -> Result<Approval, SaleError> {
         let (person, reading, keys, identity) = {
             let conn = self.sales_conn()?;
             let reading = clock::observe(&conn, chrono::Utc::now().timestamp())?;
@@ -309,8 +311,19 @@ impl Till {
         if let Some(standing) = standing {
             return Err(crate::sign_in::session::refusal(standing, Some(&refund)).into());
         }
-        Ok(person.user_id)
+        Ok(Approval {
+            approver: person.user_id,
+            grant_jti: claims.jti,
+        })
     }
+}
+
+/// A manager's approval of a refund, as checked on this till.
+#[derive(Debug, Clone)]
+struct Approval {
+    approver: UserId,
+    /// The approver's offline grant the approval was checked against.
+    grant_jti: String,
 }
 
 /// What sale `sale_id` may still pay back by `method`, in its currency: what that method
@@ -346,7 +359,7 @@ fn refund_payload(
     tx: &Connection,
     input: &RefundInput,
     reason: &str,
-    approver_id: Option<UserId>,
+    approval: Option<Approval>,
 ) -> Result<SalePayload, SaleError> {
     let session = super::selling::selling_session(tx)?;
     let (kind, currency): (String, String) = tx
@@ -430,25 +443,11 @@ fn refund_payload(
     }
     // The VAT returned is the lines' shares of the VAT charged, never recomputed: several
     // partial refunds must not hand back more VAT than the sale carried.
-    let mut vat: Vec<VatBand> = Vec::new();
-    for line in &lines {
-        match vat.iter_mut().find(|band| band.rate == line.tax) {
-            Some(band) => {
-                band.gross_minor += line.total_minor;
-                band.vat_minor += line.vat_minor;
-            }
-            None => vat.push(VatBand {
-                rate: line.tax,
-                gross_minor: line.total_minor,
-                vat_minor: line.vat_minor,
-                net_minor: 0,
-            }),
-        }
-    }
-    vat.sort_by_key(|band| band.rate);
-    for band in &mut vat {
-        band.net_minor = band.gross_minor - band.vat_minor;
-    }
+    let shares: Vec<_> = lines
+        .iter()
+        .map(|l| (l.tax, l.total_minor, l.vat_minor))
+        .collect();
+    let vat = bands_of_lines(&shares);
     let total: i64 = lines.iter().map(|l| l.total_minor).sum();
     let refundable = refundable_by(tx, &input.sale_id, input.tender)?;
     if -total > refundable {
@@ -493,7 +492,8 @@ fn refund_payload(
                 .map_err(|_| SaleError::NoSuchSale(input.sale_id.clone()))?,
         ),
         reason: Some(reason.chars().take(200).collect()),
-        approver_id,
+        approver_id: approval.as_ref().map(|a| a.approver),
+        approver_grant_jti: approval.map(|a| a.grant_jti),
         lines,
     })
 }

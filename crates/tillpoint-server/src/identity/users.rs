@@ -399,6 +399,7 @@ fn set_disabled(
             "UPDATE users SET disabled = ?1 WHERE org_id = ?2 AND id = ?3",
             (disabled, admin.tenant().org().to_string(), id.to_string()),
         )?;
+        note_disabled(&tx, id, disabled, admin.now())?;
         let (event, detail) = if disabled {
             let revoked = refresh::revoke_user(&tx, id, admin.now())?;
             (
@@ -478,4 +479,36 @@ pub fn assign_role(
     let updated = managed_user(&tx, tenant, id)?;
     tx.commit()?;
     Ok(UserSummary::from(&updated))
+}
+
+/// Notes when `id` was disabled (`disabled`), or clears it (enabled): sync push quarantines
+/// the records a user made after being disabled (`users.disabled_at`, migration 0010).
+pub fn note_disabled(
+    conn: &Connection,
+    id: UserId,
+    disabled: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> rusqlite::Result<()> {
+    let at = disabled.then(|| super::time_text(now));
+    conn.execute(
+        "UPDATE users SET disabled_at = ?1 WHERE id = ?2",
+        (at, id.to_string()),
+    )?;
+    Ok(())
+}
+
+/// When user `id` of `org` was disabled, if they are.
+pub fn disabled_since(
+    conn: &Connection,
+    org: OrgId,
+    id: UserId,
+) -> rusqlite::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    let at: Option<Option<String>> = conn
+        .prepare_cached("SELECT disabled_at FROM users WHERE org_id = ?1 AND id = ?2")?
+        .query_row((org.to_string(), id.to_string()), |r| r.get(0))
+        .optional()?;
+    Ok(at
+        .flatten()
+        .and_then(|text| chrono::DateTime::parse_from_rfc3339(&text).ok())
+        .map(|at| at.with_timezone(&chrono::Utc)))
 }

@@ -33,6 +33,12 @@ mod batch;
 #[cfg(test)]
 mod fixtures;
 mod judging;
+#[cfg(test)]
+mod record_tests;
+mod refundable;
+mod signed_in;
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -138,6 +144,24 @@ pub(crate) fn ingest(
     channel: Channel,
     finish: impl FnOnce(&Transaction<'_>, &PushResponse, Option<DateTime<Utc>>) -> rusqlite::Result<()>,
 ) -> Result<PushResponse, PushError> {
+    ingest_setting_aside(conn, pusher, request, channel, finish, &HashSet::new())
+}
+
+/// [`ingest`], with the records in `set_aside` — accepted by judging, refused by the books
+/// when applied — stored quarantined with [`NOT_APPLICABLE`] instead of applied. When the
+/// books refuse a record (a constraint, a value out of range: [`refused_by_the_books`]), the
+/// transaction is rolled back, so nothing of that record stays half-applied, and the batch is
+/// ingested again from the start with it set aside: one bad record is never answered with a
+/// retryable 5xx that its till would resend for ever. A batch that applies cleanly (every
+/// genuine one) pays nothing for this; a failure of the database itself stays an error.
+fn ingest_setting_aside(
+    conn: &mut Connection,
+    pusher: &Pusher,
+    request: &PushRequest,
+    channel: Channel,
+    finish: impl FnOnce(&Transaction<'_>, &PushResponse, Option<DateTime<Utc>>) -> rusqlite::Result<()>,
+    set_aside: &HashSet<uuid::Uuid>,
+) -> Result<PushResponse, PushError> {
     if request.records.is_empty() {
         return Err(PushError::Empty);
     }
@@ -185,10 +209,26 @@ pub(crate) fn ingest(
                 store(&tx, &handed_in, record, &content_hash, Some(&reason))?;
                 (Outcome::Quarantined, Some(reason))
             }
+            Verdict::Accepted(_) if set_aside.contains(&record.id) => {
+                store(&tx, &handed_in, record, &content_hash, Some(NOT_APPLICABLE))?;
+                (Outcome::Quarantined, Some(NOT_APPLICABLE.to_owned()))
+            }
             Verdict::Accepted(payload) => {
                 let stored = store(&tx, &handed_in, record, &content_hash, None)?;
-                apply(&tx, org, &stored, record, &payload, pusher.now)?;
-                (Outcome::Accepted, None)
+                match apply(&tx, org, &stored, record, &payload, pusher.now) {
+                    Ok(()) => (Outcome::Accepted, None),
+                    Err(err) if refused_by_the_books(&err) => {
+                        tracing::warn!(record = %record.id, error = %err, "an accepted record cannot be applied; quarantining it");
+                        drop(judge);
+                        drop(tx);
+                        let mut set_aside = set_aside.clone();
+                        set_aside.insert(record.id);
+                        return ingest_setting_aside(
+                            conn, pusher, request, channel, finish, &set_aside,
+                        );
+                    }
+                    Err(err) => return Err(err.into()),
+                }
             }
         };
         results.push(RecordResult {
@@ -206,6 +246,24 @@ pub(crate) fn ingest(
     finish(&tx, &response, revoked_at)?;
     tx.commit()?;
     Ok(response)
+}
+
+/// The reason a record judged acceptable is quarantined with when the books refuse it.
+pub(crate) const NOT_APPLICABLE: &str = "it cannot be applied to the server's books: a value in it is out of range or clashes with one held; a manager can look at it";
+
+/// Whether `err` says the record's own values were refused (a constraint, a type or size
+/// out of range), as opposed to the database failing.
+fn refused_by_the_books(err: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode;
+    match err {
+        rusqlite::Error::SqliteFailure(e, _) => matches!(
+            e.code,
+            ErrorCode::ConstraintViolation | ErrorCode::TypeMismatch | ErrorCode::TooBig
+        ),
+        rusqlite::Error::ToSqlConversionFailure(_)
+        | rusqlite::Error::IntegralValueOutOfRange(..) => true,
+        _ => false,
+    }
 }
 
 fn audit_context(pusher: &Pusher, device: DeviceId) -> AuditContext {

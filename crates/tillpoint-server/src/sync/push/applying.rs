@@ -10,7 +10,7 @@
 //! record and a released one change the books alike.
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use serde_json::json;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind};
 use tillpoint_protocol::OrgId;
@@ -94,15 +94,7 @@ pub(crate) fn apply(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute((&org_text, &product, &location, moved, &sale_id, &record.created_at))?;
-            let on_hand: i64 = tx
-                .prepare_cached(
-                    "INSERT INTO stock_levels (org_id, product_id, location_id, on_hand_milli)
-                     VALUES (?1, ?2, COALESCE(?3, ''), ?4)
-                     ON CONFLICT (org_id, product_id, location_id)
-                        DO UPDATE SET on_hand_milli = on_hand_milli + excluded.on_hand_milli
-                     RETURNING on_hand_milli",
-                )?
-                .query_row((&org_text, &product, &location, moved), |r| r.get(0))?;
+            let on_hand = move_level(tx, &org_text, &product, &location, moved)?;
             if moved < 0 && on_hand < 0 {
                 exception(
                     tx,
@@ -142,13 +134,45 @@ pub(crate) fn apply(
         ])?;
     }
     if let Some(jti) = &record.grant_jti {
+        let used: Option<i64> = tx
+            .prepare_cached(
+                "SELECT total_minor FROM grant_usage WHERE org_id = ?1 AND grant_jti = ?2 AND currency = ?3",
+            )?
+            .query_row((&org_text, jti, sale.currency.as_str()), |r| r.get(0))
+            .optional()?;
+        let amount = i64::try_from(sale.total_minor.unsigned_abs()).unwrap_or(i64::MAX);
         tx.prepare_cached(
             "INSERT INTO grant_usage (org_id, grant_jti, currency, total_minor) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (org_id, grant_jti, currency) DO UPDATE SET total_minor = total_minor + excluded.total_minor",
+             ON CONFLICT (org_id, grant_jti, currency) DO UPDATE SET total_minor = excluded.total_minor",
         )?
-        .execute((&org_text, jti, sale.currency.as_str(), sale.total_minor.abs()))?;
+        .execute((&org_text, jti, sale.currency.as_str(), used.unwrap_or(0).saturating_add(amount)))?;
     }
     Ok(())
+}
+
+/// Moves a product's level at a location by `moved` and returns the new level. The sum
+/// saturates at the ends of `i64` rather than overflow: a level pushed there by records a
+/// manager should look at must not stop genuine sales and refunds of that product from
+/// being applied.
+fn move_level(
+    tx: &Connection,
+    org: &str,
+    product: &str,
+    location: &Option<String>,
+    moved: i64,
+) -> rusqlite::Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO stock_levels (org_id, product_id, location_id, on_hand_milli)
+         VALUES (?1, ?2, COALESCE(?3, ''), ?4)
+         ON CONFLICT (org_id, product_id, location_id) DO UPDATE SET on_hand_milli =
+            CASE WHEN ?4 > 0 AND on_hand_milli > ?5 - ?4 THEN ?5
+                 WHEN ?4 < 0 AND on_hand_milli < ?6 - ?4 THEN ?6
+                 ELSE on_hand_milli + ?4 END
+         RETURNING on_hand_milli",
+    )?
+    .query_row((org, product, location, moved, i64::MAX, i64::MIN), |r| {
+        r.get(0)
+    })
 }
 
 fn exception(

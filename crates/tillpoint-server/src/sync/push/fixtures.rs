@@ -7,11 +7,11 @@ use base64::Engine as _;
 use chrono::Utc;
 use ed25519_dalek::{Signer as _, SigningKey};
 use serde_json::json;
-use tillpoint_protocol::auth::AccessClaims;
+use tillpoint_protocol::auth::{AccessClaims, OfflineGrantClaims};
 use tillpoint_protocol::journal::{JournalRecord, RecordKind, GENESIS_HASH};
 use tillpoint_protocol::receipt_number::receipt_prefix;
 use tillpoint_protocol::sync::{Outcome, PushRequest};
-use tillpoint_protocol::{CurrencyCode, DeviceId, UserId};
+use tillpoint_protocol::{CurrencyCode, DeviceId, OrgId, UserId};
 
 use super::{push, Pusher};
 use crate::identity::organisations::{create_organisation, NewOrganisation};
@@ -80,6 +80,7 @@ pub(super) fn setup() -> Setup {
             Ok((created.id, cashier, manager))
         })
         .unwrap();
+    sign_in_at(&db, org, cashier, device, SIGNED_IN_AT);
     let claims: AccessClaims = serde_json::from_value(json!({
         "iss": "test", "aud": "tillpoint-api", "sub": cashier,
         "name": "c", "email": "c@example.com", "role": "Cashier", "perms": [],
@@ -99,6 +100,47 @@ pub(super) fn setup() -> Setup {
         cashier,
         manager,
     }
+}
+
+/// When the setup's cashier signed in on its device: the records here are made an hour
+/// later.
+pub(super) const SIGNED_IN_AT: &str = "2026-11-27T09:00:00.000Z";
+
+/// Signs `user` in on `device` at `at` (a refresh family), as a sign-in on the till would.
+pub(super) fn sign_in_at(db: &Database, org: OrgId, user: UserId, device: DeviceId, at: &str) {
+    let at = chrono::DateTime::parse_from_rfc3339(at)
+        .unwrap()
+        .with_timezone(&Utc);
+    db.call_blocking(move |conn| -> Result<_, DbError> {
+        Ok(crate::identity::refresh::start_family(
+            conn, org, user, device, at,
+        )?)
+    })
+    .unwrap();
+}
+
+/// Issues `user` an offline grant for the setup's device holding `perms`, valid from an
+/// hour before the records here to a day after them; returns its jti.
+pub(super) fn grant(s: &Setup, user: UserId, perms: &[&str]) -> String {
+    let jti = uuid::Uuid::now_v7().to_string();
+    let nbf = chrono::DateTime::parse_from_rfc3339(SIGNED_IN_AT)
+        .unwrap()
+        .timestamp();
+    let claims: OfflineGrantClaims = serde_json::from_value(json!({
+        "iss": "test", "aud": "tillpoint-offline", "sub": user, "name": "n", "role": "r",
+        "org": s.pusher.tenant.org(), "device": s.device, "perms": perms,
+        "limits": {"USD": {"max_sale": 100_000, "max_offline_total": 1_000_000, "max_discount": 1_000}},
+        "iat": nbf, "nbf": nbf, "exp": nbf + 86_400, "jti": jti,
+    }))
+    .unwrap();
+    let at = chrono::DateTime::from_timestamp(nbf, 0).unwrap();
+    s.db.call_blocking(move |conn| -> Result<_, DbError> {
+        Ok(crate::identity::grants::record(
+            conn, &claims, "family", at,
+        )?)
+    })
+    .unwrap();
+    jti
 }
 
 /// `n` till openings made online by the cashier, chained from genesis.
@@ -170,7 +212,9 @@ pub(super) fn sales(s: &Setup, after: (u64, String), n: u64) -> Vec<JournalRecor
                     "cart_discount_minor": 0, "total_minor": 125,
                     "tax": {"code": "standard", "rate_bp": 1500}, "vat_minor": 16,
                 }],
-                "subtotal_minor": 125, "discount_minor": 0, "total_minor": 125, "vat": [],
+                "subtotal_minor": 125, "discount_minor": 0, "total_minor": 125,
+                "vat": [{"rate": {"code": "standard", "rate_bp": 1500},
+                         "grossMinor": 125, "vatMinor": 16, "netMinor": 109}],
                 "payments": [{"method": "cash", "currency": "USD", "amount_minor": 200,
                               "rate": "1", "rate_base": "USD", "value_minor": 200}],
                 "change_minor": 75, "change_currency": "USD", "change_rate": "1",
@@ -198,10 +242,53 @@ pub(super) fn sales(s: &Setup, after: (u64, String), n: u64) -> Vec<JournalRecor
 
 /// Re-links and re-hashes `records` from `prev`, as the till chains what it writes.
 pub(super) fn relink(records: &mut [JournalRecord], prev: &str) {
-    let mut prev = prev.to_owned();
+    if let Some(first) = records.first() {
+        let after = (first.seq - 1, prev.to_owned());
+        rechain(records, after);
+    }
+}
+
+/// Links `records` into a chain after `after` again, rehashing each: what a till would have
+/// written had it made them as they now are.
+pub(super) fn rechain(records: &mut [JournalRecord], after: (u64, String)) {
+    let (mut seq, mut prev) = after;
     for record in records {
+        seq += 1;
+        record.seq = seq;
         record.prev_hash = prev;
         record.hash = record.expected_hash();
         prev = record.hash.clone();
     }
+}
+
+/// Edits `record`'s payload as JSON (the caller rechains).
+pub(super) fn edit_payload(record: &mut JournalRecord, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut payload: serde_json::Value = serde_json::from_str(&record.payload).unwrap();
+    edit(&mut payload);
+    record.payload = payload.to_string();
+}
+
+/// Turns `record` (one of [`sales`]) into the refund of the one loaf `sold` sold, as a till
+/// works it out (the caller rechains).
+pub(super) fn make_refund_of(record: &mut JournalRecord, sold: &JournalRecord) {
+    let sold: serde_json::Value = serde_json::from_str(&sold.payload).unwrap();
+    record.kind = RecordKind::Refund;
+    edit_payload(record, |p| {
+        p["refund_of"] = sold["sale_id"].clone();
+        p["reason"] = json!("stale");
+        let line = &mut p["lines"][0];
+        line["quantity"] = json!(-1000);
+        line["total_minor"] = json!(-125);
+        line["vat_minor"] = json!(-16);
+        line["refund_of_line"] = json!(1);
+        line["restock"] = json!(true);
+        p["subtotal_minor"] = json!(-125);
+        p["total_minor"] = json!(-125);
+        p["vat"][0]["grossMinor"] = json!(-125);
+        p["vat"][0]["vatMinor"] = json!(-16);
+        p["vat"][0]["netMinor"] = json!(-109);
+        p["payments"] = json!([{"method": "cash", "currency": "USD", "amount_minor": -125,
+                                "rate": "1", "rate_base": "USD", "value_minor": -125}]);
+        p["change_minor"] = json!(0);
+    });
 }

@@ -14,8 +14,8 @@
 //! made them.
 //!
 //! The only state judging keeps is in memory: the chain's end as the batch moves it, which
-//! the ingest saves after the last record, and the users and grants it has looked up. A
-//! quarantine release re-runs what can be re-run of it on a stored record ([`rejudge`]).
+//! the ingest saves after the last record, and the users, sign-ins and grants it has looked
+//! up. A quarantine release re-runs what can be re-run of it on a stored record ([`rejudge`]).
 
 use std::collections::HashMap;
 
@@ -25,10 +25,12 @@ use tillpoint_protocol::auth::OfflineGrantClaims;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind, GENESIS_HASH};
 use tillpoint_protocol::permission::{any_covers, Operation};
 use tillpoint_protocol::receipt_number::{is_devices_receipt_number, receipt_prefix};
+use tillpoint_protocol::sale_checks;
 use tillpoint_protocol::sales::SalePayload;
 use tillpoint_protocol::{DeviceId, OrgId, Permission, UserId};
 
-use super::{parse_payload, Payload};
+use super::signed_in::SignIns;
+use super::{parse_payload, refundable, Payload};
 use crate::identity::{devices, time_text, users};
 
 /// How far a record's time may lie outside its grant's `nbf`..`exp` (or after its
@@ -98,6 +100,10 @@ pub(super) struct Judge<'a> {
     head: Head,
     head_moved: bool,
     users: HashMap<UserId, UserPermissions>,
+    /// When each user looked up was disabled, if they are.
+    disabled: HashMap<UserId, Option<DateTime<Utc>>>,
+    /// Each creator's sign-ins on this device, for the records made online.
+    sign_ins: HashMap<UserId, SignIns>,
     grants: HashMap<String, Option<Grant>>,
 }
 
@@ -119,6 +125,8 @@ impl<'a> Judge<'a> {
             head,
             head_moved: false,
             users: HashMap::new(),
+            disabled: HashMap::new(),
+            sign_ins: HashMap::new(),
             grants: HashMap::new(),
         })
     }
@@ -241,7 +249,13 @@ impl<'a> Judge<'a> {
         reason
     }
 
-    /// The checks of who made the record and under what authority. `None` when all pass.
+    /// The checks of who made the record, under what authority, and what it says. `None`
+    /// when all pass. In order: the creator is a person of the organisation, not disabled
+    /// at the record's time; an approver named on a refund approved it on this device under
+    /// a grant that covered it; the creator was signed in on this device (made online) or
+    /// held a grant covering the record (made offline), within its limits; the payload adds
+    /// up (`tillpoint_protocol::sale_checks`); it takes no sale id or receipt number
+    /// already held; a refund takes back no more than remains of the sale it names.
     fn checks(
         &mut self,
         record: &JournalRecord,
@@ -253,58 +267,58 @@ impl<'a> Judge<'a> {
                 "the creator is not a user of this organisation".into(),
             ));
         };
+        let (at, tolerance) = self.server_time(created_at);
+        if let Some(reason) =
+            self.disabled_before(record.creator_id, "its creator", at, tolerance)?
+        {
+            return Ok(Some(reason));
+        }
         let sale = match payload {
             Payload::Sale(sale) => Some(sale.as_ref()),
             Payload::Session => None,
         };
-        // A refund approved by a manager on the till needs the approver's permission, not
-        // the cashier's.
+        // A refund a manager approved on the till needs the approver's refund permission;
+        // its creator, who made it, still needs to be someone who sells on this till.
         let approver = sale
             .filter(|_| record.kind == RecordKind::Refund)
-            .and_then(|s| s.approver_id);
+            .and_then(|s| s.approver_id.map(|a| (a, s.approver_grant_jti.as_deref())));
         let required = match record.kind {
-            RecordKind::Refund if approver.is_some() => None,
-            kind => Some(kind.operation().required_permission()),
+            RecordKind::Refund if approver.is_some() => Operation::Sell.required_permission(),
+            kind => kind.operation().required_permission(),
         };
-        if let Some(approver) = approver {
-            let refund = Operation::Refund.required_permission();
-            match self.user(approver)? {
-                None => {
-                    return Ok(Some(
-                        "the approver is not a user of this organisation".into(),
-                    ))
-                }
-                Some(held) if !any_covers(held, &refund) => {
-                    return Ok(Some(format!("the approver does not hold {refund}")))
-                }
-                Some(_) => {}
-            }
-        }
-        if let Some(sale) = sale {
-            if let Some(reason) = self.sale_clashes(record, sale)? {
+        if let Some((approver, grant)) = approver {
+            if let Some(reason) = self.approval_checks(record, approver, grant, at, tolerance)? {
                 return Ok(Some(reason));
             }
         }
-        match &record.grant_jti {
-            None => Ok(required
-                .filter(|p| !any_covers(&creator_perms, p))
-                .map(|p| format!("the creator does not hold {}", p.as_str()))),
-            Some(jti) => self.grant_checks(record, jti, created_at, required.as_ref(), sale),
+        let authority = match &record.grant_jti {
+            None => self.online_checks(record, &creator_perms, &required, at, tolerance)?,
+            Some(jti) => self.grant_checks(record, jti, at, tolerance, &required, sale)?,
+        };
+        if authority.is_some() {
+            return Ok(authority);
         }
+        let Some(sale) = sale else { return Ok(None) };
+        if let Err(problem) = sale_checks::check(record.kind, sale) {
+            return Ok(Some(format!(
+                "the {} does not add up: {problem}",
+                record.kind.as_str()
+            )));
+        }
+        if let Some(reason) = self.sale_clashes(record, sale)? {
+            return Ok(Some(reason));
+        }
+        if record.kind == RecordKind::Refund {
+            return refundable::check(self.conn, self.org, sale);
+        }
+        Ok(None)
     }
 
-    fn grant_checks(
-        &mut self,
-        record: &JournalRecord,
-        jti: &str,
-        created_at: DateTime<Utc>,
-        required: Option<&Permission>,
-        sale: Option<&SalePayload>,
-    ) -> rusqlite::Result<Option<String>> {
-        // The record's time on the server's clock when the device's offset is known, with a
-        // small allowance for drift since it was measured; otherwise the till's time as it
-        // claims it, with the wider allowance.
-        let (created_at, tolerance) = match self.clock_offset {
+    /// The record's time on the server's clock when the device's offset is known, with a
+    /// small allowance for drift since it was measured; otherwise the till's time as it
+    /// claims it, with the wider allowance.
+    fn server_time(&self, created_at: DateTime<Utc>) -> (DateTime<Utc>, chrono::Duration) {
+        match self.clock_offset {
             Some(offset) => (
                 created_at
                     .checked_add_signed(chrono::Duration::seconds(offset))
@@ -312,54 +326,170 @@ impl<'a> Judge<'a> {
                 chrono::Duration::seconds(MEASURED_CLOCK_TOLERANCE_SECS),
             ),
             None => (created_at, chrono::Duration::seconds(CLOCK_TOLERANCE_SECS)),
+        }
+    }
+
+    /// Why `user` (`who`: its creator, its approver) could not have acted at `at`: they were
+    /// disabled before it.
+    fn disabled_before(
+        &mut self,
+        user: UserId,
+        who: &str,
+        at: DateTime<Utc>,
+        tolerance: chrono::Duration,
+    ) -> rusqlite::Result<Option<String>> {
+        if !self.disabled.contains_key(&user) {
+            let since = users::disabled_since(self.conn, self.org, user)?;
+            self.disabled.insert(user, since);
+        }
+        Ok(self.disabled[&user]
+            .filter(|disabled| at - tolerance > *disabled)
+            .map(|disabled| format!("made after {who} was disabled ({})", time_text(disabled))))
+    }
+
+    /// A record made online: its creator was signed in on this device at its time, and
+    /// holds what it needs now.
+    fn online_checks(
+        &mut self,
+        record: &JournalRecord,
+        creator_perms: &[Permission],
+        required: &Permission,
+        at: DateTime<Utc>,
+        tolerance: chrono::Duration,
+    ) -> rusqlite::Result<Option<String>> {
+        let creator = record.creator_id;
+        if !self.sign_ins.contains_key(&creator) {
+            let found = SignIns::of(self.conn, self.org, creator, self.device)?;
+            self.sign_ins.insert(creator, found);
+        }
+        if !self.sign_ins[&creator].cover(at, tolerance) {
+            return Ok(Some(
+                "made online, but its creator was not signed in on this device at its time".into(),
+            ));
+        }
+        Ok((!any_covers(creator_perms, required))
+            .then(|| format!("the creator does not hold {}", required.as_str())))
+    }
+
+    /// A refund's approver: a person of the organisation, not disabled, who approved on this
+    /// device under their grant (`approver_grant_jti`, checked on the till and hashed into
+    /// the record) covering refunds and in force at the record's time.
+    fn approval_checks(
+        &mut self,
+        record: &JournalRecord,
+        approver: UserId,
+        grant: Option<&str>,
+        at: DateTime<Utc>,
+        tolerance: chrono::Duration,
+    ) -> rusqlite::Result<Option<String>> {
+        let refund = Operation::Refund.required_permission();
+        match self.user(approver)? {
+            None => {
+                return Ok(Some(
+                    "the approver is not a user of this organisation".into(),
+                ))
+            }
+            Some(held) if !any_covers(held, &refund) => {
+                return Ok(Some(format!("the approver does not hold {refund}")))
+            }
+            Some(_) => {}
+        }
+        if approver == record.creator_id {
+            return Ok(Some("the refund's approver is its own creator".into()));
+        }
+        if let Some(reason) = self.disabled_before(approver, "its approver", at, tolerance)? {
+            return Ok(Some(reason));
+        }
+        let Some(jti) = grant else {
+            return Ok(Some(
+                "the approver's grant is not named: an approval is checked against the approver's grant on the till".into(),
+            ));
         };
-        let (conn, org, device) = (self.conn, self.org, self.device);
+        Ok(self
+            .grant_in_force(jti, approver, at, tolerance, &refund)?
+            .map(|reason| format!("the approver's approval: {reason}")))
+    }
+
+    /// Why grant `jti` did not let `user` do what needs `required` on this device at `at`.
+    fn grant_in_force(
+        &mut self,
+        jti: &str,
+        user: UserId,
+        at: DateTime<Utc>,
+        tolerance: chrono::Duration,
+        required: &Permission,
+    ) -> rusqlite::Result<Option<String>> {
+        let device = self.device;
         let Some(grant) = self.grant(jti)? else {
             return Ok(Some(format!(
                 "unknown grant: no offline grant {jti} was issued in this organisation"
             )));
         };
-        if grant.user != record.creator_id {
+        if grant.user != user {
             return Ok(Some("the grant was issued to another user".into()));
         }
         if grant.device != device {
             return Ok(Some("the grant was issued for another device".into()));
         }
-        if let Some(required) = required {
-            if !any_covers(&grant.claims.perms, required) {
-                return Ok(Some(format!(
-                    "the grant does not cover {}",
-                    required.as_str()
-                )));
-            }
+        if !any_covers(&grant.claims.perms, required) {
+            return Ok(Some(format!(
+                "the grant does not cover {}",
+                required.as_str()
+            )));
         }
-        let at = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or(DateTime::<Utc>::MIN_UTC);
-        if created_at + tolerance < at(grant.claims.nbf) {
+        let time =
+            |secs: i64| DateTime::from_timestamp(secs, 0).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        if at + tolerance < time(grant.claims.nbf) {
             return Ok(Some("made before the grant was valid".into()));
         }
-        if created_at - tolerance > at(grant.claims.exp) {
+        if at - tolerance > time(grant.claims.exp) {
             return Ok(Some(format!(
                 "made after the grant expired ({})",
-                time_text(at(grant.claims.exp))
+                time_text(time(grant.claims.exp))
             )));
         }
         if let Some(revoked) = grant.revoked_at {
-            if created_at - tolerance > revoked {
+            if at - tolerance > revoked {
                 return Ok(Some(format!(
                     "made after the grant was revoked ({})",
                     time_text(revoked)
                 )));
             }
         }
+        Ok(None)
+    }
+
+    /// A record made offline: its creator's grant was in force and covered it, and a sale
+    /// keeps within the grant's limits.
+    fn grant_checks(
+        &mut self,
+        record: &JournalRecord,
+        jti: &str,
+        at: DateTime<Utc>,
+        tolerance: chrono::Duration,
+        required: &Permission,
+        sale: Option<&SalePayload>,
+    ) -> rusqlite::Result<Option<String>> {
+        if let Some(reason) =
+            self.grant_in_force(jti, record.creator_id, at, tolerance, required)?
+        {
+            return Ok(Some(reason));
+        }
+        let (conn, org) = (self.conn, self.org);
         let Some(sale) = sale else { return Ok(None) };
+        let Some(Some(grant)) = self.grants.get(jti) else {
+            return Ok(None);
+        };
         let currency = sale.currency;
         let Some(limits) = grant.claims.limits.get(&currency).copied() else {
             return Ok(Some(format!(
                 "the grant allows no offline sales in {currency}"
             )));
         };
-        let amount = sale.total_minor.abs();
-        if amount > limits.max_sale {
+        // Amounts are in range (`tillpoint_protocol::bounds`), but the sums are checked all
+        // the same: nothing a till sends may overflow the server's arithmetic.
+        let amount = sale.total_minor.unsigned_abs();
+        if amount > limits.max_sale.max(0).unsigned_abs() {
             return Ok(Some(format!(
                 "over the grant's largest sale: {amount} > {} ({currency} minor units)",
                 limits.max_sale
@@ -372,7 +502,7 @@ impl<'a> Judge<'a> {
             )));
         }
         let used = grant_used(conn, org, jti, currency.as_str())?;
-        if used + amount > limits.max_offline_total {
+        if i128::from(used) + i128::from(amount) > i128::from(limits.max_offline_total) {
             return Ok(Some(format!(
                 "over the grant's offline total: {used} already + {amount} > {} ({currency} minor units)",
                 limits.max_offline_total
@@ -626,9 +756,11 @@ mod tests {
     use serde_json::json;
     use tillpoint_protocol::journal::{JournalRecord, RecordKind, GENESIS_HASH};
     use tillpoint_protocol::sync::Outcome;
-    use tillpoint_protocol::{DeviceId, UserId};
+    use tillpoint_protocol::DeviceId;
 
-    use super::super::fixtures::{openings, relink, sales, send, setup, signed};
+    use super::super::fixtures::{
+        edit_payload, grant, make_refund_of, openings, rechain, relink, sales, send, setup, signed,
+    };
     use super::super::{push, PushError};
     use crate::store::DbError;
 
@@ -763,18 +895,22 @@ mod tests {
     #[test]
     fn a_refund_a_manager_approved_needs_the_approvers_permission_not_the_cashiers() {
         let s = setup();
+        let manager_grant = grant(&s, s.manager, &["pos:*:*"]);
+        let cashier_grant = grant(&s, s.cashier, &["pos:sales:create"]);
         let mut records = sales(&s, (0, GENESIS_HASH.to_owned()), 3);
-        let refund = |record: &mut JournalRecord, approver: UserId| {
-            record.kind = RecordKind::Refund;
-            let mut payload: serde_json::Value = serde_json::from_str(&record.payload).unwrap();
-            payload["refund_of"] = json!(uuid::Uuid::now_v7());
-            payload["approver_id"] = json!(approver);
-            payload["total_minor"] = json!(-125);
-            record.payload = payload.to_string();
-        };
-        refund(&mut records[1], s.manager);
-        refund(&mut records[2], s.cashier);
-        relink(&mut records, GENESIS_HASH);
+        let sold = records[0].clone();
+        for (index, approver, jti) in [
+            (1, s.manager, &manager_grant),
+            (2, s.cashier, &cashier_grant),
+        ] {
+            let record = &mut records[index];
+            make_refund_of(record, &sold);
+            edit_payload(record, |p| {
+                p["approver_id"] = json!(approver);
+                p["approver_grant_jti"] = json!(jti);
+            });
+        }
+        rechain(&mut records, (0, GENESIS_HASH.to_owned()));
         let answer = send(&s, records);
         assert_eq!(answer[0].0, Outcome::Accepted);
         assert_eq!(answer[1].0, Outcome::Accepted, "{answer:?}");

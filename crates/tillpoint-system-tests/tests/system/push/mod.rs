@@ -9,6 +9,7 @@ mod device_keys;
 mod exactly_once;
 mod managers_settle_quarantine;
 mod quarantined_not_lost;
+mod records_judged;
 mod recovery;
 mod whole_batches_refused;
 

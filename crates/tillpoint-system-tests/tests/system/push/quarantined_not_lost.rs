@@ -181,8 +181,9 @@ async fn offline_records_are_judged_on_the_servers_clock_by_the_offset_measured_
             .unwrap()
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
     };
-    // The till opened a minute earlier, by the same slow clock.
-    records[0].created_at = on_device_clock(now - 60);
+    // The till opened a moment earlier, by the same slow clock (and after its sign-in: a
+    // record made online must fall inside a sign-in of its creator on the device).
+    records[0].created_at = on_device_clock(now - 1);
     // Made now, by a clock reading two hours ago: before the grant on the till's own time,
     // inside it on the server's.
     records[1].created_at = on_device_clock(now);
