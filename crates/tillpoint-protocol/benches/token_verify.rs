@@ -8,7 +8,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rand::Rng;
 use tillpoint_protocol::auth::{AccessClaims, ACCESS_AUDIENCE, ACCESS_TOKEN_TYP, ISSUER};
 use tillpoint_protocol::token::{verify_access_token, PublicKeys};
-use tillpoint_protocol::{OrgId, Permission, UserId};
+use tillpoint_protocol::{DeviceId, OrgId, Permission, UserId};
 
 fn main() {
     let seed: [u8; 32] = rand::rng().random();
@@ -34,7 +34,9 @@ fn main() {
         .map(|p| Permission::parse(p).unwrap())
         .collect(),
         org: OrgId::from_uuid(uuid::Uuid::max()),
+        dev: DeviceId::from_uuid(uuid::Uuid::nil()),
         iat: now,
+        iat_ms: now * 1000,
         nbf: now,
         exp: now + 3600,
         jti: "0192f7a0-0000-7000-8000-000000000002".into(),

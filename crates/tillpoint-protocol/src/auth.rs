@@ -84,6 +84,10 @@ pub struct UserInfo {
     pub organisation_id: OrgId,
 }
 
+fn no_device() -> DeviceId {
+    DeviceId::from_uuid(uuid::Uuid::nil())
+}
+
 /// The claims of an access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
@@ -95,7 +99,17 @@ pub struct AccessClaims {
     pub role: String,
     pub perms: Vec<Permission>,
     pub org: OrgId,
+    /// The device the token was issued to: signing out there, or revoking the device, ends
+    /// it. (A token from before this claim reads as the nil id, a device no cutoff names;
+    /// its user's cutoffs still end it, see `iat_ms`.)
+    #[serde(default = "no_device")]
+    pub dev: DeviceId,
     pub iat: i64,
+    /// `iat` to the millisecond: the server refuses a token issued at or before a cutoff
+    /// (user disabled, role changed, signed out…), and a new token issued in the same second
+    /// as a cutoff must still pass. Missing, it reads as 0: before every cutoff.
+    #[serde(default)]
+    pub iat_ms: i64,
     pub nbf: i64,
     pub exp: i64,
     pub jti: String,

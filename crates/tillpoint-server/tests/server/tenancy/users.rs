@@ -123,7 +123,7 @@ async fn bad_user_details_are_refused_with_422_and_nothing_is_created() {
         &server,
         &format!("api/v1/admin/users/{}/password", admin.user),
         admin.token(),
-        json!({"password": "short"}),
+        json!({"password": "short", "current_password": PASSWORD}),
     )
     .await;
     assert_eq!(short.status, 422);
@@ -195,7 +195,7 @@ async fn a_password_reset_ends_the_old_sessions_and_the_new_password_works() {
         &server,
         &format!("api/v1/admin/users/{}/password", cashier.user),
         admin.token(),
-        json!({"password": NEW_PASSWORD}),
+        json!({"password": NEW_PASSWORD, "current_password": PASSWORD}),
     )
     .await;
     assert_eq!(answer.status, 204, "{}", answer.body);
