@@ -95,6 +95,11 @@ impl Identity {
         }
     }
 
+    /// How many keys the sign-in throttles remember: (accounts, addresses).
+    pub fn throttled_keys(&self) -> (usize, usize) {
+        (self.accounts.len(), self.addresses.len())
+    }
+
     /// A slot to hash a password in (sign-in and the admin API share the limit), or
     /// `Busy` when the server has been full for [`HASH_QUEUE_TIMEOUT`].
     /// Applies on this instance at once the token cutoffs a change just made (other
@@ -180,15 +185,16 @@ impl Identity {
         let address_key = super::throttle::address_key(client_ip.as_deref());
         let started = Instant::now();
         // Each attempt holds its place in both counts until it ends, so guesses sent in
-        // parallel cannot outrun the limits.
+        // parallel cannot outrun the limits. The address first: one that is locked out adds
+        // nothing to the accounts' table, so it cannot fill it with made-up names.
         let locked = |wait: std::time::Duration| SessionError::LockedOut {
             retry_after_secs: wait.as_secs().max(1),
         };
-        let account = self.accounts.begin(&account_key, started).map_err(locked)?;
         let address = self
             .addresses
             .begin(&address_key, started)
             .map_err(locked)?;
+        let account = self.accounts.begin(&account_key, started).map_err(locked)?;
 
         let _permit = self.hashing_permit().await?;
         let signer = self.keys.current_fresh().await;

@@ -55,15 +55,17 @@ pub fn create_user(tx: &Transaction<'_>, user: &NewUser<'_>) -> rusqlite::Result
     Ok(id)
 }
 
-/// Sets a new password for `username`, returning whether such a user exists.
+/// Sets a new password for `username` of organisation `org`, returning whether such a user
+/// exists there.
 pub fn set_password(
     tx: &Transaction<'_>,
+    org: OrgId,
     username: &str,
     password: &str,
 ) -> rusqlite::Result<bool> {
     let changed = tx.execute(
-        "UPDATE users SET password_hash = ?1 WHERE username = ?2",
-        (hash_password(password), username),
+        "UPDATE users SET password_hash = ?1 WHERE username = ?2 AND org_id = ?3",
+        (hash_password(password), username, org.to_string()),
     )?;
     Ok(changed == 1)
 }
