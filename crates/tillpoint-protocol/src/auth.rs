@@ -41,6 +41,30 @@ pub struct LoginRequest {
     /// judge offline records' times on its own clock. Absent from older tills.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_time: Option<i64>,
+    /// Standard base64 of the device key's Ed25519 signature over
+    /// [`sign_in_proof_message`]: proof that the till holds the key it presents (a device id
+    /// and its public key are no secret). Only a proven sign-in measures the device's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_proof: Option<String>,
+}
+
+/// Separates sign-in proofs from every other thing a device key signs (sync batches).
+pub const SIGN_IN_PROOF_CONTEXT: &str = "tillpoint sign-in proof v1";
+
+/// The bytes a till signs with its device key when it signs in: the context, the username
+/// as the server looks it up (trimmed, lower case), the device id and the till's time, each
+/// ended by a NUL (none of them can hold one), so no two sign-ins share a message.
+pub fn sign_in_proof_message(
+    username: &str,
+    device_id: DeviceId,
+    device_time: Option<i64>,
+) -> Vec<u8> {
+    let time = device_time.map_or_else(String::new, |t| t.to_string());
+    format!(
+        "{SIGN_IN_PROOF_CONTEXT}\0{}\0{device_id}\0{time}\0",
+        username.trim().to_lowercase()
+    )
+    .into_bytes()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::json;
 use tillpoint_protocol::auth::{
-    LoginRequest, LogoutRequest, RefreshRequest, TokenResponse, UserInfo,
+    sign_in_proof_message, LoginRequest, LogoutRequest, RefreshRequest, TokenResponse, UserInfo,
 };
 use tillpoint_protocol::{DeviceId, OrgId};
 use tokio::sync::Semaphore;
@@ -385,9 +385,11 @@ fn login_blocking(
         tx.commit()?;
         return Ok(Err((SessionError::DeviceKeyMismatch, Some(user.org_id))));
     }
-    // Only a sign-in presenting the device's own key measures its clock: one without a key
-    // says nothing about the till the device's records come from.
-    if matches!(binding, KeyBinding::Bound | KeyBinding::Same) {
+    // Only a sign-in PROVING it holds the device's key measures its clock: a device id and
+    // its public key are no secret, so anyone in the organisation could present them.
+    let proven = matches!(binding, KeyBinding::Bound | KeyBinding::Same)
+        && key.is_some_and(|key| proves_device_key(req, &key));
+    if proven {
         devices::record_clock_offset(&tx, user.org_id, req.device_id, req.device_time, now)?;
     }
     let settings = org_settings(&tx, user.org_id)?;
@@ -397,6 +399,29 @@ fn login_blocking(
     audit::record(&tx, &context, AuditEvent::LoginSucceeded, json!({}), now)?;
     tx.commit()?;
     Ok(Ok(response))
+}
+
+/// Whether `req.device_proof` is `key`'s signature over the sign-in's proof message. `key`
+/// is the device's bound key (a presented key that differs was refused before this).
+fn proves_device_key(req: &LoginRequest, key: &[u8; 32]) -> bool {
+    use base64::Engine as _;
+    let Some(proof) = req.device_proof.as_deref() else {
+        return false;
+    };
+    let Some(signature) = base64::engine::general_purpose::STANDARD
+        .decode(proof)
+        .ok()
+        .and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
+    else {
+        return false;
+    };
+    let Ok(verifying) = ed25519_dalek::VerifyingKey::from_bytes(key) else {
+        return false;
+    };
+    let message = sign_in_proof_message(&req.username, req.device_id, req.device_time);
+    verifying
+        .verify_strict(&message, &ed25519_dalek::Signature::from_bytes(&signature))
+        .is_ok()
 }
 
 /// The 32 bytes of a device key sent as standard base64, or `None` when none was sent.

@@ -11,6 +11,7 @@
 mod access_tokens;
 mod api_document;
 mod bad_input;
+mod device_proof;
 mod guessing_limits;
 mod key_rotation;
 mod offline_grant;
