@@ -145,6 +145,8 @@ struct Known {
     cutoffs: HashMap<Subject, i64>,
     version: i64,
     read_at: Option<Instant>,
+    /// When the last completed read began: it saw every change committed before then.
+    read_began: Option<Instant>,
 }
 
 impl TokenCutoffs {
@@ -190,13 +192,25 @@ impl TokenCutoffs {
     }
 
     /// Re-reads what changed now: after a change this instance made, so it applies here at
-    /// once.
+    /// once. Callers arriving together share one read (a read that began after the call did
+    /// sees the change), so a burst of them costs one query, not one each.
     pub async fn refresh(&self, db: &Database, now: DateTime<Utc>) -> Result<(), DbError> {
+        let asked = Instant::now();
         let _reading = self.reading.lock().await;
+        let read_since = self
+            .known
+            .read()
+            .expect("cutoffs lock")
+            .read_began
+            .is_some_and(|began| began > asked);
+        if read_since {
+            return Ok(());
+        }
         self.read_changes(db, now).await
     }
 
     async fn read_changes(&self, db: &Database, now: DateTime<Utc>) -> Result<(), DbError> {
+        let began = Instant::now();
         let version = self.known.read().expect("cutoffs lock").version;
         let since_ms = now.timestamp_millis() - LONGEST_TOKEN_MS;
         let (changed, newest) = db
@@ -210,6 +224,7 @@ impl TokenCutoffs {
         known.cutoffs.retain(|_, cutoff| *cutoff > since_ms);
         known.version = newest;
         known.read_at = Some(Instant::now());
+        known.read_began = Some(began);
         Ok(())
     }
 }
