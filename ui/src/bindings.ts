@@ -270,7 +270,10 @@ export type NotSelling =
 "device_revoked" | 
 /**  Offline, and an administrator disabled the person. */
 "user_disabled" | 
-/**  Offline, and the computer's clock was set back: locked until online again. */
+/**
+ *  The computer's clock was set back (or the till's record of it edited): locked, online
+ *  or offline, until the server is reached with the clock right.
+ */
 "clock_locked" | 
 /**  Nobody has opened the till (counted the float). */
 "till_not_open" | 

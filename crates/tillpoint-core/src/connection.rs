@@ -54,9 +54,13 @@ impl ConnectionStatus {
     }
 }
 
-/// Builds the HTTP client the till uses for the server: bounded time for every request.
+/// Builds the HTTP client the till uses for the server: bounded time for every request, and
+/// no redirects — a 3xx is an answer, never a reason to send the password, a refresh token or
+/// signed records to another address (a hijacked proxy or a misconfigured server could
+/// otherwise point the till anywhere).
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(3))
         .timeout(REQUEST_TIMEOUT)
         .user_agent(concat!("tillpoint-till/", env!("CARGO_PKG_VERSION")))
@@ -256,6 +260,37 @@ mod tests {
         assert_eq!(
             status.detail.as_deref(),
             Some("the address answered, but not as a Tillpoint server")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_not_followed() {
+        // A healthy server elsewhere, and the configured address answering 302 to it: the
+        // till must not follow (it would send sign-ins and records to the other address).
+        let elsewhere = serve(axum::Router::new().route(
+            "/healthz",
+            axum::routing::get(|| async {
+                axum::Json(serde_json::json!({"status":"ok","version":"6.6.6","schema_version":1}))
+            }),
+        ))
+        .await;
+        let target = elsewhere.endpoint("healthz").to_string();
+        let url = serve(axum::Router::new().route(
+            "/healthz",
+            axum::routing::get(move || async move {
+                (
+                    axum::http::StatusCode::FOUND,
+                    [(axum::http::header::LOCATION, target)],
+                )
+            }),
+        ))
+        .await;
+        let status = ConnectionMonitor::new(url).check().await;
+        assert_eq!(status.state, ConnectionState::Offline);
+        assert_eq!(status.server_version, None);
+        assert_eq!(
+            status.detail.as_deref(),
+            Some("the server answered 302 Found")
         );
     }
 

@@ -8,6 +8,8 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::Connection;
 
 use crate::error::CoreError;
+use crate::private_files;
+use crate::seal::{self, SealKey};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/client_migrations.rs"));
@@ -19,17 +21,48 @@ pub const STORE_FILE: &str = "till.db";
 pub struct LocalStore {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// The key `till_seal` seals with ([`crate::seal`]); loaded from the keyring by the till.
+    seal_key: SealKey,
 }
 
 impl LocalStore {
-    /// Opens (creating if needed) and migrates the store in `data_dir`.
+    /// Opens (creating if needed) and migrates the store in `data_dir`. The file is private
+    /// to this account before SQLite writes to it, and SQLite gives its `-wal` and `-shm` the
+    /// same mode; those left by an older Tillpoint are tightened here ([`private_files`]).
     pub fn open(data_dir: &Path) -> Result<Self, CoreError> {
         let path = data_dir.join(STORE_FILE);
+        let private = |path: &Path| {
+            private_files::make_private_if_exists(path).map_err(|source| CoreError::DataDir {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        if !path.exists() {
+            // An empty file is a new database to SQLite: this one is created 0600.
+            if let Err(source) = private_files::create_new_private_file(&path) {
+                if source.kind() != std::io::ErrorKind::AlreadyExists {
+                    return Err(CoreError::DataDir { path, source });
+                }
+            }
+        }
+        private(&path)?;
         let conn = tillpoint_sqlite::open_and_migrate(&path, embedded::MIGRATIONS)?;
+        let seal_key = SealKey::default();
+        seal::register(&conn, seal_key.clone())?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.clone().into_os_string();
+            side.push(suffix);
+            private(Path::new(&side))?;
+        }
         Ok(Self {
             path,
             conn: Mutex::new(conn),
+            seal_key,
         })
+    }
+
+    pub(crate) fn seal_key(&self) -> &SealKey {
+        &self.seal_key
     }
 
     pub fn path(&self) -> &Path {
@@ -107,6 +140,29 @@ mod tests {
                 .unwrap(),
             2
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_store_and_its_side_files_are_private_to_the_account() {
+        use crate::private_files::mode_of;
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        store
+            .conn()
+            .unwrap()
+            .execute_batch("INSERT INTO tax_classes VALUES ('t1', 'standard', 'VAT', 1500);")
+            .unwrap();
+        for name in ["till.db", "till.db-wal", "till.db-shm"] {
+            assert_eq!(mode_of(&dir.path().join(name)), 0o600, "{name}");
+        }
+        drop(store);
+        // A store an older Tillpoint left readable is tightened when opened.
+        use std::os::unix::fs::PermissionsExt;
+        let loose = std::fs::Permissions::from_mode(0o644);
+        std::fs::set_permissions(dir.path().join("till.db"), loose).unwrap();
+        let _store = LocalStore::open(dir.path()).unwrap();
+        assert_eq!(mode_of(&dir.path().join("till.db")), 0o600);
     }
 
     #[test]

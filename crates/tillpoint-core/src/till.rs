@@ -47,11 +47,26 @@ impl Till {
         config: TillConfig,
         secrets: Arc<dyn SecretStore>,
     ) -> Result<Self, CoreError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| CoreError::DataDir {
-            path: config.data_dir.clone(),
-            source,
-        })?;
+        // The data folder, and the exports a manager writes into it ([`Till::export_path`]).
+        for dir in [config.data_dir.clone(), config.data_dir.join("exports")] {
+            crate::private_files::create_private_dir(&dir)
+                .map_err(|source| CoreError::DataDir { path: dir, source })?;
+        }
         let store = LocalStore::open(&config.data_dir)?;
+        store.with_conn(|conn| {
+            crate::sign_in::refresh_vault::purge_plain_tokens(conn, secrets.as_ref());
+            // A till that has signed in before seals with its key from now; a keyring that
+            // does not answer leaves the seals failing closed until the next sign-in.
+            match crate::sign_in::identity::load(conn) {
+                Ok(Some(identity)) => {
+                    if let Err(err) = store.seal_key().load(&identity, secrets.as_ref()) {
+                        tracing::warn!(error = %err, "cannot read the sealing key yet");
+                    }
+                }
+                Ok(None) => {}
+                Err(err) => tracing::warn!(error = %err, "cannot read the till's identity"),
+            }
+        })?;
         let connection = ConnectionMonitor::new(config.server_url.clone());
         Ok(Self {
             config,
@@ -135,6 +150,22 @@ mod tests {
         assert_eq!(info.schema_version, LocalStore::known_schema_version());
         assert!(info.data_dir.ends_with("nested/data"));
         assert_eq!(info.server_url, "http://127.0.0.1:9/");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_folder_is_private_to_the_account() {
+        use crate::private_files::mode_of;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        std::fs::create_dir_all(&config.data_dir).unwrap();
+        // Made readable by an older Tillpoint (or a umask of 022): tightened at open.
+        std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let till = Till::open(config.clone()).unwrap();
+        assert_eq!(mode_of(&config.data_dir), 0o700);
+        assert_eq!(mode_of(till.export_path().parent().unwrap()), 0o700);
+        assert_eq!(mode_of(till.store().path()), 0o600);
     }
 
     #[test]

@@ -38,6 +38,18 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A 32-byte key derived from `password` and `salt` with the same argon2id parameters, for
+/// encrypting something only the password's holder may open (the till wraps each person's
+/// refresh token under it). CPU- and memory-heavy like [`hash_password`]: call it off the
+/// async runtime. `salt` must be at least 8 bytes (the till uses 16 random bytes).
+pub fn derive_key(password: &str, salt: &[u8]) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    hasher()
+        .hash_password_into(password.as_bytes(), salt, &mut key)
+        .expect("a salt of at least 8 bytes with valid parameters cannot fail");
+    key
+}
+
 /// Whether `hash` was made with weaker parameters than today's (or another algorithm), so it
 /// should be replaced at the user's next successful login.
 pub fn needs_rehash(hash: &str) -> bool {
@@ -70,6 +82,14 @@ fn dummy_hash() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_keys_depend_on_password_and_salt() {
+        let key = derive_key("correct horse", b"0123456789abcdef");
+        assert_eq!(key, derive_key("correct horse", b"0123456789abcdef"));
+        assert_ne!(key, derive_key("correct horsf", b"0123456789abcdef"));
+        assert_ne!(key, derive_key("correct horse", b"0123456789abcdeF"));
+    }
 
     #[test]
     fn hashes_are_argon2id_with_owasp_parameters_and_salted() {

@@ -22,7 +22,7 @@ const TITLES: Partial<Record<NotSelling, string>> = {
   grant_revoked: 'Your offline access was revoked: selling is blocked until you sign in online.',
   device_revoked: 'This till has been revoked: selling is blocked.',
   user_disabled: 'Your account was disabled: selling is blocked.',
-  clock_locked: "The computer's clock was set back: selling is blocked until you sign in online.",
+  clock_locked: "The computer's clock was set back: selling is blocked until it is right and the till has reached the server.",
   forbidden: 'You may not sell on this till.',
   not_signed_in: 'Nobody is signed in: selling is blocked.',
 };

@@ -158,26 +158,23 @@ impl Till {
 
     /// Checks `permission` and says who is acting. Call before taking the store lock.
     pub(crate) fn author(&self, permission_text: &str) -> Result<Author, SaleError> {
-        self.require(&permission(permission_text))?;
-        let session = self
-            .active_session()
-            .clone()
-            .ok_or(SignInError::NotSignedIn)?;
+        // One decision: what was checked (the token, or the grant — its expiry, revocation
+        // and the till's clock) is what the record says it was done under.
+        let acting = self.check(&permission(permission_text))?;
         let device_id = {
             let conn = self.sales_conn()?;
             identity::load(&conn)?
                 .ok_or(SignInError::NotSignedIn)?
                 .device_id
         };
-        let user = session.user();
+        let user = acting.session.user();
         // Offline, what is done is done under the grant, with its limits, and says so.
-        let online = self.works_online(&session);
         Ok(Author {
             org_id: user.organisation_id,
             user_id: user.id,
             user_name: user.name.clone(),
             device_id,
-            grant_jti: (!online).then(|| session.grant().jti.clone()),
+            grant_jti: acting.grant_jti(),
         })
     }
 

@@ -17,9 +17,8 @@ use super::till_session::open_session;
 use super::views::TillSessionInfo;
 use super::{checkout, SaleError, SELL};
 use crate::catalog::CurrencyOption;
-use crate::connection::ConnectionState;
 use crate::journal::Author;
-use crate::sign_in::session::{ActiveSession, SessionMode, SignInError};
+use crate::sign_in::session::{SessionMode, SignInError};
 use crate::till::Till;
 
 /// What the window shows about selling: whether a sale may be made now, how (online or under
@@ -69,7 +68,8 @@ pub enum NotSelling {
     DeviceRevoked,
     /// Offline, and an administrator disabled the person.
     UserDisabled,
-    /// Offline, and the computer's clock was set back: locked until online again.
+    /// The computer's clock was set back (or the till's record of it edited): locked, online
+    /// or offline, until the server is reached with the clock right.
     ClockLocked,
     /// Nobody has opened the till (counted the float).
     TillNotOpen,
@@ -107,14 +107,6 @@ impl Till {
         self.author(SELL)
     }
 
-    /// Whether what `session` does now is done online: while its access token is valid and
-    /// the server has not been seen to go away. Otherwise the grant governs, whatever the
-    /// session's mode says: a till whose network went quietly must not sell without limits.
-    pub(crate) fn works_online(&self, session: &ActiveSession) -> bool {
-        session.token_valid_at(Utc::now().timestamp())
-            && self.connection().status().state != ConnectionState::Offline
-    }
-
     /// Whether a sale may be made now, how, and if not why not (see the module doc). Needs
     /// no permission: it says what the person at the till may do.
     pub fn selling_status(&self) -> Result<SellingStatus, SaleError> {
@@ -137,7 +129,7 @@ impl Till {
     ) -> Result<SellingStatus, SaleError> {
         let session = self.active_session().clone();
         let mode = session.as_ref().map(|s| {
-            if self.works_online(s) {
+            if self.works_online(s, time.timestamp()) {
                 SessionMode::Online
             } else {
                 SessionMode::Offline
@@ -312,6 +304,42 @@ mod tests {
             s.till.seller().unwrap().grant_jti.as_deref(),
             Some("test-grant")
         );
+    }
+
+    /// Issue 17, Low: with a valid token but the server seen gone, the grant governs — and
+    /// the grant a sale would carry is the one checked: its limits, its revocation and its
+    /// end, whatever the token says.
+    #[tokio::test]
+    async fn with_the_server_gone_the_grant_a_sale_carries_is_checked() {
+        let s = shop().await;
+        open_till(&s);
+        s.till.connection().check().await;
+        // The test grant sets no limits: offline, nothing may be sold in USD.
+        let usd = tillpoint_protocol::CurrencyCode::parse("USD").unwrap();
+        let err = s.till.check_offline_sale(usd, 100, 0).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SignInError::Limit(crate::sign_in::limits::LimitError::CurrencyNotAllowed(_))
+            ),
+            "{err:?}"
+        );
+        s.till.end_grant_for_tests(Utc::now().timestamp() - 10);
+        let err = s.till.seller().unwrap_err();
+        assert_eq!(err.code(), "grant_expired", "{err}");
+        s.till.end_grant_for_tests(Utc::now().timestamp() + 3600);
+        s.till
+            .store()
+            .with_conn(|c| {
+                c.execute(
+                    "INSERT INTO revoked_grants (jti, user_id, revoked_at) VALUES ('test-grant', 'u', 'now')",
+                    [],
+                )
+            })
+            .unwrap()
+            .unwrap();
+        let err = s.till.seller().unwrap_err();
+        assert_eq!(err.code(), "grant_revoked", "{err}");
     }
 
     #[tokio::test]

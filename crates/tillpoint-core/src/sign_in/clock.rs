@@ -1,7 +1,9 @@
-//! The till's notion of time while offline: `max(system clock, highest time seen)`, persisted,
+//! The till's notion of time, online and offline: `max(system clock, highest time seen)`, persisted,
 //! so setting the clock back cannot make an expired grant valid again. A jump back of more
-//! than [`BACKWARD_TOLERANCE_SECS`] (more than clock drift or a time-zone slip) locks offline
-//! selling until the till is online again and the server's time can be trusted.
+//! than [`BACKWARD_TOLERANCE_SECS`] (more than clock drift or a time-zone slip) locks the
+//! work until the till has reached the server (an online sign-in or refresh), whose time then
+//! sets the till's. The lock is checked online as offline: a clock set back would date records
+//! in the past either way.
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -16,44 +18,72 @@ pub struct ClockReading {
     pub locked: bool,
 }
 
-/// Reads the till's time given the system clock's `system_now`, and records it.
+/// Reads the till's time given the system clock's `system_now`, and records it. A clock row
+/// whose seal does not verify ([`crate::seal`]), or none at all on a till that has signed in
+/// before, is a clock someone edited: it locks, as a clock set back does.
 pub fn observe(conn: &Connection, system_now: i64) -> rusqlite::Result<ClockReading> {
-    let stored: Option<(i64, Option<i64>)> = conn
+    let stored: Option<(i64, Option<i64>, Option<bool>)> = conn
         .query_row(
-            "SELECT highest_seen, locked_at FROM till_clock WHERE singleton = 1",
+            "SELECT highest_seen, locked_at, seal = till_seal('till_clock', highest_seen, locked_at)
+               FROM till_clock WHERE singleton = 1",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let (highest, mut locked_at) = stored.unwrap_or((system_now, None));
+    let (highest, mut locked_at, sealed) = match stored {
+        Some((highest, locked_at, sealed)) => (highest, locked_at, sealed == Some(true)),
+        None => (system_now, None, !has_signed_in(conn)?),
+    };
+    if !sealed && locked_at.is_none() {
+        tracing::warn!(
+            "the till's clock was changed outside Tillpoint; work is locked until online"
+        );
+        locked_at = Some(system_now);
+    }
     if system_now < highest - BACKWARD_TOLERANCE_SECS && locked_at.is_none() {
         tracing::warn!(
             system_now,
             highest,
-            "the system clock went back; offline work is locked until online"
+            "the system clock went back; work is locked until the server is reached"
         );
         locked_at = Some(system_now);
     }
     let now = highest.max(system_now);
-    conn.execute(
-        "INSERT INTO till_clock (singleton, highest_seen, locked_at) VALUES (1, ?1, ?2)
-         ON CONFLICT (singleton) DO UPDATE SET highest_seen = ?1, locked_at = ?2",
-        (now, locked_at),
-    )?;
+    if stored.is_none_or(|(h, l, _)| !sealed || h != now || l != locked_at) {
+        write(conn, now, locked_at)?;
+    }
     Ok(ClockReading {
         now,
         locked: locked_at.is_some(),
     })
 }
 
-/// After an online sign-in (the server vouched for the time): clears the lock.
-pub fn trust_online(conn: &Connection, system_now: i64) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO till_clock (singleton, highest_seen, locked_at) VALUES (1, ?1, NULL)
-         ON CONFLICT (singleton) DO UPDATE SET highest_seen = max(highest_seen, ?1), locked_at = NULL",
-        [system_now],
-    )?;
+/// Whether this till has signed in (it belongs to an organisation): from then on it always
+/// has a clock row.
+fn has_signed_in(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM till_identity WHERE org_id IS NOT NULL)",
+        [],
+        |r| r.get(0),
+    )
+}
+
+fn write(conn: &Connection, highest: i64, locked_at: Option<i64>) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO till_clock (singleton, highest_seen, locked_at, seal)
+         VALUES (1, ?1, ?2, till_seal('till_clock', ?1, ?2))
+         ON CONFLICT (singleton) DO UPDATE SET highest_seen = ?1, locked_at = ?2,
+             seal = till_seal('till_clock', ?1, ?2)",
+    )?
+    .execute((highest, locked_at))?;
     Ok(())
+}
+
+/// After the server answered this device's own sign-in or refresh, at `server_now` (its
+/// `Date`): the time is set by the server's and the lock cleared. A system clock still set
+/// back locks again at the next reading — work resumes only once the clock is right.
+pub fn trust_online(conn: &Connection, server_now: i64) -> rusqlite::Result<()> {
+    write(conn, server_now, None)
 }
 
 #[cfg(test)]
@@ -63,6 +93,7 @@ mod tests {
     fn store() -> (tempfile::TempDir, crate::store::LocalStore) {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::store::LocalStore::open(dir.path()).unwrap();
+        store.seal_key().set_for_tests([7; 32]);
         (dir, store)
     }
 
@@ -126,5 +157,46 @@ mod tests {
                 locked: false
             }
         );
+    }
+
+    #[test]
+    fn an_edited_or_deleted_clock_row_locks_until_online() {
+        let (_d, store) = store();
+        let conn = store.conn().unwrap();
+        observe(&conn, 100_000).unwrap();
+        // Someone winds the high-water mark back in SQLite, to stretch an expired grant.
+        conn.execute("UPDATE till_clock SET highest_seen = 50_000", [])
+            .unwrap();
+        assert!(observe(&conn, 50_100).unwrap().locked);
+        trust_online(&conn, 100_100).unwrap();
+        assert!(!observe(&conn, 100_100).unwrap().locked);
+        // Deleting the row of a till that has signed in is no way round it either.
+        conn.execute_batch(
+            "INSERT INTO till_identity VALUES (1, 'i', 'd', zeroblob(32), 'org', 'now');
+             DELETE FROM till_clock;",
+        )
+        .unwrap();
+        assert!(observe(&conn, 100_200).unwrap().locked);
+    }
+
+    #[test]
+    fn the_server_sets_the_time_and_a_clock_still_set_back_locks_again() {
+        let (_d, store) = store();
+        let conn = store.conn().unwrap();
+        // The high-water mark ran ahead (the clock was set forward, then corrected).
+        observe(&conn, 200_000).unwrap();
+        assert!(observe(&conn, 100_000).unwrap().locked);
+        // The server says it is 100_050: the mark follows it and the lock goes.
+        trust_online(&conn, 100_050).unwrap();
+        assert_eq!(
+            observe(&conn, 100_060).unwrap(),
+            ClockReading {
+                now: 100_060,
+                locked: false
+            }
+        );
+        // A clock an hour behind the server's time locks again at once.
+        trust_online(&conn, 100_100).unwrap();
+        assert!(observe(&conn, 100_100 - 3600).unwrap().locked);
     }
 }

@@ -50,7 +50,8 @@ pub fn cache_keys(
         for jwk in &jwks.keys {
             let key = jwk_bytes(jwk).expect("validated above");
             conn.execute(
-                "INSERT INTO server_keys (kid, public_key, fetched_at) VALUES (?1, ?2, ?3)",
+                "INSERT INTO server_keys (kid, public_key, fetched_at, seal)
+                 VALUES (?1, ?2, ?3, till_seal('server_keys', ?1, ?2))",
                 (&jwk.kid, key.as_slice(), &now),
             )?;
         }
@@ -73,15 +74,31 @@ pub(crate) fn jwk_x_bytes(x: &str) -> Option<[u8; 32]> {
         .ok()
 }
 
-/// The server keys cached at the last online sign-in.
+/// The server keys cached at the last online sign-in (or pull). A key whose seal does not
+/// verify ([`crate::seal`]) — planted or edited in SQLite — is not one: a grant it signed is
+/// refused as signed by an unknown key.
 pub fn cached_keys(conn: &Connection) -> rusqlite::Result<PublicKeys> {
-    let mut stmt = conn.prepare("SELECT kid, public_key FROM server_keys")?;
+    let mut stmt = conn.prepare(
+        "SELECT kid, public_key, seal = till_seal('server_keys', kid, public_key)
+           FROM server_keys",
+    )?;
     let mut keys = PublicKeys::default();
     let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get::<_, Option<bool>>(2)?,
+        ))
     })?;
     for row in rows {
-        let (kid, key) = row?;
+        let (kid, key, sealed) = row?;
+        if sealed != Some(true) {
+            tracing::warn!(
+                kid,
+                "a cached server key was changed outside Tillpoint; ignored"
+            );
+            continue;
+        }
         if let Ok(key) = <[u8; 32]>::try_from(key) {
             keys.insert(kid, &key);
         }

@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
-
 use super::session::{RefreshOutcome, SessionMode, SessionStatus, SignInError};
 use crate::connection::ConnectionState;
 use crate::till::Till;
@@ -35,10 +33,15 @@ impl Till {
                 failures = 0;
                 continue;
             };
+            let Ok(clock) = self.till_clock() else {
+                failures = failures.saturating_add(1);
+                continue;
+            };
             let due = match status.mode {
-                SessionMode::Online => self
-                    .refresh_due_at()
-                    .is_some_and(|at| at <= Utc::now().timestamp()),
+                // A clock set back locks work until the server is reached: try at once.
+                SessionMode::Online => {
+                    clock.locked || self.refresh_due_at().is_some_and(|at| at <= clock.now)
+                }
                 // Offline: try to go back online as soon as the server answers again.
                 SessionMode::Offline => self.connection().status().state == ConnectionState::Online,
             };

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension};
 use tillpoint_protocol::auth::GrantLimits;
 use tillpoint_protocol::CurrencyCode;
 
-use super::session::{SessionMode, SignInError};
+use super::session::SignInError;
 use crate::till::Till;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,6 +27,8 @@ pub enum LimitError {
         amount: i64,
         limit: i64,
     },
+    #[error("offline, what was sold under your offline access in {0} was changed outside Tillpoint; sell online (sign in with the server) to continue")]
+    TotalTampered(CurrencyCode),
     #[error("offline, you may sell at most {limit} in {currency} in all; {sold} is sold already")]
     OfflineTotalReached {
         currency: CurrencyCode,
@@ -35,34 +37,42 @@ pub enum LimitError {
     },
 }
 
-/// What has been sold offline under `grant_jti` in `currency`.
+/// What has been sold offline under `grant_jti` in `currency`. A total whose seal does not
+/// verify ([`crate::seal`]) was edited outside Tillpoint: refused, never read as less.
 pub fn sold_offline(
     conn: &Connection,
     grant_jti: &str,
     currency: CurrencyCode,
-) -> rusqlite::Result<i64> {
-    Ok(conn
-        .query_row(
-            "SELECT total_minor FROM offline_totals WHERE grant_jti = ?1 AND currency = ?2",
-            (grant_jti, currency.as_str()),
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(0))
+) -> Result<i64, SignInError> {
+    let row: Option<(i64, Option<bool>)> = conn
+        .prepare_cached(
+            "SELECT total_minor, seal = till_seal('offline_totals', grant_jti, currency, total_minor)
+               FROM offline_totals WHERE grant_jti = ?1 AND currency = ?2",
+        )?
+        .query_row((grant_jti, currency.as_str()), |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match row {
+        None => Ok(0),
+        Some((total, Some(true))) => Ok(total),
+        Some(_) => Err(LimitError::TotalTampered(currency).into()),
+    }
 }
 
-/// Adds a sale to its grant's running total. Call it in the sale's transaction.
+/// Adds a sale to its grant's running total. Call it in the sale's transaction, after
+/// [`check_sale`] (which refuses a total whose seal does not verify).
 pub fn record_offline_sale(
     conn: &Connection,
     grant_jti: &str,
     currency: CurrencyCode,
     amount_minor: i64,
 ) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO offline_totals (grant_jti, currency, total_minor) VALUES (?1, ?2, ?3)
-         ON CONFLICT (grant_jti, currency) DO UPDATE SET total_minor = total_minor + ?3",
-        (grant_jti, currency.as_str(), amount_minor),
-    )?;
+    conn.prepare_cached(
+        "INSERT INTO offline_totals (grant_jti, currency, total_minor, seal)
+         VALUES (?1, ?2, ?3, till_seal('offline_totals', ?1, ?2, ?3))
+         ON CONFLICT (grant_jti, currency) DO UPDATE SET total_minor = total_minor + ?3,
+             seal = till_seal('offline_totals', grant_jti, currency, total_minor + ?3)",
+    )?
+    .execute((grant_jti, currency.as_str(), amount_minor))?;
     Ok(())
 }
 
@@ -124,34 +134,31 @@ pub fn check_sale(
 impl Till {
     /// Whether the signed-in person may make a sale of `total_minor` with `discount_minor`
     /// off, in `currency`, now. Also checks they may sell at all (`pos:sales:create`).
-    /// Returns the grant's `jti` when offline (the sale carries it and records its total).
+    /// Returns the grant's `jti` when the grant governs (the sale carries it and records its
+    /// total) — decided as [`Till::check`] decides it for the sale itself.
     pub fn check_offline_sale(
         &self,
         currency: CurrencyCode,
         total_minor: i64,
         discount_minor: i64,
     ) -> Result<Option<String>, SignInError> {
-        self.require(&tillpoint_protocol::permission::Operation::Sell.required_permission())?;
-        let session = self
-            .active_session()
-            .clone()
-            .ok_or(SignInError::NotSignedIn)?;
-        if session.mode() == SessionMode::Online {
+        let acting =
+            self.check(&tillpoint_protocol::permission::Operation::Sell.required_permission())?;
+        let Some(jti) = acting.grant_jti() else {
             return Ok(None);
-        }
-        let grant = session.grant();
+        };
         let conn = self
             .store()
             .conn()
             .map_err(|e| SignInError::Store(e.to_string()))?;
         check_sale(
             &conn,
-            &grant.limits,
-            &grant.jti,
+            &acting.session.grant().limits,
+            &jti,
             currency,
             total_minor,
             discount_minor,
         )?;
-        Ok(Some(grant.jti.clone()))
+        Ok(Some(jti))
     }
 }

@@ -17,5 +17,6 @@ pub mod identity;
 pub mod keeper;
 pub mod limits;
 pub mod offline_users;
+pub(crate) mod refresh_vault;
 pub mod secrets;
 pub mod session;

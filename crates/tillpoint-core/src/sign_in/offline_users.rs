@@ -2,6 +2,10 @@
 //! latest grant (public, verified on every use) and an argon2id verifier of the password they
 //! signed in with. Wrong offline passwords back off exponentially — 1 s, 2 s, 4 s … up to
 //! [`MAX_BACKOFF_SECS`] — and every attempt is recorded.
+//!
+//! A verifier is an offline-crackable copy of a server password, so it is kept only while it
+//! serves: for a person whose grant allows something offline, until that grant expires or is
+//! revoked. Otherwise the row keeps the person's name and grant, with [`NO_VERIFIER`].
 
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension};
@@ -9,6 +13,9 @@ use tillpoint_protocol::auth::UserInfo;
 use tillpoint_protocol::UserId;
 
 pub const MAX_BACKOFF_SECS: i64 = 300;
+
+/// The stored verifier of someone who may not unlock offline: matches no password.
+pub const NO_VERIFIER: &str = "";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfflineUser {
@@ -18,19 +25,28 @@ pub struct OfflineUser {
     pub role: String,
     pub grant_token: String,
     pub grant_expires_at: i64,
+    /// [`NO_VERIFIER`] when they may not unlock offline (see [`OfflineUser::may_unlock`]).
     pub password_verifier: String,
     pub failed_unlocks: u32,
     pub locked_until: Option<i64>,
 }
 
-/// Remembers (or refreshes) a person after an online sign-in, clearing their failures.
+impl OfflineUser {
+    /// Whether a verifier is kept for them, i.e. their grant lets them work offline.
+    pub fn may_unlock(&self) -> bool {
+        self.password_verifier != NO_VERIFIER
+    }
+}
+
+/// Remembers (or refreshes) a person after an online sign-in, clearing their failures. A
+/// `password_verifier` of `None` (their grant allows nothing offline) drops any kept before.
 pub fn remember(
     conn: &Connection,
     user: &UserInfo,
     username: &str,
     grant_token: &str,
     grant_expires_at: i64,
-    password_verifier: &str,
+    password_verifier: Option<&str>,
 ) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO offline_users
@@ -46,7 +62,7 @@ pub fn remember(
             &user.role,
             grant_token,
             grant_expires_at,
-            password_verifier,
+            password_verifier.unwrap_or(NO_VERIFIER),
             Utc::now().to_rfc3339(),
         ),
     )?;
@@ -117,6 +133,15 @@ pub fn record_success(conn: &Connection, user: UserId) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE offline_users SET failed_unlocks = 0, locked_until = NULL WHERE user_id = ?1",
         [user.to_string()],
+    )?;
+    Ok(())
+}
+
+/// Drops a person's verifier (their grant expired or was revoked): they sign in online next.
+pub fn drop_verifier(conn: &Connection, user: UserId) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE offline_users SET password_verifier = ?2 WHERE user_id = ?1",
+        (user.to_string(), NO_VERIFIER),
     )?;
     Ok(())
 }

@@ -68,6 +68,17 @@ pub struct MemorySecrets {
     secrets: Mutex<HashMap<String, Vec<u8>>>,
 }
 
+impl MemorySecrets {
+    /// Every secret held, by name: what a process reading the whole keyring would see.
+    pub fn entries(&self) -> Vec<(String, Vec<u8>)> {
+        let secrets = self.secrets.lock().expect("secrets lock");
+        secrets
+            .iter()
+            .map(|(name, secret)| (name.clone(), secret.clone()))
+            .collect()
+    }
+}
+
 impl SecretStore for MemorySecrets {
     fn get(&self, name: &str) -> Result<Option<Vec<u8>>, SecretError> {
         Ok(self

@@ -20,6 +20,7 @@ use super::clock;
 use super::grant::{self, GrantError};
 use super::identity::{self, IdentityError, TillIdentity};
 use super::offline_users;
+use super::refresh_vault::{self, RefreshKey};
 use super::secrets::SecretError;
 use crate::till::Till;
 
@@ -54,12 +55,14 @@ pub enum SignInError {
     NotSignedIn,
     #[error("{0} has not signed in online on this till, so cannot unlock it offline")]
     NotKnownOffline(String),
+    #[error("{0} has no offline access on this till (none was granted, or it expired or was revoked); sign in online")]
+    NoOfflineAccess(String),
     #[error("wait {retry_after_secs} s before trying the password again")]
     BackingOff { retry_after_secs: i64 },
     #[error("your offline access has expired; sign in online to continue")]
     GrantExpired,
     #[error(
-        "the computer's clock was set back; offline work is locked until the till is online again"
+        "the computer's clock was set back; set it right — work on this till is locked until the server has been reached with the clock right"
     )]
     ClockLocked,
     #[error("this needs the permission {0}, which you do not hold{1}")]
@@ -103,7 +106,7 @@ impl SignInError {
             Self::Identity(_) => ErrorCode::IdentityUnavailable,
             Self::Secret(_) => ErrorCode::KeyringFailed,
             Self::NotSignedIn => ErrorCode::NotSignedIn,
-            Self::NotKnownOffline(_) => ErrorCode::NotKnownOffline,
+            Self::NotKnownOffline(_) | Self::NoOfflineAccess(_) => ErrorCode::NotKnownOffline,
             Self::BackingOff { .. } => ErrorCode::BackingOff,
             Self::GrantExpired => ErrorCode::GrantExpired,
             Self::ClockLocked => ErrorCode::ClockLocked,
@@ -135,13 +138,19 @@ pub(crate) struct ActiveSession {
     /// Online only: the access token, kept in memory and never handed to the window.
     access: Option<AccessToken>,
     grant: OfflineGrantClaims,
+    /// Their refresh token, opened from the keyring with their password; gone when they lock.
+    refresh: Option<HeldRefresh>,
+}
+
+/// A signed-in person's refresh token and the key their password gave, to seal the token a
+/// refresh brings ([`refresh_vault`]). Only in memory, only while they are signed in.
+#[derive(Clone)]
+struct HeldRefresh {
+    token: String,
+    key: RefreshKey,
 }
 
 impl ActiveSession {
-    pub(crate) fn mode(&self) -> SessionMode {
-        self.mode
-    }
-
     pub(crate) fn grant(&self) -> &OfflineGrantClaims {
         &self.grant
     }
@@ -169,6 +178,20 @@ struct AccessToken {
     token: String,
     refresh_at: i64,
     expires_at: i64,
+}
+
+/// Who acts, as [`Till::check`] judged it.
+pub(crate) struct Acting {
+    pub(crate) session: ActiveSession,
+    /// The access token governed; otherwise the grant did, and the record carries its `jti`.
+    pub(crate) online: bool,
+}
+
+impl Acting {
+    /// The grant a record made now carries: the one that was checked, when it governed.
+    pub(crate) fn grant_jti(&self) -> Option<String> {
+        (!self.online).then(|| self.session.grant.jti.clone())
+    }
 }
 
 /// What the shell shows about who is signed in (no secrets).
@@ -202,12 +225,19 @@ impl Till {
 
     fn identity(&self) -> Result<TillIdentity, SignInError> {
         let conn = self.conn()?;
-        Ok(identity::load_or_create(&conn, self.secrets().as_ref())?)
+        let identity = identity::load_or_create(&conn, self.secrets().as_ref())?;
+        let seal_key = self.store().seal_key();
+        if !seal_key.is_loaded() {
+            seal_key.load(&identity, self.secrets().as_ref())?;
+        }
+        Ok(identity)
     }
 
     /// Signs `username` in with the server. On success the refresh token is in the keyring,
-    /// the grant and an argon2id verifier of the password are in the store (for offline
-    /// unlock), the server's keys are cached, and the person is signed in online.
+    /// sealed under the password ([`refresh_vault`]); the grant — and, when it allows offline
+    /// work, an argon2id verifier of the password — are in the store (for offline unlock); the
+    /// server's keys are cached, the till's clock is set by the server's, and the person is
+    /// signed in online.
     pub async fn sign_in(
         &self,
         username: &str,
@@ -245,6 +275,7 @@ impl Till {
             .send()
             .await
             .map_err(|_| SignInError::ServerUnreachable)?;
+        let server_time = server_time(&response);
         let tokens: TokenResponse = read_answer(response).await?;
         let jwks: Jwks = client
             .get(url.endpoint(".well-known/jwks.json"))
@@ -263,7 +294,9 @@ impl Till {
         let keys = jwks
             .public_keys()
             .map_err(|e| SignInError::Server(e.to_string()))?;
-        let now = Utc::now().timestamp();
+        // The server's time, which the till's is set to below (a clock row set far ahead must
+        // not make the grant it just issued look expired).
+        let now = server_time.map_or_else(|| Ok(self.till_clock()?.now), Ok::<_, SignInError>)?;
         // The grant must verify with the keys it will be checked against offline.
         let claims = grant::verify(
             &tokens.offline_grant,
@@ -272,15 +305,22 @@ impl Till {
             identity.device_id,
             now,
         )?;
-        let verifier = {
+        // A verifier only for someone who may work offline; the refresh token sealed under
+        // their password (docs/till-sign-in.md, "Secrets at rest").
+        let may_work_offline = !claims.perms.is_empty();
+        let (verifier, key) = {
             let password = password.to_owned();
-            tokio::task::spawn_blocking(move || tillpoint_password::hash_password(&password))
-                .await
-                .map_err(|e| SignInError::Server(e.to_string()))?
+            tokio::task::spawn_blocking(move || {
+                let verifier =
+                    may_work_offline.then(|| tillpoint_password::hash_password(&password));
+                (verifier, RefreshKey::derive(&password))
+            })
+            .await
+            .map_err(|e| SignInError::Server(e.to_string()))?
         };
         self.secrets().set(
             &identity.secret_name(&refresh_secret(tokens.user.id)),
-            tokens.refresh_token.as_bytes(),
+            &key.wrap(tokens.user.id, &tokens.refresh_token),
         )?;
         {
             let conn = self.conn()?;
@@ -292,12 +332,16 @@ impl Till {
                 username.trim(),
                 &tokens.offline_grant,
                 claims.exp,
-                &verifier,
+                verifier.as_deref(),
             )?;
             clock::trust_online(&conn, now)?;
         }
         let session = ActiveSession {
             access: Some(access_token(&tokens, now)),
+            refresh: Some(HeldRefresh {
+                token: tokens.refresh_token.clone(),
+                key,
+            }),
             user: tokens.user,
             mode: SessionMode::Online,
             grant: claims,
@@ -319,25 +363,21 @@ impl Till {
     /// the grant. Refused (revoked, disabled, reused): sign out and forget them offline.
     pub async fn refresh_session(&self) -> Result<RefreshOutcome, SignInError> {
         let identity = self.identity()?;
-        let user = self
+        let (user, held) = self
             .active_session()
             .as_ref()
-            .map(|s| s.user.clone())
+            .map(|s| (s.user.clone(), s.refresh.clone()))
             .ok_or(SignInError::NotSignedIn)?;
         let secret = identity.secret_name(&refresh_secret(user.id));
-        let refresh_token = self
-            .secrets()
-            .get(&secret)?
-            .and_then(|t| String::from_utf8(t).ok())
-            .ok_or(SignInError::SignedOut(
-                "no refresh token is stored for you on this till",
-            ))?;
+        let held = held.ok_or(SignInError::SignedOut(
+            "no refresh token is kept for you on this till",
+        ))?;
         let response = self
             .connection()
             .client()
             .post(self.config().server_url.endpoint("api/v1/auth/refresh"))
             .json(&RefreshRequest {
-                refresh_token,
+                refresh_token: held.token.clone(),
                 device_id: identity.device_id,
             })
             .send()
@@ -355,8 +395,9 @@ impl Till {
                 "the server no longer accepts your sign-in",
             ));
         }
+        let server_time = server_time(&response);
         let tokens: TokenResponse = read_answer(response).await?;
-        let now = Utc::now().timestamp();
+        let now = server_time.map_or_else(|| Ok(self.till_clock()?.now), Ok::<_, SignInError>)?;
         let keys = {
             let conn = self.conn()?;
             grant::cached_keys(&conn)?
@@ -369,17 +410,27 @@ impl Till {
             now,
         )?;
         self.secrets()
-            .set(&secret, tokens.refresh_token.as_bytes())?;
+            .set(&secret, &held.key.wrap(user.id, &tokens.refresh_token))?;
         {
             let conn = self.conn()?;
             offline_users::update_grant(&conn, user.id, &tokens.offline_grant, claims.exp)?;
+            // The server answered this device's own sign-in: its time can be trusted.
+            clock::trust_online(&conn, now)?;
         }
-        *self.active_session() = Some(ActiveSession {
-            access: Some(access_token(&tokens, now)),
-            user: tokens.user,
-            mode: SessionMode::Online,
-            grant: claims,
-        });
+        let mut active = self.active_session();
+        // Locked (or someone else signed in) while the request was out: that stands.
+        if active.as_ref().map(|s| s.user.id) == Some(user.id) {
+            *active = Some(ActiveSession {
+                access: Some(access_token(&tokens, now)),
+                refresh: Some(HeldRefresh {
+                    token: tokens.refresh_token.clone(),
+                    key: held.key,
+                }),
+                user: tokens.user,
+                mode: SessionMode::Online,
+                grant: claims,
+            });
+        }
         Ok(RefreshOutcome::Refreshed)
     }
 
@@ -404,11 +455,20 @@ impl Till {
         let Some(person) = person else {
             return Err(SignInError::NotKnownOffline(username.trim().to_owned()));
         };
+        if !person.may_unlock() {
+            return Err(SignInError::NoOfflineAccess(person.username));
+        }
         if let Some(until) = person.locked_until.filter(|until| *until > now) {
             return Err(SignInError::BackingOff {
                 retry_after_secs: until - now,
             });
         }
+        // Counted as a failure until it succeeds, before the slow check, so attempts made at
+        // the same time cannot all slip in before the back-off.
+        let until = {
+            let conn = self.conn()?;
+            offline_users::record_failure(&conn, person.user_id, now)?
+        };
         let matches = {
             let (password, verifier) = (password.to_owned(), person.password_verifier.clone());
             tokio::task::spawn_blocking(move || {
@@ -417,37 +477,43 @@ impl Till {
             .await
             .map_err(|e| SignInError::Server(e.to_string()))?
         };
-        let conn = self.conn()?;
-        offline_users::record_attempt(&conn, username, now, matches)?;
-        if !matches {
-            let until = offline_users::record_failure(&conn, person.user_id, now)?;
-            tracing::warn!(username = %person.username, "wrong offline password");
-            return Err(if until > now + 1 {
-                SignInError::BackingOff {
-                    retry_after_secs: until - now,
-                }
-            } else {
-                SignInError::WrongCredentials
-            });
-        }
-        offline_users::record_success(&conn, person.user_id)?;
-        if reading.locked {
-            return Err(SignInError::ClockLocked);
-        }
-        let keys = grant::cached_keys(&conn)?;
-        let claims = match grant::verify(&person.grant_token, &keys, org, identity.device_id, now) {
-            Err(GrantError::Token(tillpoint_protocol::token::TokenError::Expired)) => {
-                return Err(SignInError::GrantExpired)
+        let claims = {
+            let conn = self.conn()?;
+            offline_users::record_attempt(&conn, username, now, matches)?;
+            if !matches {
+                tracing::warn!(username = %person.username, "wrong offline password");
+                return Err(if until > now + 1 {
+                    SignInError::BackingOff {
+                        retry_after_secs: until - now,
+                    }
+                } else {
+                    SignInError::WrongCredentials
+                });
             }
-            other => other?,
+            offline_users::record_success(&conn, person.user_id)?;
+            if reading.locked {
+                return Err(SignInError::ClockLocked);
+            }
+            let keys = grant::cached_keys(&conn)?;
+            let claims =
+                match grant::verify(&person.grant_token, &keys, org, identity.device_id, now) {
+                    Err(GrantError::Token(tillpoint_protocol::token::TokenError::Expired)) => {
+                        // The verifier served that grant only.
+                        offline_users::drop_verifier(&conn, person.user_id)?;
+                        return Err(SignInError::GrantExpired);
+                    }
+                    other => other?,
+                };
+            // What the server said since the grant was issued narrows it.
+            if let Some(standing) =
+                offline_users::standing(&conn, claims.sub, &claims.jti, identity.device_id, None)?
+            {
+                offline_users::drop_verifier(&conn, person.user_id)?;
+                return Err(refusal(standing, None));
+            }
+            claims
         };
-        // What the server said since the grant was issued narrows it.
-        if let Some(standing) =
-            offline_users::standing(&conn, claims.sub, &claims.jti, identity.device_id, None)?
-        {
-            return Err(refusal(standing, None));
-        }
-        drop(conn);
+        let refresh = self.open_refresh(&identity, person.user_id, password).await;
         let session = ActiveSession {
             user: UserInfo {
                 id: claims.sub,
@@ -460,10 +526,44 @@ impl Till {
             mode: SessionMode::Offline,
             access: None,
             grant: claims,
+            refresh,
         };
         let status = status_of(&session, now);
         *self.active_session() = Some(session);
         Ok(status)
+    }
+
+    /// Opens `user`'s wrapped refresh token with `password`, so that the keeper can take them
+    /// back online when the server answers. Nothing usable (a keyring that does not answer, a
+    /// token kept in the clear by an older Tillpoint — deleted here) leaves them offline until
+    /// they sign in online.
+    async fn open_refresh(
+        &self,
+        identity: &TillIdentity,
+        user: UserId,
+        password: &str,
+    ) -> Option<HeldRefresh> {
+        let name = identity.secret_name(&refresh_secret(user));
+        let stored = match self.secrets().get(&name) {
+            Ok(stored) => stored?,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the refresh token; staying offline");
+                return None;
+            }
+        };
+        if !refresh_vault::is_wrapped(&stored) {
+            if let Err(err) = self.secrets().delete(&name) {
+                tracing::warn!(error = %err, "cannot delete a refresh token kept in the clear");
+            }
+            return None;
+        }
+        let password = password.to_owned();
+        let opened =
+            tokio::task::spawn_blocking(move || refresh_vault::unwrap(&password, user, &stored))
+                .await
+                .ok()
+                .flatten();
+        opened.map(|(key, token)| HeldRefresh { token, key })
     }
 
     /// The id this till signs in as, once it has one (made at the first sign-in).
@@ -504,10 +604,11 @@ impl Till {
     #[cfg(test)]
     pub(crate) fn sign_in_for_tests(&self, user: UserInfo, access_token: &str) {
         let identity = self.identity().expect("an identity");
+        let key = RefreshKey::derive("test-password");
         self.secrets()
             .set(
                 &identity.secret_name(&refresh_secret(user.id)),
-                b"refresh-token",
+                &key.wrap(user.id, "refresh-token"),
             )
             .expect("a stored refresh token");
         let now = Utc::now().timestamp();
@@ -535,6 +636,10 @@ impl Till {
                 expires_at: now + 3600,
             }),
             grant,
+            refresh: Some(HeldRefresh {
+                token: "refresh-token".into(),
+                key,
+            }),
         });
     }
 
@@ -549,31 +654,66 @@ impl Till {
         }
     }
 
+    /// Ends the signed-in person's grant at `grant_exp`, their access token untouched (unit
+    /// tests of what governs when).
+    #[cfg(test)]
+    pub(crate) fn end_grant_for_tests(&self, grant_exp: i64) {
+        if let Some(session) = self.active_session().as_mut() {
+            session.grant.exp = grant_exp;
+        }
+    }
+
     pub fn session_status(&self) -> Option<SessionStatus> {
-        let now = Utc::now().timestamp();
+        let now = self
+            .till_clock()
+            .map_or_else(|_| Utc::now().timestamp(), |r| r.now);
         self.active_session().as_ref().map(|s| status_of(s, now))
     }
 
+    /// The till's time ([`clock`]): the one clock every sign-in decision is judged by.
+    pub(crate) fn till_clock(&self) -> Result<clock::ClockReading, SignInError> {
+        Ok(clock::observe(&*self.conn()?, Utc::now().timestamp())?)
+    }
+
+    /// Whether what `session` does at till time `now` is done online: while its access token
+    /// is valid and the server has not been seen to go away. Otherwise the grant governs,
+    /// whatever the session's mode says: a till whose network went quietly must not sell
+    /// without limits. The one decision behind [`Till::require`], the grant a record carries
+    /// and the offline limits.
+    pub(crate) fn works_online(&self, session: &ActiveSession, now: i64) -> bool {
+        session.token_valid_at(now)
+            && self.connection().status().state != crate::connection::ConnectionState::Offline
+    }
+
     /// Whether the signed-in person may do what needs `permission`, now. Online, their
-    /// access token's permissions decide; offline, their grant's — while it is valid and the
-    /// clock is trustworthy, narrowed by the last pull (this till or the grant revoked, the
-    /// person disabled, the permission gone from their role). The UI hides what is not allowed; this is what refuses it.
+    /// access token's permissions decide; offline, their grant's — while it is valid, narrowed
+    /// by the last pull (this till or the grant revoked, the person disabled, the permission
+    /// gone from their role). Either way a clock set back refuses. The UI hides what is not
+    /// allowed; this is what refuses it.
     pub fn require(&self, permission: &Permission) -> Result<(), SignInError> {
+        self.check(permission).map(drop)
+    }
+
+    /// [`Till::require`], saying who acts and whether online — so that what is stamped on a
+    /// record (the grant's `jti`, offline) is exactly what was checked.
+    pub(crate) fn check(&self, permission: &Permission) -> Result<Acting, SignInError> {
         let session = self
             .active_session()
             .clone()
             .ok_or(SignInError::NotSignedIn)?;
-        // The token governs while it is valid; otherwise the grant, narrowed by the last pull.
-        if session.token_valid_at(Utc::now().timestamp()) {
+        let conn = self.conn()?;
+        let reading = clock::observe(&conn, Utc::now().timestamp())?;
+        // Online too: a clock set back would date records in the past (cleared by the next
+        // sign-in or refresh that reaches the server with the clock right).
+        if reading.locked {
+            return Err(SignInError::ClockLocked);
+        }
+        let online = self.works_online(&session, reading.now);
+        if online {
             if !any_covers(&session.user.permissions, permission) {
                 return Err(SignInError::Forbidden(permission.clone(), ""));
             }
         } else {
-            let conn = self.conn()?;
-            let reading = clock::observe(&conn, Utc::now().timestamp())?;
-            if reading.locked {
-                return Err(SignInError::ClockLocked);
-            }
             if reading.now > session.grant.exp {
                 return Err(SignInError::GrantExpired);
             }
@@ -591,7 +731,7 @@ impl Till {
                 return Err(refusal(standing, Some(permission)));
             }
         }
-        Ok(())
+        Ok(Acting { session, online })
     }
 
     /// [`Till::require`] for an action any one of `permissions` allows; refused with the
@@ -641,7 +781,9 @@ pub(crate) fn refusal(
     }
 }
 
-fn refresh_secret(user: UserId) -> String {
+/// The keyring name of `user`'s wrapped refresh token (also read by
+/// [`refresh_vault::purge_plain_tokens`]).
+pub(crate) fn refresh_secret(user: UserId) -> String {
     format!("refresh/{user}")
 }
 
@@ -670,6 +812,17 @@ fn status_of(session: &ActiveSession, now: i64) -> SessionStatus {
             )
         }),
     }
+}
+
+/// The server's time from its `Date` header, to set the till's clock by after an answer to
+/// this device's own sign-in or refresh.
+fn server_time(response: &reqwest::Response) -> Option<i64> {
+    let date = response
+        .headers()
+        .get(reqwest::header::DATE)?
+        .to_str()
+        .ok()?;
+    Some(chrono::DateTime::parse_from_rfc2822(date).ok()?.timestamp())
 }
 
 async fn read_answer<T: serde::de::DeserializeOwned>(

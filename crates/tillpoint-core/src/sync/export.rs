@@ -70,10 +70,7 @@ impl Till {
             if let Some(folder) = path.parent() {
                 std::fs::create_dir_all(folder)?;
             }
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(path)?;
+            let mut file = crate::private_files::create_new_private_file(path)?;
             file.write_all(&bytes)?;
             file.sync_all()
         };

@@ -545,11 +545,11 @@ fn apply_the_rest(tx: &Connection, changes: &Changes, now: &str) -> rusqlite::Re
         delete.execute([kid])?;
     }
     let mut upsert = tx.prepare_cached(
-        "INSERT INTO server_keys (kid, public_key, fetched_at, status, verify_until)
-         VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO server_keys (kid, public_key, fetched_at, status, verify_until, seal)
+         VALUES (?1, ?2, ?3, ?4, ?5, till_seal('server_keys', ?1, ?2))
          ON CONFLICT (kid) DO UPDATE SET public_key = excluded.public_key,
              fetched_at = excluded.fetched_at, status = excluded.status,
-             verify_until = excluded.verify_until",
+             verify_until = excluded.verify_until, seal = excluded.seal",
     )?;
     let now_time = chrono::DateTime::parse_from_rfc3339(now).ok();
     for key in &changes.signing_keys {

@@ -27,7 +27,7 @@ async fn set_org_setting(
     server: &TestServer,
     org: &tillpoint_system_tests::TestOrg,
     column: &'static str,
-    value: i64,
+    value: impl rusqlite::ToSql + Send + 'static,
 ) {
     let org_id = org.id.to_string();
     server
@@ -76,6 +76,32 @@ fn claims_of(token: &str) -> OfflineGrantClaims {
             .unwrap(),
     )
     .unwrap()
+}
+
+/// Why tendai's offline unlock with the right password is refused.
+async fn unlock_refusal(till: &TestTill) -> SignInError {
+    till.till
+        .unlock_offline("tendai", PASSWORD)
+        .await
+        .expect_err("the unlock is refused")
+}
+
+/// tendai's grant as the server signed it, re-dated to have ended eight hours ago.
+fn expired_grant(server: &TestServer, till: &TestTill) -> String {
+    let mut claims = claims_of(&stored_grant(till));
+    let now = chrono::Utc::now().timestamp();
+    (claims.iat, claims.nbf, claims.exp) = (now - 80 * 3600, now - 80 * 3600, now - 8 * 3600);
+    server
+        .identity
+        .keys
+        .current()
+        .sign(OFFLINE_GRANT_TYP, &claims)
+}
+
+/// Refreshes tendai's sign-in and checks what came of it.
+async fn assert_refresh(till: &TestTill, outcome: RefreshOutcome, mode: SessionMode) {
+    assert_eq!(till.till.refresh_session().await.unwrap(), outcome);
+    assert_eq!(till.till.session_status().unwrap().mode, mode);
 }
 
 fn perm(p: &str) -> Permission {
@@ -146,6 +172,119 @@ async fn signing_in_keeps_the_refresh_token_in_the_keyring_and_the_grant_in_the_
     }
 }
 
+/// What another process of the till's OS account could do with everything in the keyring
+/// after the person locked: try each secret as a refresh token, with the device id any
+/// reader of the till's SQLite has. Returns the server's answers.
+async fn try_keyring_as_refresh_tokens(
+    server: &TestServer,
+    till: &TestTill,
+) -> Vec<(String, reqwest::StatusCode)> {
+    let device_id = till.till.device_id().unwrap().unwrap();
+    let client = reqwest::Client::new();
+    let mut answers = Vec::new();
+    for (name, secret) in till.secrets.entries() {
+        let answer = client
+            .post(server.url.join("api/v1/auth/refresh").unwrap())
+            .json(&tillpoint_protocol::auth::RefreshRequest {
+                refresh_token: String::from_utf8_lossy(&secret).into_owned(),
+                device_id,
+            })
+            .send()
+            .await
+            .unwrap();
+        answers.push((name, answer.status()));
+    }
+    answers
+}
+
+/// Issue 17, hole 6: a shared till must not leave a person's refresh token usable after
+/// they lock — it is sealed under their password; only that password opens it again.
+#[tokio::test]
+async fn after_a_lock_the_keyring_holds_no_refresh_token_usable_without_the_password() {
+    let (server, _org) = shop_with("Administrator").await;
+    let till = spawn_till(&server.url);
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    // While signed in, the till itself refreshes (it holds the token in memory)...
+    assert_refresh(&till, RefreshOutcome::Refreshed, SessionMode::Online).await;
+    till.till.lock();
+    let answers = try_keyring_as_refresh_tokens(&server, &till).await;
+    assert!(
+        answers.iter().any(|(name, _)| name.contains("/refresh/")),
+        "the wrapped token is kept: {answers:?}"
+    );
+    for (name, status) in &answers {
+        assert_eq!(
+            *status,
+            reqwest::StatusCode::UNAUTHORIZED,
+            "{name} must not work as a refresh token"
+        );
+    }
+    // ...and the person's own password opens it again: unlocked offline, they go back
+    // online with it when the server answers.
+    till.till.unlock_offline("tendai", PASSWORD).await.unwrap();
+    assert_refresh(&till, RefreshOutcome::Refreshed, SessionMode::Online).await;
+}
+
+/// Issue 17, hole 6: a password verifier is an offline-crackable copy of a server password,
+/// kept only for someone whose grant lets them work offline.
+#[tokio::test]
+async fn no_password_verifier_is_kept_for_someone_with_no_offline_access() {
+    let (mut server, org) = shop_with("Cashier").await;
+    set_org_setting(&server, &org, "offline_permissions", "[]").await;
+    let till = spawn_till(&server.url);
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    let verifier: String = till_db(&till)
+        .query_row(
+            "SELECT password_verifier FROM offline_users WHERE username = 'tendai'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(verifier, "", "no verifier for a grant that allows nothing");
+    server.stop().await;
+    till.till.lock();
+    let err = unlock_refusal(&till).await;
+    assert!(matches!(err, SignInError::NoOfflineAccess(_)), "{err:?}");
+}
+
+/// Issue 17, hole 6: the verifier goes when the grant it served has expired.
+#[tokio::test]
+async fn an_expired_grant_takes_its_password_verifier_with_it() {
+    let (server, till) = offline_till("Cashier").await;
+    replace_grant(&till, &expired_grant(&server, &till));
+    let err = unlock_refusal(&till).await;
+    assert!(matches!(err, SignInError::GrantExpired), "{err:?}");
+    let err = unlock_refusal(&till).await;
+    assert!(matches!(err, SignInError::NoOfflineAccess(_)), "{err:?}");
+}
+
+/// Issue 17, Low: wrong offline passwords tried at the same time all count before the slow
+/// check, so they cannot slip past the back-off together.
+#[tokio::test]
+async fn parallel_wrong_offline_passwords_cannot_pass_the_back_off() {
+    let (_server, till) = offline_till("Cashier").await;
+    // Three failures behind them: the next one waits 8 s.
+    till_db(&till)
+        .execute(
+            "UPDATE offline_users SET failed_unlocks = 3, locked_until = NULL",
+            [],
+        )
+        .unwrap();
+    let wrong = || till.till.unlock_offline("tendai", "wrong-password");
+    let answers = tokio::join!(wrong(), wrong(), wrong(), wrong(), wrong());
+    let answers = [answers.0, answers.1, answers.2, answers.3, answers.4];
+    let checked: i64 = till_db(&till)
+        .query_row("SELECT COUNT(*) FROM unlock_attempts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(checked, 1, "one password checked, the rest backed off");
+    assert!(
+        answers
+            .iter()
+            .all(|a| matches!(a, Err(SignInError::BackingOff { .. }))),
+        "{answers:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_access_token_is_refreshed_before_it_expires() {
     let (server, org) = shop_with("Cashier").await;
@@ -158,15 +297,8 @@ async fn the_access_token_is_refreshed_before_it_expires() {
         (before + 47..=before + 49).contains(&due),
         "at 80 % of 60 s: {due} vs {before}"
     );
-    assert_eq!(
-        till.till.refresh_session().await.unwrap(),
-        RefreshOutcome::Refreshed
-    );
+    assert_refresh(&till, RefreshOutcome::Refreshed, SessionMode::Online).await;
     assert!(till.till.refresh_due_at().unwrap() >= due);
-    assert_eq!(
-        till.till.session_status().unwrap().mode,
-        SessionMode::Online
-    );
 }
 
 #[tokio::test]
@@ -175,14 +307,7 @@ async fn when_the_network_goes_the_signed_in_person_carries_on_offline() {
     let till = spawn_till(&server.url);
     till.till.sign_in("tendai", PASSWORD).await.unwrap();
     server.stop().await;
-    assert_eq!(
-        till.till.refresh_session().await.unwrap(),
-        RefreshOutcome::WentOffline
-    );
-    assert_eq!(
-        till.till.session_status().unwrap().mode,
-        SessionMode::Offline
-    );
+    assert_refresh(&till, RefreshOutcome::WentOffline, SessionMode::Offline).await;
     assert!(till.till.require(&perm("pos:sales:create")).is_ok());
 }
 
@@ -285,11 +410,7 @@ fn signed_by_another_key(token: &str, claims: &OfflineGrantClaims) -> String {
 
 async fn assert_unlock_refused(till: &TestTill, forged: &str) {
     replace_grant(till, forged);
-    let err = till
-        .till
-        .unlock_offline("tendai", PASSWORD)
-        .await
-        .unwrap_err();
+    let err = unlock_refusal(till).await;
     assert!(
         matches!(err, SignInError::Grant(_) | SignInError::GrantExpired),
         "{err:?}"
@@ -361,15 +482,7 @@ async fn a_grant_for_another_organisation_is_refused() {
 #[tokio::test]
 async fn an_expired_grant_is_refused() {
     let (server, till) = offline_till("Cashier").await;
-    let mut claims = claims_of(&stored_grant(&till));
-    let now = chrono::Utc::now().timestamp();
-    (claims.iat, claims.nbf, claims.exp) = (now - 80 * 3600, now - 80 * 3600, now - 8 * 3600);
-    let expired = server
-        .identity
-        .keys
-        .current()
-        .sign(OFFLINE_GRANT_TYP, &claims);
-    assert_unlock_refused(&till, &expired).await;
+    assert_unlock_refused(&till, &expired_grant(&server, &till)).await;
 }
 
 #[tokio::test]
@@ -381,11 +494,7 @@ async fn winding_the_clock_back_does_not_extend_a_grant() {
     till_db(&till)
         .execute("UPDATE till_clock SET highest_seen = ?1", [exp + 60])
         .unwrap();
-    let err = till
-        .till
-        .unlock_offline("tendai", PASSWORD)
-        .await
-        .unwrap_err();
+    let err = unlock_refusal(&till).await;
     assert!(
         matches!(err, SignInError::ClockLocked | SignInError::GrantExpired),
         "{err:?}"
@@ -407,12 +516,56 @@ async fn a_clock_set_back_beyond_the_tolerance_locks_offline_work_until_online()
         Err(SignInError::ClockLocked)
     ));
     till.till.lock();
-    let err = till
-        .till
-        .unlock_offline("tendai", PASSWORD)
-        .await
-        .unwrap_err();
+    let err = unlock_refusal(&till).await;
     assert!(matches!(err, SignInError::ClockLocked), "{err:?}");
+}
+
+/// Issue 17, Low: online too, a clock behind the time the till has seen locks work, and the
+/// next refresh that reaches the server sets the till's time by the server's.
+#[tokio::test]
+async fn online_a_clock_lock_holds_until_the_server_is_reached() {
+    let (server, _org) = shop_with("Cashier").await;
+    let till = spawn_till(&server.url);
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    // The till saw a time 15 min ahead of its clock (the clock was set back since; the
+    // access token is still valid).
+    let now = chrono::Utc::now().timestamp();
+    till_db(&till)
+        .execute("UPDATE till_clock SET highest_seen = ?1", [now + 900])
+        .unwrap();
+    assert!(matches!(
+        till.till.require(&perm("pos:sales:create")),
+        Err(SignInError::ClockLocked)
+    ));
+    // The server's time agrees with the clock: the lock goes.
+    assert_refresh(&till, RefreshOutcome::Refreshed, SessionMode::Online).await;
+    assert!(till.till.require(&perm("pos:sales:create")).is_ok());
+}
+
+/// A clock row pushed years ahead in SQLite (its seal broken) locks the till, but does not stop
+/// an online sign-in, which sets the till's time by the server's again.
+#[tokio::test]
+async fn a_clock_row_set_years_ahead_is_reset_by_the_next_online_sign_in() {
+    let (server, _org) = shop_with("Cashier").await;
+    let till = spawn_till(&server.url);
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    till.till.lock();
+    let now = chrono::Utc::now().timestamp();
+    till_db(&till)
+        .execute(
+            "UPDATE till_clock SET highest_seen = ?1",
+            [now + 10 * 365 * 86_400],
+        )
+        .unwrap();
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    assert!(till.till.require(&perm("pos:sales:create")).is_ok());
+    let highest: i64 = till_db(&till)
+        .query_row("SELECT highest_seen FROM till_clock", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        (highest - now).abs() < 60,
+        "the server's time: {highest} vs {now}"
+    );
 }
 
 #[tokio::test]
@@ -455,11 +608,7 @@ async fn a_revoked_user_is_signed_out_at_the_next_refresh_and_forgotten_offline(
     let err = till.till.refresh_session().await.unwrap_err();
     assert!(matches!(err, SignInError::SignedOut(_)), "{err:?}");
     assert!(till.till.session_status().is_none());
-    let err = till
-        .till
-        .unlock_offline("tendai", PASSWORD)
-        .await
-        .unwrap_err();
+    let err = unlock_refusal(&till).await;
     assert!(matches!(err, SignInError::NotKnownOffline(_)), "{err:?}");
 }
 
@@ -590,21 +739,51 @@ async fn offline_the_grants_money_limits_hold_in_the_core() {
         "no limit set: not allowed"
     );
     // The running total: nine sales of 500.00 leave room for exactly 500.00 more.
-    {
-        let db = till_db(&till);
-        for _ in 0..9 {
-            record_offline_sale(&db, &jti, usd(), 50_000).unwrap();
-        }
+    let record = |amount: i64| {
+        till.till
+            .store()
+            .with_conn(|c| record_offline_sale(c, &jti, usd(), amount))
+            .unwrap()
+            .unwrap()
+    };
+    for _ in 0..9 {
+        record(50_000);
     }
     assert!(till.till.check_offline_sale(usd(), 50_000, 0).is_ok());
-    till_db(&till)
-        .execute(
-            "UPDATE offline_totals SET total_minor = total_minor + 1",
-            [],
-        )
-        .unwrap();
+    record(1);
     let err = till.till.check_offline_sale(usd(), 50_000, 0).unwrap_err();
     assert!(err.to_string().contains("at most 500000"), "{err}");
+    // Issue 17, Low: the total is sealed; set back in SQLite, it is refused, not believed.
+    till_db(&till)
+        .execute("UPDATE offline_totals SET total_minor = 0", [])
+        .unwrap();
+    let err = till.till.check_offline_sale(usd(), 100, 0).unwrap_err();
+    assert_eq!(err.code(), "offline_limit");
+    assert!(
+        err.to_string().contains("changed outside Tillpoint"),
+        "{err}"
+    );
+}
+
+/// Issue 17, Low: the server keys cached for checking grants offline are sealed: a key
+/// swapped in SQLite for one an attacker holds (to accept grants they sign) is not used.
+#[tokio::test]
+async fn a_server_key_edited_in_the_store_does_not_verify_grants() {
+    let (_server, till) = offline_till("Cashier").await;
+    let token = stored_grant(&till);
+    let mut claims = claims_of(&token);
+    claims.perms.push(perm("*:*:*"));
+    let forged = signed_by_another_key(&token, &claims);
+    let attacker = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    till_db(&till)
+        .execute(
+            "UPDATE server_keys SET public_key = ?1",
+            [attacker.verifying_key().to_bytes().to_vec()],
+        )
+        .unwrap();
+    replace_grant(&till, &forged);
+    let err = unlock_refusal(&till).await;
+    assert!(matches!(err, SignInError::Grant(_)), "{err:?}");
 }
 
 #[tokio::test]
