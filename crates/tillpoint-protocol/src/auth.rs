@@ -41,6 +41,30 @@ pub struct LoginRequest {
     /// judge offline records' times on its own clock. Absent from older tills.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_time: Option<i64>,
+    /// Standard base64 of the device key's Ed25519 signature over
+    /// [`sign_in_proof_message`]: proof that the till holds the key it presents (a device id
+    /// and its public key are no secret). Only a proven sign-in measures the device's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_proof: Option<String>,
+}
+
+/// Separates sign-in proofs from every other thing a device key signs (sync batches).
+pub const SIGN_IN_PROOF_CONTEXT: &str = "tillpoint sign-in proof v1";
+
+/// The bytes a till signs with its device key when it signs in: the context, the username
+/// as the server looks it up (trimmed, lower case), the device id and the till's time, each
+/// ended by a NUL (none of them can hold one), so no two sign-ins share a message.
+pub fn sign_in_proof_message(
+    username: &str,
+    device_id: DeviceId,
+    device_time: Option<i64>,
+) -> Vec<u8> {
+    let time = device_time.map_or_else(String::new, |t| t.to_string());
+    format!(
+        "{SIGN_IN_PROOF_CONTEXT}\0{}\0{device_id}\0{time}\0",
+        username.trim().to_lowercase()
+    )
+    .into_bytes()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +108,10 @@ pub struct UserInfo {
     pub organisation_id: OrgId,
 }
 
+fn no_device() -> DeviceId {
+    DeviceId::from_uuid(uuid::Uuid::nil())
+}
+
 /// The claims of an access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
@@ -95,7 +123,17 @@ pub struct AccessClaims {
     pub role: String,
     pub perms: Vec<Permission>,
     pub org: OrgId,
+    /// The device the token was issued to: signing out there, or revoking the device, ends
+    /// it. (A token from before this claim reads as the nil id, a device no cutoff names;
+    /// its user's cutoffs still end it, see `iat_ms`.)
+    #[serde(default = "no_device")]
+    pub dev: DeviceId,
     pub iat: i64,
+    /// `iat` to the millisecond: the server refuses a token issued at or before a cutoff
+    /// (user disabled, role changed, signed out…), and a new token issued in the same second
+    /// as a cutoff must still pass. Missing, it reads as 0: before every cutoff.
+    #[serde(default)]
+    pub iat_ms: i64,
     pub nbf: i64,
     pub exp: i64,
     pub jti: String,

@@ -91,6 +91,7 @@ async fn main() {
                     device_id: DeviceId::from_uuid(uuid::Uuid::now_v7()),
                     device_key: None,
                     device_time: None,
+                    device_proof: None,
                 })
                 .send()
                 .await

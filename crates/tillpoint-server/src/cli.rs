@@ -121,6 +121,12 @@ enum ChainAction {
 enum KeysAction {
     /// Make a new signing key current; the old one verifies until its tokens expire
     Rotate,
+    /// Emergency: delete a signing key that may have leaked; nothing it signed verifies any
+    /// more, and a new key becomes current if it was
+    Revoke {
+        /// The key's id (`kid`), as listed in /.well-known/jwks.json
+        kid: String,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -220,6 +226,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "The server's copy of device {device}'s chain now ends at its record {} ({}). Its next record must follow it; release what was quarantined meanwhile one by one.",
                 end.last_seq, end.last_hash
             );
+            Ok(())
+        }
+        Command::Keys {
+            action: KeysAction::Revoke { kid },
+        } => {
+            let db = open_database(&config)?;
+            let master = MasterKey::load(&config.master_key)?;
+            let now = chrono::Utc::now();
+            let revoked = db.call_blocking(|conn| -> Result<keys::Revoked, KeyError> {
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let revoked = keys::revoke(&tx, &master, &kid, now)?;
+                audit::record(
+                    &tx,
+                    &audit::AuditContext::default(),
+                    audit::AuditEvent::KeyRevoked,
+                    serde_json::json!(revoked),
+                    now,
+                )?;
+                tx.commit()?;
+                Ok(revoked)
+            })?;
+            println!(
+                "Signing key {} is revoked: nothing it signed verifies any more. Running servers drop it within {} s; tills drop it at their next sync, and people signed in with its tokens sign in again.",
+                revoked.kid,
+                keys::RELOAD_EVERY.as_secs()
+            );
+            if let Some(current) = revoked.new_current {
+                println!("New signing key {current} is current.");
+            }
             Ok(())
         }
     }

@@ -153,6 +153,7 @@ impl TestServer {
                 device_id: device,
                 device_key: None,
                 device_time: None,
+                device_proof: None,
             })
             .send()
             .await

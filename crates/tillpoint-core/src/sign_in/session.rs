@@ -9,7 +9,8 @@
 use chrono::Utc;
 use serde::Serialize;
 use tillpoint_protocol::auth::{
-    LoginRequest, OfflineGrantClaims, RefreshRequest, TokenResponse, UserInfo,
+    sign_in_proof_message, LoginRequest, OfflineGrantClaims, RefreshRequest, TokenResponse,
+    UserInfo,
 };
 use tillpoint_protocol::permission::any_covers;
 use tillpoint_protocol::token::Jwks;
@@ -250,6 +251,14 @@ impl Till {
             let conn = self.conn()?;
             clock::observe(&conn, Utc::now().timestamp())?.now
         };
+        // Proof that this till holds the key it presents (issue 17).
+        let device_proof = {
+            use base64::Engine as _;
+            use ed25519_dalek::Signer as _;
+            let message = sign_in_proof_message(username, identity.device_id, Some(device_time));
+            let key = identity.signing_key(self.secrets().as_ref())?;
+            base64::engine::general_purpose::STANDARD.encode(key.sign(&message).to_bytes())
+        };
         let response = client
             .post(url.endpoint("api/v1/auth/login"))
             .json(&LoginRequest {
@@ -261,6 +270,7 @@ impl Till {
                     base64::engine::general_purpose::STANDARD.encode(identity.public_key)
                 }),
                 device_time: Some(device_time),
+                device_proof: Some(device_proof),
             })
             .send()
             .await

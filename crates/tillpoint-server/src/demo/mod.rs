@@ -3,13 +3,15 @@
 //! 15 %, zero-rated and exempt, and a generated catalog — so Tillpoint can be tried at once.
 //!
 //! Seeding is idempotent: run again, it keeps the data and only sets the demo users'
-//! password anew (printed, since only its hash is stored).
+//! password anew (printed, since only its hash is stored) — the demo organisation's users
+//! only: a real organisation's user who happens to have a demo username is never touched,
+//! and `demo` refuses to run while one does.
 
 pub mod catalog;
 
 use rand::Rng;
 use rusqlite::TransactionBehavior;
-use tillpoint_protocol::CurrencyCode;
+use tillpoint_protocol::{CurrencyCode, OrgId};
 
 use crate::catalog::{
     add_currency, add_exchange_rate, add_location, add_products, add_tax_class, LocationKind,
@@ -58,6 +60,8 @@ pub enum DemoError {
     PasswordTooShort,
     #[error("a demo catalog needs between 1 and 10,000,000 products, got {0}")]
     CatalogSize(usize),
+    #[error("the username {0} belongs to a user of another organisation than the demo's; `demo` leaves real organisations alone: seed the demo into a fresh --data-dir")]
+    UsernameTaken(&'static str),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -90,20 +94,12 @@ pub fn seed(db: &Database, options: &DemoOptions) -> Result<DemoCredentials, Dem
     }
     db.call_blocking(|conn| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existing: Option<String> = {
-            use rusqlite::OptionalExtension;
-            tx.query_row(
-                "SELECT org_id FROM users WHERE username = ?1",
-                [DEMO_USERS[0].0],
-                |row| row.get(0),
-            )
-            .optional()?
-        };
+        let existing = demo_organisation(&tx)?;
         let created = existing.is_none();
         match existing {
             Some(org_id) => {
                 for (username, _, _) in DEMO_USERS {
-                    set_password(&tx, username, &password)?;
+                    set_password(&tx, org_id, username, &password)?;
                 }
                 tracing::info!(%org_id, "demo organisation exists; demo passwords reset");
             }
@@ -122,6 +118,32 @@ pub fn seed(db: &Database, options: &DemoOptions) -> Result<DemoCredentials, Dem
             products: products as u64,
         })
     })
+}
+
+/// The demo organisation, if seeded before: the one its first demo user belongs to, when it
+/// bears the demo's name. Refuses while any demo username belongs to another organisation
+/// (its password must never be reset, nor the demo half-created around it).
+fn demo_organisation(tx: &rusqlite::Transaction<'_>) -> Result<Option<OrgId>, DemoError> {
+    use rusqlite::OptionalExtension;
+    let demo: Option<String> = tx
+        .query_row(
+            "SELECT o.id FROM users u JOIN organisations o ON o.id = u.org_id
+              WHERE u.username = ?1 AND o.name = ?2",
+            (DEMO_USERS[0].0, ORGANISATION_NAME),
+            |row| row.get(0),
+        )
+        .optional()?;
+    for (username, _, _) in DEMO_USERS {
+        let elsewhere: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1 AND org_id IS NOT ?2)",
+            (username, demo.as_deref()),
+            |row| row.get(0),
+        )?;
+        if elsewhere {
+            return Err(DemoError::UsernameTaken(username));
+        }
+    }
+    Ok(demo.and_then(|id| id.parse().ok()))
 }
 
 fn create_demo_organisation(

@@ -97,7 +97,9 @@ impl From<SessionError> for ApiError {
             SessionError::LockedOut { retry_after_secs } => {
                 Self::rate_limited(err.to_string(), retry_after_secs)
             }
-            SessionError::DeviceRevoked | SessionError::DeviceKeyMismatch => {
+            SessionError::DeviceRevoked
+            | SessionError::DeviceKeyMismatch
+            | SessionError::OwnPasswordIncorrect => {
                 Self::new(ErrorCode::Forbidden, err.to_string())
             }
             SessionError::Busy => Self {

@@ -1,6 +1,7 @@
 //! Extractors that carry policy, so a handler cannot forget it:
 //! - [`ApiJson`] parses a body with the API's error shape for every kind of bad input;
-//! - [`Caller`] is a verified access token (401 otherwise);
+//! - [`Caller`] is a verified access token issued after every cutoff that applies to it
+//!   (`identity::token_cutoffs`; 401 otherwise);
 //! - [`Require<P>`] is a caller holding permission `P` (403 otherwise);
 //! - [`ClientIp`] is the peer address, for rate limits and the audit log.
 //!
@@ -128,13 +129,21 @@ impl FromRequestParts<AppState> for Caller {
             }
             other => other,
         };
-        match verified {
-            Ok(claims) => Ok(Self { claims }),
-            Err(err) => {
-                tracing::info!(error = %err, "refused an access token");
-                Err(ApiError::invalid_token())
-            }
+        let claims = verified.map_err(|err| {
+            tracing::info!(error = %err, "refused an access token");
+            ApiError::invalid_token()
+        })?;
+        // A token its holder's rights have outlived (disabled, demoted, signed out, device
+        // revoked) is refused like an expired one.
+        identity
+            .cutoffs
+            .refresh_if_stale(&identity.db, identity.clock.now())
+            .await?;
+        if !identity.cutoffs.allows(&claims) {
+            tracing::info!(user = %claims.sub, device = %claims.dev, "refused an access token issued before a cutoff");
+            return Err(ApiError::invalid_token());
         }
+        Ok(Self { claims })
     }
 }
 

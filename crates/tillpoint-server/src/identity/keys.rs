@@ -6,6 +6,11 @@
 //! expire ([`MAX_TOKEN_LIFETIME_SECS`]). Private halves are stored encrypted with the master
 //! key; a running server reloads the key set every [`RELOAD_EVERY`] and at once when it meets
 //! an unknown `kid`, so a rotation by another process (or instance) is picked up quickly.
+//!
+//! A key that may have leaked is revoked (`tillpoint-server keys revoke <kid>`,
+//! [`revoke`]): it is deleted, so it leaves the JWKS and every till's cached keys (pull
+//! reports it removed) and nothing it signed verifies any more; if it was current, a new key
+//! takes over at once. Everyone holding a token it signed refreshes or signs in again.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -42,6 +47,8 @@ pub enum KeyError {
     Db(#[from] DbError),
     #[error("the server has no signing key; start it once so it creates one")]
     NoCurrentKey,
+    #[error("no signing key has the kid {0}; the kids are in /.well-known/jwks.json")]
+    UnknownKid(String),
 }
 
 impl From<rusqlite::Error> for KeyError {
@@ -118,6 +125,47 @@ pub fn rotate(
         (time_text(now), time_text(verify_until)),
     )?;
     insert_new_key(conn, master, now)
+}
+
+/// What an emergency revocation did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revoked {
+    pub kid: String,
+    /// The revoked key's public half (standard base64), kept for the audit log.
+    pub public_key: String,
+    /// The key that became current, when the revoked one was.
+    pub new_current: Option<String>,
+}
+
+/// Deletes signing key `kid` at once (it may have leaked), making a new key current if it
+/// was. Call it inside a `BEGIN IMMEDIATE` transaction, with the audit entry that records
+/// it. Other instances drop the key within [`RELOAD_EVERY`].
+pub fn revoke(
+    conn: &Connection,
+    master: &MasterKey,
+    kid: &str,
+    now: DateTime<Utc>,
+) -> Result<Revoked, KeyError> {
+    use base64::Engine as _;
+    let (public_key, was_current): (Vec<u8>, bool) = conn
+        .query_row(
+            "SELECT public_key, retired_at IS NULL FROM signing_keys WHERE kid = ?1",
+            [kid],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .ok_or_else(|| KeyError::UnknownKid(kid.to_owned()))?;
+    conn.execute("DELETE FROM signing_keys WHERE kid = ?1", [kid])?;
+    let new_current = if was_current {
+        Some(insert_new_key(conn, master, now)?)
+    } else {
+        None
+    };
+    Ok(Revoked {
+        kid: kid.to_owned(),
+        public_key: base64::engine::general_purpose::STANDARD.encode(public_key),
+        new_current,
+    })
 }
 
 fn insert_new_key(

@@ -15,6 +15,7 @@ pub mod roles;
 pub mod sessions;
 pub mod settings;
 pub mod throttle;
+pub mod token_cutoffs;
 pub mod tokens;
 pub mod users;
 

@@ -14,6 +14,7 @@ use rusqlite::{Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use tillpoint_protocol::{DeviceId, OrgId, UserId};
 
+use super::token_cutoffs::{cut, Subject};
 use super::{new_id, time_text};
 
 pub const IDLE_LIFETIME_SECS: i64 = 14 * 24 * 3600;
@@ -254,6 +255,20 @@ pub fn revoke_family(
     now: DateTime<Utc>,
 ) -> rusqlite::Result<usize> {
     super::grants::revoke_family(conn, family, now)?;
+    // The family's access tokens end with it: that person on that device only.
+    let mut holders = conn.prepare_cached(
+        "SELECT DISTINCT user_id, device_id FROM refresh_tokens WHERE family_id = ?1",
+    )?;
+    let holders = holders
+        .query_map([family], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    for (user, device) in holders {
+        if let (Ok(user), Ok(device)) = (user.parse(), device.parse()) {
+            cut(conn, Subject::Session(user, device), now)?;
+        }
+    }
     conn.execute(
         "UPDATE refresh_tokens SET revoked_at = ?1 WHERE family_id = ?2 AND revoked_at IS NULL",
         (time_text(now), family),
@@ -276,6 +291,7 @@ pub fn revoke_family_of(
 /// Ends every sign-in of `user` (disabled, or password reset), offline grants included.
 pub fn revoke_user(conn: &Connection, user: UserId, now: DateTime<Utc>) -> rusqlite::Result<usize> {
     super::grants::revoke_user(conn, user, now)?;
+    cut(conn, Subject::User(user), now)?;
     conn.execute(
         "UPDATE refresh_tokens SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
         (time_text(now), user.to_string()),
@@ -290,6 +306,7 @@ pub fn revoke_device(
     device: DeviceId,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<usize> {
+    cut(conn, Subject::Device(org, device), now)?;
     conn.execute(
         "UPDATE refresh_tokens SET revoked_at = ?1 WHERE org_id = ?2 AND device_id = ?3 AND revoked_at IS NULL",
         (time_text(now), org.to_string(), device.to_string()),

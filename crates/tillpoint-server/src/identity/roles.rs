@@ -252,6 +252,8 @@ pub fn set_permissions(
     admin.may_grant(&permissions)?;
     if role.permissions != permissions {
         store_permissions(&tx, id, &permissions)?;
+        // Its holders' tokens carry the old set: they end, the next refresh has the new.
+        super::token_cutoffs::cut_role(&tx, id, admin.now())?;
         admin.audit(
             &tx,
             AuditEvent::RolePermissionsChanged,

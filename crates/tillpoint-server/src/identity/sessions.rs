@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::json;
 use tillpoint_protocol::auth::{
-    LoginRequest, LogoutRequest, RefreshRequest, TokenResponse, UserInfo,
+    sign_in_proof_message, LoginRequest, LogoutRequest, RefreshRequest, TokenResponse, UserInfo,
 };
 use tillpoint_protocol::{DeviceId, OrgId};
 use tokio::sync::Semaphore;
@@ -25,10 +25,12 @@ use super::password::{hash_password, needs_rehash, verify_dummy, verify_password
 use super::refresh::{self, Rotation};
 use super::settings::{self, OrgSettings};
 use super::throttle::{Throttle, PER_ACCOUNT, PER_ADDRESS};
+use super::token_cutoffs::TokenCutoffs;
 use super::tokens::{issue_access_token, issue_offline_grant};
 use super::users::{self, UserRecord};
 use crate::clock::Clock;
 use crate::store::{Database, DbError};
+use crate::tenancy::Tenant;
 
 /// Password hashes computed at once, at most (each holds 19 MiB for ~10 ms).
 pub const CONCURRENT_HASHES: usize = 4;
@@ -52,6 +54,8 @@ pub enum SessionError {
     DeviceKeyMismatch,
     #[error("the refresh token is not valid; sign in again")]
     RefreshRefused,
+    #[error("your own current password is incorrect; enter it again to confirm this change")]
+    OwnPasswordIncorrect,
     #[error("the server is busy signing other people in; try again in a moment")]
     Busy,
     #[error(transparent)]
@@ -69,6 +73,8 @@ pub struct Identity {
     pub db: Database,
     pub keys: KeyRing,
     pub clock: Clock,
+    /// Access tokens ended before they expire, checked on every request.
+    pub cutoffs: TokenCutoffs,
     accounts: Throttle,
     addresses: Throttle,
     hashing: Semaphore,
@@ -82,19 +88,78 @@ impl Identity {
             db,
             keys: keys.with_clock(clock.clone()),
             clock,
+            cutoffs: TokenCutoffs::default(),
             accounts: Throttle::new(PER_ACCOUNT),
             addresses: Throttle::new(PER_ADDRESS),
             hashing: Semaphore::new(CONCURRENT_HASHES),
         }
     }
 
+    /// How many keys the sign-in throttles remember: (accounts, addresses).
+    pub fn throttled_keys(&self) -> (usize, usize) {
+        (self.accounts.len(), self.addresses.len())
+    }
+
     /// A slot to hash a password in (sign-in and the admin API share the limit), or
     /// `Busy` when the server has been full for [`HASH_QUEUE_TIMEOUT`].
+    /// Applies on this instance at once the token cutoffs a change just made (other
+    /// instances see them within [`super::token_cutoffs::REREAD_EVERY`]).
+    pub async fn cutoffs_changed(&self) -> Result<(), DbError> {
+        self.cutoffs.refresh(&self.db, self.clock.now()).await
+    }
+
     pub async fn hashing_permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, SessionError> {
         tokio::time::timeout(HASH_QUEUE_TIMEOUT, self.hashing.acquire())
             .await
             .map_err(|_| SessionError::Busy)
             .map(|permit| permit.expect("the semaphore is never closed"))
+    }
+
+    /// Asks the caller to prove again who they are before a change that hands over an
+    /// account (setting a password): a stolen access token alone is not enough. Wrong
+    /// answers count against the caller's account and address like failed sign-ins.
+    pub async fn confirm_own_password(
+        &self,
+        tenant: &Tenant,
+        password: String,
+        client_ip: Option<&str>,
+    ) -> Result<(), SessionError> {
+        if password.is_empty() || password.len() > MAX_PASSWORD_LEN {
+            return Err(SessionError::OwnPasswordIncorrect);
+        }
+        let (org, actor) = (tenant.org(), tenant.actor());
+        let user = self
+            .db
+            .call(move |conn| -> Result<_, DbError> { Ok(users::find_in_org(conn, org, actor)?) })
+            .await?
+            .filter(|u| !u.disabled)
+            .ok_or(SessionError::OwnPasswordIncorrect)?;
+        let started = Instant::now();
+        let locked = |wait: std::time::Duration| SessionError::LockedOut {
+            retry_after_secs: wait.as_secs().max(1),
+        };
+        let account_key = format!("user:{}", user.username.to_lowercase());
+        let address_key = super::throttle::address_key(client_ip);
+        let address = self
+            .addresses
+            .begin(&address_key, started)
+            .map_err(locked)?;
+        let account = self.accounts.begin(&account_key, started).map_err(locked)?;
+        let _permit = self.hashing_permit().await?;
+        let hash = user.password_hash;
+        let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .map_err(DbError::from)?;
+        let ended = Instant::now();
+        if verified {
+            account.succeeded(ended);
+            drop(address);
+            Ok(())
+        } else {
+            account.failed(ended);
+            address.failed(ended);
+            Err(SessionError::OwnPasswordIncorrect)
+        }
     }
 
     pub async fn login(
@@ -120,15 +185,16 @@ impl Identity {
         let address_key = super::throttle::address_key(client_ip.as_deref());
         let started = Instant::now();
         // Each attempt holds its place in both counts until it ends, so guesses sent in
-        // parallel cannot outrun the limits.
+        // parallel cannot outrun the limits. The address first: one that is locked out adds
+        // nothing to the accounts' table, so it cannot fill it with made-up names.
         let locked = |wait: std::time::Duration| SessionError::LockedOut {
             retry_after_secs: wait.as_secs().max(1),
         };
-        let account = self.accounts.begin(&account_key, started).map_err(locked)?;
         let address = self
             .addresses
             .begin(&address_key, started)
             .map_err(locked)?;
+        let account = self.accounts.begin(&account_key, started).map_err(locked)?;
 
         let _permit = self.hashing_permit().await?;
         let signer = self.keys.current_fresh().await;
@@ -185,9 +251,15 @@ impl Identity {
         }
         let signer = self.keys.current_fresh().await;
         let now = self.clock.now();
-        self.db
+        let refreshed = self
+            .db
             .call(move |conn| refresh_blocking(conn, &signer, &req, client_ip, now))
-            .await
+            .await;
+        if refreshed.is_err() {
+            // A reused token or a revoked holder ended the family, and its access tokens.
+            self.cutoffs_changed().await?;
+        }
+        refreshed
     }
 
     pub async fn logout(
@@ -222,7 +294,9 @@ impl Identity {
                 tx.commit()?;
                 Ok(())
             })
-            .await
+            .await?;
+        self.cutoffs_changed().await?;
+        Ok(())
     }
 }
 
@@ -311,9 +385,11 @@ fn login_blocking(
         tx.commit()?;
         return Ok(Err((SessionError::DeviceKeyMismatch, Some(user.org_id))));
     }
-    // Only a sign-in presenting the device's own key measures its clock: one without a key
-    // says nothing about the till the device's records come from.
-    if matches!(binding, KeyBinding::Bound | KeyBinding::Same) {
+    // Only a sign-in PROVING it holds the device's key measures its clock: a device id and
+    // its public key are no secret, so anyone in the organisation could present them.
+    let proven = matches!(binding, KeyBinding::Bound | KeyBinding::Same)
+        && key.is_some_and(|key| proves_device_key(req, &key));
+    if proven {
         devices::record_clock_offset(&tx, user.org_id, req.device_id, req.device_time, now)?;
     }
     let settings = org_settings(&tx, user.org_id)?;
@@ -323,6 +399,29 @@ fn login_blocking(
     audit::record(&tx, &context, AuditEvent::LoginSucceeded, json!({}), now)?;
     tx.commit()?;
     Ok(Ok(response))
+}
+
+/// Whether `req.device_proof` is `key`'s signature over the sign-in's proof message. `key`
+/// is the device's bound key (a presented key that differs was refused before this).
+fn proves_device_key(req: &LoginRequest, key: &[u8; 32]) -> bool {
+    use base64::Engine as _;
+    let Some(proof) = req.device_proof.as_deref() else {
+        return false;
+    };
+    let Some(signature) = base64::engine::general_purpose::STANDARD
+        .decode(proof)
+        .ok()
+        .and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
+    else {
+        return false;
+    };
+    let Ok(verifying) = ed25519_dalek::VerifyingKey::from_bytes(key) else {
+        return false;
+    };
+    let message = sign_in_proof_message(&req.username, req.device_id, req.device_time);
+    verifying
+        .verify_strict(&message, &ed25519_dalek::Signature::from_bytes(&signature))
+        .is_ok()
 }
 
 /// The 32 bytes of a device key sent as standard base64, or `None` when none was sent.
@@ -437,7 +536,7 @@ fn tokens_for(
     family: &refresh::NewFamily,
     now: DateTime<Utc>,
 ) -> Result<TokenResponse, SessionError> {
-    let access = issue_access_token(signer, user, settings, now);
+    let access = issue_access_token(signer, user, device, settings, now);
     let (grant, claims) = issue_offline_grant(signer, user, device, settings, now);
     grants::record(conn, &claims, &family.family, now)?;
     Ok(TokenResponse {

@@ -6,6 +6,12 @@
 //! success clears the account's count. State is kept in memory per server instance
 //! (documented in docs/decisions/identity.md): with several instances an attacker gets at
 //! most that many times the guesses, still bounded.
+//!
+//! Memory is bounded without ever refusing a newcomer: sign-in checks the address before the
+//! account, so an address that is locked out adds no account keys (one address cannot spray
+//! made-up usernames into the table), and a full table forgets its least recently used keys
+//! — unlocked ones first — instead of refusing new ones (which would let a spray lock every
+//! genuine user out).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,8 +23,8 @@ pub const MAX_LOCKOUT: Duration = Duration::from_secs(15 * 60);
 /// How long to wait when the key's remaining guesses are all in flight.
 pub const IN_FLIGHT_WAIT: Duration = Duration::from_secs(1);
 /// Keys remembered at most. Past this, idle keys are swept; if the map is still full (a
-/// spray of names), new keys are refused briefly rather than letting memory grow.
-const MAX_ENTRIES: usize = 100_000;
+/// spray of names from many addresses), the least recently used tenth is forgotten.
+pub const MAX_ENTRIES: usize = 100_000;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
@@ -36,6 +42,8 @@ struct Entry {
     in_flight: u32,
     first_failure: Instant,
     locked_until: Option<Instant>,
+    /// The last attempt begun: a full table forgets the longest unused first.
+    last_used: Instant,
 }
 
 impl Entry {
@@ -62,6 +70,7 @@ pub fn address_key(ip: Option<&str>) -> String {
 
 pub struct Throttle {
     policy: Policy,
+    capacity: usize,
     entries: Mutex<HashMap<String, Entry>>,
 }
 
@@ -97,20 +106,35 @@ impl Drop for Attempt<'_> {
 
 impl Throttle {
     pub fn new(policy: Policy) -> Self {
+        Self::with_capacity(policy, MAX_ENTRIES)
+    }
+
+    /// A throttle remembering at most `capacity` keys.
+    pub fn with_capacity(policy: Policy, capacity: usize) -> Self {
         Self {
             policy,
+            capacity: capacity.max(1),
             entries: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// How many keys are remembered now.
+    pub fn len(&self) -> usize {
+        self.entries.lock().expect("throttle lock").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Starts an attempt for `key`, or `Err(wait)` while it is locked out or while every
     /// guess it has left is already in flight.
     pub fn begin(&self, key: &str, now: Instant) -> Result<Attempt<'_>, Duration> {
         let mut entries = self.entries.lock().expect("throttle lock");
-        if entries.len() >= MAX_ENTRIES && !entries.contains_key(key) {
+        if entries.len() >= self.capacity && !entries.contains_key(key) {
             entries.retain(|_, e| !e.idle(now));
-            if entries.len() >= MAX_ENTRIES {
-                return Err(IN_FLIGHT_WAIT);
+            if entries.len() >= self.capacity {
+                forget_least_recently_used(&mut entries, self.capacity.div_ceil(10), now);
             }
         }
         let entry = entries.entry(key.to_owned()).or_insert(Entry {
@@ -118,7 +142,9 @@ impl Throttle {
             in_flight: 0,
             first_failure: now,
             locked_until: None,
+            last_used: now,
         });
+        entry.last_used = entry.last_used.max(now);
         if entry.idle(now) {
             entry.failures = 0;
             entry.first_failure = now;
@@ -142,7 +168,8 @@ impl Throttle {
         })
     }
 
-    /// `failed`: `Some(true)` a failure, `Some(false)` a success, `None` neither.
+    /// `failed`: `Some(true)` a failure, `Some(false)` a success, `None` neither. A key
+    /// forgotten meanwhile (a full table) is not brought back.
     fn end(&self, key: &str, failed: Option<bool>, now: Instant) -> Option<Duration> {
         let mut entries = self.entries.lock().expect("throttle lock");
         let entry = entries.get_mut(key)?;
@@ -156,7 +183,13 @@ impl Throttle {
                 }
                 None
             }
-            None => None,
+            None => {
+                // Nothing to remember about a key that has not failed.
+                if entry.failures == 0 && entry.in_flight == 0 {
+                    entries.remove(key);
+                }
+                None
+            }
             Some(true) => {
                 if entry.failures == 0 {
                     entry.first_failure = now;
@@ -171,6 +204,30 @@ impl Throttle {
                 Some(lockout)
             }
         }
+    }
+}
+
+/// Forgets `count` keys with no attempt in flight: unlocked ones before locked ones (a lock
+/// forgotten gives its key fresh guesses), each group longest unused first.
+fn forget_least_recently_used(entries: &mut HashMap<String, Entry>, count: usize, now: Instant) {
+    let mut candidates: Vec<(bool, Instant, String)> = entries
+        .iter()
+        .filter(|(_, e)| e.in_flight == 0)
+        .map(|(k, e)| {
+            (
+                e.locked_until.is_some_and(|u| u > now),
+                e.last_used,
+                k.clone(),
+            )
+        })
+        .collect();
+    let count = count.min(candidates.len());
+    if count == 0 {
+        return;
+    }
+    candidates.select_nth_unstable(count - 1);
+    for (_, _, key) in candidates.into_iter().take(count) {
+        entries.remove(&key);
     }
 }
 
@@ -243,6 +300,29 @@ mod tests {
             fail(&t, "k", now),
             Some(FIRST_LOCKOUT),
             "the dropped one did not count"
+        );
+    }
+
+    #[test]
+    fn a_full_table_forgets_its_least_recently_used_keys_instead_of_refusing_new_ones() {
+        let t = Throttle::with_capacity(Policy { free_failures: 2 }, 100);
+        let start = Instant::now();
+        // A locked-out account, then a spray of made-up names filling the table.
+        fail(&t, "user:victim-guessed", start);
+        assert!(fail(&t, "user:victim-guessed", start).is_some());
+        for i in 0..1_000u32 {
+            let at = start + Duration::from_millis(u64::from(i) + 1);
+            drop(
+                t.begin(&format!("user:made-up-{i}"), at)
+                    .expect("never refused for fullness"),
+            );
+            assert!(t.len() <= 100, "the table stays bounded");
+        }
+        let later = start + Duration::from_secs(2);
+        assert!(t.begin("user:genuine", later).is_ok());
+        assert!(
+            t.begin("user:victim-guessed", later).is_err(),
+            "a lock outlives the unlocked keys the spray added"
         );
     }
 

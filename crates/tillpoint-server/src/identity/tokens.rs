@@ -24,6 +24,7 @@ pub struct IssuedAccess {
 pub fn issue_access_token(
     key: &SigningKey,
     user: &UserRecord,
+    device: DeviceId,
     settings: &OrgSettings,
     now: DateTime<Utc>,
 ) -> IssuedAccess {
@@ -40,7 +41,9 @@ pub fn issue_access_token(
         role: user.role.clone(),
         perms: user.permissions.clone(),
         org: user.org_id,
+        dev: device,
         iat,
+        iat_ms: now.timestamp_millis(),
         nbf: iat,
         exp: iat + i64::from(ttl),
         jti: new_id().to_string(),

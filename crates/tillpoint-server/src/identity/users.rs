@@ -13,7 +13,7 @@ use tillpoint_protocol::{OrgId, RoleId, UserId};
 use super::admin::{AdminError, Administrator};
 use super::audit::AuditEvent;
 use super::password::hash_password;
-use super::{new_id, now_text, refresh, roles, time_text};
+use super::{new_id, now_text, refresh, roles, time_text, token_cutoffs};
 use crate::tenancy::Tenant;
 
 /// The longest username; usernames are `[A-Za-z0-9._-]`, unique across the server whatever
@@ -55,15 +55,17 @@ pub fn create_user(tx: &Transaction<'_>, user: &NewUser<'_>) -> rusqlite::Result
     Ok(id)
 }
 
-/// Sets a new password for `username`, returning whether such a user exists.
+/// Sets a new password for `username` of organisation `org`, returning whether such a user
+/// exists there.
 pub fn set_password(
     tx: &Transaction<'_>,
+    org: OrgId,
     username: &str,
     password: &str,
 ) -> rusqlite::Result<bool> {
     let changed = tx.execute(
-        "UPDATE users SET password_hash = ?1 WHERE username = ?2",
-        (hash_password(password), username),
+        "UPDATE users SET password_hash = ?1 WHERE username = ?2 AND org_id = ?3",
+        (hash_password(password), username, org.to_string()),
     )?;
     Ok(changed == 1)
 }
@@ -357,6 +359,21 @@ pub fn create(
     Ok(UserSummary::from(&created))
 }
 
+/// Nobody changes their own role or enabled state: an organisation could lose its last
+/// administrator, and a demoted or disabled one could restore themselves.
+fn refuse_own_account(
+    admin: &Administrator,
+    user: &UserRecord,
+    change: &str,
+) -> Result<(), AdminError> {
+    if user.id == admin.tenant().actor() {
+        return Err(AdminError::Invalid(format!(
+            "you cannot {change}; ask another administrator"
+        )));
+    }
+    Ok(())
+}
+
 fn no_such_role() -> AdminError {
     AdminError::Invalid("role_id names no role of this organisation".into())
 }
@@ -388,11 +405,8 @@ fn set_disabled(
 ) -> Result<UserSummary, AdminError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut user = manageable_user(&tx, admin, id)?;
-    if disabled && user.id == admin.tenant().actor() {
-        return Err(AdminError::Invalid(
-            "you cannot disable your own account; ask another administrator".into(),
-        ));
-    }
+    let change = if disabled { "disable" } else { "enable" };
+    refuse_own_account(admin, &user, &format!("{change} your own account"))?;
     // Asking for the state the user is already in changes nothing, and logs nothing.
     if user.disabled != disabled {
         tx.execute(
@@ -460,7 +474,10 @@ pub fn assign_role(
     let user = manageable_user(&tx, admin, id)?;
     let role = roles::find(&tx, tenant, role_id)?.ok_or_else(no_such_role)?;
     admin.may_grant(&role.permissions)?;
+    refuse_own_account(admin, &user, "change your own role")?;
     if user.role_id != role.id {
+        // Tokens carry the role's permissions: the old ones end, the next refresh has the new.
+        token_cutoffs::cut(&tx, token_cutoffs::Subject::User(id), admin.now())?;
         tx.execute(
             "UPDATE users SET role_id = ?1 WHERE org_id = ?2 AND id = ?3",
             (

@@ -90,11 +90,27 @@ pub fn decode_cursor(cursor: Option<&str>, org: OrgId) -> Result<i64, PullError>
     version.parse().map_err(|_| PullError::BadCursor)
 }
 
+/// Which of the organisation's people a pull carries. A till needs only those who may work
+/// on it: each is checked offline against what was pulled (disabled, role changed), and
+/// nobody can unlock a till they never signed in on. Everyone's name and role go only to
+/// those who manage users (docs/decisions/sync-pull.md, "Users").
+#[derive(Debug, Clone, Copy)]
+pub enum UserAudience {
+    Everyone,
+    /// The caller, and whoever has signed in on this device (an offline grant was issued
+    /// for them there).
+    SignedInOn {
+        caller: UserId,
+        device: DeviceId,
+    },
+}
+
 /// One page of the tenant's changes after `since`: at most `limit` changed records, plus
 /// the records they refer to that would otherwise arrive only in a later page.
 pub fn pull(
     conn: &mut Connection,
     tenant: &Tenant,
+    audience: UserAudience,
     since: i64,
     limit: u32,
 ) -> Result<PullPage, PullError> {
@@ -140,6 +156,7 @@ pub fn pull(
     let mut page = PageBuilder {
         conn: &tx,
         org: &org_text,
+        audience,
         changes: Changes::default(),
         products: HashSet::new(),
         tax_classes: HashSet::new(),
@@ -195,10 +212,31 @@ fn remaining_after(
 struct PageBuilder<'a> {
     conn: &'a Connection,
     org: &'a str,
+    audience: UserAudience,
     changes: Changes,
     /// Ids of the products and tax classes the page holds.
     products: HashSet<String>,
     tax_classes: HashSet<String>,
+}
+
+/// Whether the user `key` is one `audience` receives. A user they do not is left out, not
+/// reported removed: the till never had them.
+fn carries_user(
+    conn: &Connection,
+    org: &str,
+    audience: UserAudience,
+    key: &str,
+) -> rusqlite::Result<bool> {
+    let UserAudience::SignedInOn { caller, device } = audience else {
+        return Ok(true);
+    };
+    if key == caller.to_string() {
+        return Ok(true);
+    }
+    conn.prepare_cached(
+        "SELECT 1 FROM offline_grants WHERE org_id = ?1 AND device_id = ?2 AND user_id = ?3",
+    )?
+    .exists((org, device.to_string(), key))
 }
 
 fn corrupt(what: String) -> rusqlite::Error {
@@ -386,6 +424,7 @@ impl PageBuilder<'_> {
                     }
                 }
             }
+            "users" if !carries_user(self.conn, self.org, self.audience, key)? => {}
             "users" => {
                 let record = conn
                     .prepare_cached(

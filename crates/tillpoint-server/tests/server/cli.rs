@@ -287,3 +287,58 @@ fn chain_rebase_ends_a_devices_chain_at_a_stored_record_and_is_audited() {
         .unwrap();
     assert_eq!(audited, 1);
 }
+
+#[test]
+fn keys_revoke_deletes_the_key_audits_it_and_makes_a_new_one_current() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        server(&["demo", "--seed-only", "--products", "1"], dir.path())
+            .status
+            .success()
+    );
+    // The first key is made when the server first starts; a rotation makes one too.
+    assert!(server(&["keys", "rotate"], dir.path()).status.success());
+    let db = dir.path().join("server.db");
+    let current = |conn: &rusqlite::Connection| -> String {
+        conn.query_row(
+            "SELECT kid FROM signing_keys WHERE retired_at IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let leaked = current(&rusqlite::Connection::open(&db).unwrap());
+    let output = server(&["keys", "revoke", &leaked], dir.path());
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!("Signing key {leaked} is revoked")),
+        "{stdout}"
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let left: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM signing_keys WHERE kid = ?1",
+            [&leaked],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0);
+    let new_current = current(&conn);
+    assert_ne!(new_current, leaked);
+    let detail: String = conn
+        .query_row(
+            "SELECT detail FROM audit_log WHERE event = 'key_revoked'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        detail.contains(&leaked) && detail.contains(&new_current),
+        "{detail}"
+    );
+    assert_refused(
+        &server(&["keys", "revoke", &leaked], dir.path()),
+        &format!("no signing key has the kid {leaked}"),
+    );
+}

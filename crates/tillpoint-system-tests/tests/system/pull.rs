@@ -434,7 +434,9 @@ async fn a_till_stopped_between_pages_resumes_from_the_last_page_it_stored() {
         first = stopped => first.unwrap(),
         _ = pull => panic!("the pull should have been stopped after its first page"),
     };
-    assert_eq!((first.pages, first.records), (1, 50));
+    // A page is 50 changes; the other people's among them are not sent to a cashier's till.
+    assert_eq!(first.pages, 1);
+    assert!((1..=50).contains(&first.records), "{}", first.records);
     assert!(first.more);
     let db = till_db(&till);
     assert_eq!(

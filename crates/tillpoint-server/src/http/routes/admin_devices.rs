@@ -65,6 +65,7 @@ pub async fn revoke_device(
         .db
         .call(move |conn| devices::revoke(conn, &admin, id))
         .await?;
+    state.identity.cutoffs_changed().await?;
     Ok(Json(device))
 }
 

@@ -108,5 +108,6 @@ pub async fn set_role_permissions(
         .db
         .call(move |conn| roles::set_permissions(conn, &admin, id, req.permissions))
         .await?;
+    state.identity.cutoffs_changed().await?;
     Ok(Json(role))
 }

@@ -43,6 +43,9 @@ pub struct CreateUserRequest {
 pub struct PasswordResetRequest {
     /// At least 8 characters.
     pub password: String,
+    /// The CALLER's own current password, whoever's password is being set: whoever holds
+    /// only the caller's access token cannot take over accounts with it.
+    pub current_password: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -162,6 +165,7 @@ pub async fn disable_user(
         .db
         .call(move |conn| users::disable(conn, &admin, id))
         .await?;
+    state.identity.cutoffs_changed().await?;
     Ok(Json(user))
 }
 
@@ -174,6 +178,7 @@ pub async fn disable_user(
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
+        (status = 422, description = "the caller's own account", body = ErrorBody),
     ))]
 pub async fn enable_user(
     require: Require<ManageUsers>,
@@ -186,6 +191,7 @@ pub async fn enable_user(
         .db
         .call(move |conn| users::enable(conn, &admin, id))
         .await?;
+    state.identity.cutoffs_changed().await?;
     Ok(Json(user))
 }
 
@@ -197,9 +203,10 @@ pub async fn enable_user(
     responses(
         (status = 204, description = "the password is set"),
         (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 403, description = "the caller's own current password is wrong, or the user holds more than the caller", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody),
+        (status = 429, description = "too many wrong current passwords", body = ErrorBody),
     ))]
 pub async fn reset_password(
     require: Require<ManageUsers>,
@@ -209,12 +216,21 @@ pub async fn reset_password(
     ApiJson(req): ApiJson<PasswordResetRequest>,
 ) -> Result<StatusCode, ApiError> {
     users::check_password(&req.password)?;
+    let PasswordResetRequest {
+        password,
+        current_password,
+    } = req;
+    state
+        .identity
+        .confirm_own_password(&require.tenant(), current_password, ip.as_deref())
+        .await?;
     let admin = administrator(&require, ip, &state);
     let _permit = state.identity.hashing_permit().await?;
     state
         .db
-        .call(move |conn| users::reset_password(conn, &admin, id, &req.password))
+        .call(move |conn| users::reset_password(conn, &admin, id, &password))
         .await?;
+    state.identity.cutoffs_changed().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -229,7 +245,7 @@ pub async fn reset_password(
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 422, description = "no such role in this organisation", body = ErrorBody),
+        (status = 422, description = "no such role in this organisation, or the caller's own account", body = ErrorBody),
     ))]
 pub async fn assign_role(
     require: Require<ManageUsers>,
@@ -243,5 +259,6 @@ pub async fn assign_role(
         .db
         .call(move |conn| users::assign_role(conn, &admin, id, req.role_id))
         .await?;
+    state.identity.cutoffs_changed().await?;
     Ok(Json(user))
 }

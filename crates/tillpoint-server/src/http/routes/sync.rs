@@ -10,10 +10,11 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use tillpoint_protocol::permission::names;
 use tillpoint_protocol::sync::{
     PullPage, PushRequest, PushResponse, DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_RECORDS,
 };
-use tillpoint_protocol::{ErrorBody, ErrorCode};
+use tillpoint_protocol::{ErrorBody, ErrorCode, Permission};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -76,9 +77,19 @@ pub async fn pull(
     }
     let tenant = caller.tenant();
     let since = pull::decode_cursor(query.since.as_deref(), tenant.org())?;
+    let manages_users = caller.holds(&Permission::parse(names::ADMIN_USERS_MANAGE).expect("valid"));
+    let audience = if manages_users {
+        pull::UserAudience::Everyone
+    } else {
+        let claims = caller.claims();
+        pull::UserAudience::SignedInOn {
+            caller: claims.sub,
+            device: claims.dev,
+        }
+    };
     let page = state
         .db
-        .call(move |conn| pull::pull(conn, &tenant, since, limit))
+        .call(move |conn| pull::pull(conn, &tenant, audience, since, limit))
         .await?;
     Ok(Json(page))
 }

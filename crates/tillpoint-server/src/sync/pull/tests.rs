@@ -78,7 +78,10 @@ fn pull_all(shop: &Shop, since: i64, limit: u32) -> (Vec<PullPage>, i64) {
     let mut pages = Vec::new();
     let mut cursor = since;
     loop {
-        let page = with_conn(shop, |conn| pull(conn, &tenant, cursor, limit)).unwrap();
+        let page = with_conn(shop, |conn| {
+            pull(conn, &tenant, UserAudience::Everyone, cursor, limit)
+        })
+        .unwrap();
         cursor = decode_cursor(Some(&page.next_cursor), shop.org).unwrap();
         let more = page.more;
         pages.push(page);
@@ -201,7 +204,10 @@ fn small_pages_lose_nothing_and_repeat_nothing_of_their_own() {
     let mut seen_barcodes = BTreeSet::new();
     let mut pages = 0;
     loop {
-        let page = with_conn(&shop, |conn| pull(conn, &tenant, cursor, 7)).unwrap();
+        let page = with_conn(&shop, |conn| {
+            pull(conn, &tenant, UserAudience::Everyone, cursor, 7)
+        })
+        .unwrap();
         assert!(
             page.changes.len() <= 7 + 7 + 1,
             "a page holds its limit plus references"
@@ -248,7 +254,10 @@ fn a_page_carries_the_records_its_barcodes_and_products_need() {
     let tenant = tenant_of(shop.org);
     // Versions: org 1, currency 2, settings 3, barcode 6 (product 5→8, class 4→7). Start
     // after 5.
-    let page = with_conn(&shop, |conn| pull(conn, &tenant, 5, 1)).unwrap();
+    let page = with_conn(&shop, |conn| {
+        pull(conn, &tenant, UserAudience::Everyone, 5, 1)
+    })
+    .unwrap();
     assert_eq!(page.changes.barcodes.len(), 1);
     assert_eq!(page.changes.products.len(), 1);
     assert_eq!(page.changes.products[0].price_minor, 7);
@@ -328,7 +337,10 @@ fn cursors_round_trip_and_forgeries_are_refused() {
 fn a_cursor_ahead_of_the_server_is_refused() {
     let shop = shop(1);
     let tenant = tenant_of(shop.org);
-    let err = with_conn(&shop, |conn| pull(conn, &tenant, 1_000, 10)).unwrap_err();
+    let err = with_conn(&shop, |conn| {
+        pull(conn, &tenant, UserAudience::Everyone, 1_000, 10)
+    })
+    .unwrap_err();
     assert!(matches!(err, PullError::CursorAhead));
 }
 
@@ -439,7 +451,10 @@ fn people_settings_keys_and_stock_levels_are_numbered_like_the_catalog() {
         tx.commit().unwrap();
         org
     });
-    let page = with_conn(&shop, |conn| pull(conn, &tenant_of(other), 0, 5_000)).unwrap();
+    let page = with_conn(&shop, |conn| {
+        pull(conn, &tenant_of(other), UserAudience::Everyone, 0, 5_000)
+    })
+    .unwrap();
     assert_eq!(page.changes.signing_keys.len(), 1);
     assert!(page.changes.stock_levels.is_empty() && page.changes.users.is_empty());
 }

@@ -189,3 +189,34 @@ async fn another_account_from_the_same_address_is_unaffected_until_the_address_l
     assert!(response.headers().contains_key(RETRY_AFTER));
     assert_error(response, 429, ErrorCode::RateLimited).await;
 }
+
+#[tokio::test]
+async fn one_address_spraying_made_up_names_cannot_block_another_addresss_genuine_user() {
+    let server = tillpoint_server::testing::spawn_server_with(|config| {
+        config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let org = server.create_organisation("Shop").await;
+    server.create_user(&org, "alice", "Cashier", PASSWORD).await;
+    let sprayed = fail_logins_via(&server, "203.0.113.5", 2_000).await;
+    assert_eq!(
+        sprayed.iter().filter(|s| **s == 401).count(),
+        20,
+        "then locked out"
+    );
+    let (accounts, addresses) = server.identity.throttled_keys();
+    assert!(
+        accounts <= 20 && addresses <= 1,
+        "a locked-out address adds no keys: {accounts} accounts, {addresses} addresses"
+    );
+    let genuine = Client::new()
+        .post(server.at("api/v1/auth/login"))
+        .header("X-Forwarded-For", "198.51.100.1, 203.0.113.77")
+        .json(&serde_json::json!({
+            "username": "alice", "password": PASSWORD, "device_id": new_device(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(genuine.status(), 200);
+}

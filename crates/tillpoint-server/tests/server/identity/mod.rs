@@ -11,12 +11,14 @@
 mod access_tokens;
 mod api_document;
 mod bad_input;
+mod device_proof;
 mod guessing_limits;
 mod key_rotation;
 mod offline_grant;
 mod password_hashes;
 mod refresh_tokens;
 mod sign_in;
+mod tokens_that_end_early;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -217,7 +219,9 @@ fn access_claims(server: &TestServer) -> Value {
         role: "Cashier".into(),
         perms: perms(CASHIER_PERMISSIONS),
         org: OrgId::from_uuid(uuid::Uuid::now_v7()),
+        dev: DeviceId::from_uuid(uuid::Uuid::now_v7()),
         iat,
+        iat_ms: iat * 1000,
         nbf: iat,
         exp: iat + 3600,
         jti: uuid::Uuid::now_v7().to_string(),

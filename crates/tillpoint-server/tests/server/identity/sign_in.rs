@@ -113,7 +113,9 @@ async fn the_access_token_verifies_with_the_served_jwks_and_carries_every_claim(
     assert_eq!(claims.role, "Cashier");
     assert_eq!(claims.perms, perms(CASHIER_PERMISSIONS));
     assert_eq!(claims.org, s.org.id);
+    assert_eq!(claims.dev, s.device);
     assert!((claims.iat - issued).abs() <= 5, "iat {}", claims.iat);
+    assert_eq!(claims.iat_ms / 1000, claims.iat);
     assert_eq!(claims.nbf, claims.iat);
     assert_eq!(claims.exp, claims.iat + 3600);
     assert!(uuid::Uuid::parse_str(&claims.jti).is_ok());
@@ -129,8 +131,8 @@ async fn the_access_token_verifies_with_the_served_jwks_and_carries_every_claim(
     assert_eq!(
         names,
         [
-            "aud", "email", "exp", "iat", "iss", "jti", "name", "nbf", "org", "perms", "role",
-            "sub"
+            "aud", "dev", "email", "exp", "iat", "iat_ms", "iss", "jti", "name", "nbf", "org",
+            "perms", "role", "sub"
         ]
     );
 

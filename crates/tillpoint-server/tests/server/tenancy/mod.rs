@@ -288,7 +288,7 @@ fn every_endpoint(
         (
             Method::POST,
             format!("api/v1/admin/users/{user}/password"),
-            Some(json!({"password": NEW_PASSWORD})),
+            Some(json!({"password": NEW_PASSWORD, "current_password": PASSWORD})),
         ),
         (
             Method::PUT,

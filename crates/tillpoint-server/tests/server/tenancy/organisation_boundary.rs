@@ -1,13 +1,15 @@
 //! The organisation boundary: another organisation's ids answer exactly like ids that name
 //! nothing, its roles cannot be given, listings and settings hold only the caller's own, and
-//! a username taken elsewhere is a conflict that names no organisation.
+//! a username taken elsewhere is a conflict that names no organisation, and the `demo`
+//! seeding never touches a real organisation's users.
 
 use super::{
     admin_audit, all_admin_events, call, every_endpoint, get, ids_of, login_attempt, post, put,
     random_id, refresh, role_of, two_shops, TwoShops, PASSWORD,
 };
 use serde_json::json;
-use tillpoint_server::testing::new_device;
+use tillpoint_server::demo::{self, DemoError, DemoOptions};
+use tillpoint_server::testing::{new_device, spawn_server};
 
 #[tokio::test]
 async fn another_organisations_ids_answer_exactly_like_ids_that_name_nothing() {
@@ -269,4 +271,41 @@ async fn a_username_taken_in_another_organisation_is_a_conflict_that_names_no_or
         .expect(200);
     assert_eq!(users["users"].as_array().unwrap().len(), 3);
     server.login("b-cashier", PASSWORD, new_device()).await;
+}
+
+#[tokio::test]
+async fn demo_seeding_never_resets_a_real_organisations_user_with_a_demo_username() {
+    let server = spawn_server().await;
+    let real = server.create_organisation("Real Shop").await;
+    server
+        .create_user(&real, "superadmin", "Super Administrator", PASSWORD)
+        .await;
+    server
+        .create_user(&real, "cashier", "Cashier", PASSWORD)
+        .await;
+    let db = server.db.clone();
+    let seeded = tokio::task::spawn_blocking(move || {
+        demo::seed(
+            &db,
+            &DemoOptions {
+                products: 1,
+                password: Some("the demo password".into()),
+            },
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        matches!(seeded, Err(DemoError::UsernameTaken("superadmin"))),
+        "{seeded:?}"
+    );
+    for username in ["superadmin", "cashier"] {
+        server.login(username, PASSWORD, new_device()).await;
+        assert_eq!(
+            login_attempt(&server, username, "the demo password", new_device())
+                .await
+                .status,
+            401
+        );
+    }
 }

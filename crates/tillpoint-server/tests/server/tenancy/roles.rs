@@ -205,7 +205,7 @@ async fn an_administrator_cannot_grant_or_take_over_more_than_they_hold() {
         (
             Method::POST,
             format!("api/v1/admin/users/{}/password", root.user),
-            json!({"password": NEW_PASSWORD}),
+            json!({"password": NEW_PASSWORD, "current_password": PASSWORD}),
         ),
         (
             Method::POST,
@@ -230,7 +230,7 @@ async fn an_administrator_cannot_grant_or_take_over_more_than_they_hold() {
         &server,
         &format!("api/v1/admin/users/{}/password", cashier.user),
         token,
-        json!({"password": NEW_PASSWORD}),
+        json!({"password": NEW_PASSWORD, "current_password": PASSWORD}),
     )
     .await
     .expect(204);

@@ -123,7 +123,7 @@ async fn bad_user_details_are_refused_with_422_and_nothing_is_created() {
         &server,
         &format!("api/v1/admin/users/{}/password", admin.user),
         admin.token(),
-        json!({"password": "short"}),
+        json!({"password": "short", "current_password": PASSWORD}),
     )
     .await;
     assert_eq!(short.status, 422);
@@ -195,7 +195,7 @@ async fn a_password_reset_ends_the_old_sessions_and_the_new_password_works() {
         &server,
         &format!("api/v1/admin/users/{}/password", cashier.user),
         admin.token(),
-        json!({"password": NEW_PASSWORD}),
+        json!({"password": NEW_PASSWORD, "current_password": PASSWORD}),
     )
     .await;
     assert_eq!(answer.status, 204, "{}", answer.body);
@@ -211,4 +211,54 @@ async fn a_password_reset_ends_the_old_sessions_and_the_new_password_works() {
     let detail = assert_audited(&audit, "password_reset", admin.user);
     assert_eq!(detail["user"], json!(cashier.user));
     assert!(!detail.to_string().contains(NEW_PASSWORD));
+}
+
+/// The ids of the users a pull from the start carries for `token`.
+async fn pulled_user_ids(
+    server: &tillpoint_server::testing::TestServer,
+    token: &str,
+) -> Vec<String> {
+    let page = get(server, "api/v1/sync/pull?limit=1000", token)
+        .await
+        .expect(200);
+    let mut ids: Vec<String> = page["changes"]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn a_till_pulls_only_the_people_who_signed_in_on_it_and_user_managers_pull_everyone() {
+    let server = spawn_server().await;
+    let org = server.create_organisation("Shop").await;
+    let admin = user_signed_in(&server, &org, "root", "Super Administrator").await;
+    let first = user_signed_in(&server, &org, "till1", "Cashier").await;
+    let second = user_signed_in(&server, &org, "till2", "Cashier").await;
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        pulled_user_ids(&server, first.token()).await,
+        [first.user.to_string()],
+        "nobody else has signed in on this till"
+    );
+    // till2 works a shift on till1's device: from now on that till follows them too.
+    server.login("till2", PASSWORD, first.device).await;
+    assert_eq!(
+        pulled_user_ids(&server, first.token()).await,
+        sorted(vec![first.user.to_string(), second.user.to_string()])
+    );
+    assert_eq!(
+        pulled_user_ids(&server, admin.token()).await,
+        sorted(vec![
+            admin.user.to_string(),
+            first.user.to_string(),
+            second.user.to_string()
+        ])
+    );
 }

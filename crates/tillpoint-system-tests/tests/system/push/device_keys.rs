@@ -41,6 +41,7 @@ async fn a_device_cannot_be_re_keyed_at_sign_in() {
             device_id: device,
             device_key: Some("c2hvcnQ=".into()),
             device_time: None,
+            device_proof: None,
         })
         .send()
         .await

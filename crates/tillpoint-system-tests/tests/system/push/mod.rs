@@ -305,6 +305,7 @@ async fn login_with_key(
             device_id: device,
             device_key: Some(STANDARD.encode(key.verifying_key().to_bytes())),
             device_time: None,
+            device_proof: None,
         })
         .send()
         .await

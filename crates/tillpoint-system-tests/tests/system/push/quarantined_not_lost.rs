@@ -130,17 +130,25 @@ async fn clock_offset(server: &TestServer, device: DeviceId) -> Option<i64> {
     )
 }
 
-/// A sign-in of `user` on the till's device, with its key, claiming the till's clock reads
-/// `device_time`.
+/// A sign-in of `user` on the till's device, proving its key, claiming the till's clock
+/// reads `device_time`.
 async fn login_at(shop: &Shop, user: &str, password: &str, device_time: i64) {
+    use ed25519_dalek::Signer as _;
+    let (device, key) = (device_of(&shop.till), device_key(&shop.till));
+    let proof = key.sign(&tillpoint_protocol::auth::sign_in_proof_message(
+        user,
+        device,
+        Some(device_time),
+    ));
     let response = reqwest::Client::new()
         .post(shop.server.at("api/v1/auth/login"))
         .json(&LoginRequest {
             username: user.into(),
             password: password.into(),
-            device_id: device_of(&shop.till),
-            device_key: Some(STANDARD.encode(device_key(&shop.till).verifying_key().to_bytes())),
+            device_id: device,
+            device_key: Some(STANDARD.encode(key.verifying_key().to_bytes())),
             device_time: Some(device_time),
+            device_proof: Some(STANDARD.encode(proof.to_bytes())),
         })
         .send()
         .await
