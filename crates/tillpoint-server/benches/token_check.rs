@@ -118,7 +118,11 @@ async fn main() {
             .unwrap();
         samples.push(t.elapsed());
     }
-    report("  Ed25519 signature alone (the floor)", start.elapsed(), &mut samples);
+    report(
+        "  Ed25519 signature alone (the floor)",
+        start.elapsed(),
+        &mut samples,
+    );
 
     let mut samples = Vec::with_capacity(TOKENS);
     let start = Instant::now();
