@@ -3,7 +3,7 @@
 //! has been sold under each grant. Each such row carries an HMAC-SHA256 of its content under a
 //! key of this installation kept in the OS keyring, so editing the row in SQLite (a DB browser,
 //! another process of the account) breaks its seal; a row whose seal does not verify counts
-//! as missing, or as locked, never as valid (issue 17; docs/till-sign-in.md).
+//! as missing, or as locked, never as valid (issue 17; docs/decisions/till-sign-in.md).
 //!
 //! The seal is an SQL function, `till_seal(table, columns…)`, registered on the till's own
 //! connection only: the queries in `clock.rs`, `grant.rs` and `limits.rs` write and check

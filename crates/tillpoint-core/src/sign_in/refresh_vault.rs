@@ -7,7 +7,7 @@
 //! derived by argon2id from the person's password and a salt of their own: while they are
 //! signed in the till holds the token (and the key, to seal the next one after a refresh) in
 //! memory only; once they lock, or someone else takes the till, only their password opens it
-//! again (docs/till-sign-in.md). The wrapped form is `TPR1 ‖ salt ‖ nonce ‖ ciphertext`, and the
+//! again (docs/decisions/till-sign-in.md). The wrapped form is `TPR1 ‖ salt ‖ nonce ‖ ciphertext`, and the
 //! person's id is bound in as associated data, so one person's blob never opens as another's.
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};

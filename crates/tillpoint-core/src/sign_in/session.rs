@@ -306,7 +306,7 @@ impl Till {
             now,
         )?;
         // A verifier only for someone who may work offline; the refresh token sealed under
-        // their password (docs/till-sign-in.md, "Secrets at rest").
+        // their password (docs/decisions/till-sign-in.md, "Secrets at rest").
         let may_work_offline = !claims.perms.is_empty();
         let (verifier, key) = {
             let password = password.to_owned();
