@@ -14,7 +14,8 @@ pub fn init(data_dir: Option<&Path>, level: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let file_layer = data_dir.and_then(|dir| {
         let logs = dir.join("logs");
-        if let Err(err) = std::fs::create_dir_all(&logs) {
+        // Logs name the people who sign in: private like the rest of the data folder.
+        if let Err(err) = tillpoint_core::private_files::create_private_dir(&logs) {
             eprintln!("tillpoint: cannot write logs to {}: {err}", logs.display());
             return None;
         }

@@ -18,9 +18,9 @@ pub struct ClockReading {
     pub locked: bool,
 }
 
-/// Reads the till's time given the system clock's `system_now`, and records it. A clock row
-/// whose seal does not verify ([`crate::seal`]), or none at all on a till that has signed in
-/// before, is a clock someone edited: it locks, as a clock set back does.
+/// Reads the till's time given the system clock's `system_now`, and records it. On a till
+/// that has signed in, a clock row whose seal does not verify ([`crate::seal`]), or none at
+/// all, is a clock someone edited: it locks, as a clock set back does.
 pub fn observe(conn: &Connection, system_now: i64) -> rusqlite::Result<ClockReading> {
     let stored: Option<(i64, Option<i64>, Option<bool>)> = conn
         .query_row(
@@ -31,7 +31,14 @@ pub fn observe(conn: &Connection, system_now: i64) -> rusqlite::Result<ClockRead
         )
         .optional()?;
     let (highest, mut locked_at, sealed) = match stored {
-        Some((highest, locked_at, sealed)) => (highest, locked_at, sealed == Some(true)),
+        // Before its first sign-in a till has no seal key yet (its row's seal is NULL) and
+        // nothing a clock could widen: no grant, no cached keys. Only then is an unsealed row
+        // taken as it is, so a fresh till does not start out locked.
+        Some((highest, locked_at, sealed)) => (
+            highest,
+            locked_at,
+            sealed == Some(true) || !has_signed_in(conn)?,
+        ),
         None => (system_now, None, !has_signed_in(conn)?),
     };
     if !sealed && locked_at.is_none() {
@@ -163,6 +170,12 @@ mod tests {
     fn an_edited_or_deleted_clock_row_locks_until_online() {
         let (_d, store) = store();
         let conn = store.conn().unwrap();
+        // A till that has signed in (it may hold a grant).
+        conn.execute(
+            "INSERT INTO till_identity VALUES (1, 'i', 'd', zeroblob(32), 'org', 'now')",
+            [],
+        )
+        .unwrap();
         observe(&conn, 100_000).unwrap();
         // Someone winds the high-water mark back in SQLite, to stretch an expired grant.
         conn.execute("UPDATE till_clock SET highest_seen = 50_000", [])
@@ -171,12 +184,25 @@ mod tests {
         trust_online(&conn, 100_100).unwrap();
         assert!(!observe(&conn, 100_100).unwrap().locked);
         // Deleting the row of a till that has signed in is no way round it either.
-        conn.execute_batch(
-            "INSERT INTO till_identity VALUES (1, 'i', 'd', zeroblob(32), 'org', 'now');
-             DELETE FROM till_clock;",
-        )
-        .unwrap();
+        conn.execute("DELETE FROM till_clock", []).unwrap();
         assert!(observe(&conn, 100_200).unwrap().locked);
+    }
+
+    #[test]
+    fn a_fresh_till_without_its_seal_key_yet_is_not_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::LocalStore::open(dir.path()).unwrap();
+        let conn = store.conn().unwrap();
+        // No key: the row is written with a seal that never verifies...
+        observe(&conn, 100_000).unwrap();
+        // ...and, nothing signed in yet, the next reading takes it as it is.
+        assert_eq!(
+            observe(&conn, 100_010).unwrap(),
+            ClockReading {
+                now: 100_010,
+                locked: false
+            }
+        );
     }
 
     #[test]
