@@ -129,21 +129,26 @@ pub fn settle(
             held.status
         )));
     }
+    // Four eyes for both decisions: a release counts a record, and a void keeps one out of
+    // the books for good — neither is for the person who made it or handed it in (a manager
+    // voiding their own quarantined sale would take its cash out of the books).
+    let (record, content_hash, pushed_by) = journal_record(&tx, tenant, id)?;
+    let actor = tenant.actor();
+    if record.creator_id == actor {
+        return Err(AdminError::NeedsAnotherPerson(match decision {
+            Decision::Release => "you made this record: someone else must release it",
+            Decision::Void => "you made this record: someone else must void it",
+        }));
+    }
+    if pushed_by.as_deref() == Some(actor.to_string().as_str()) {
+        return Err(AdminError::NeedsAnotherPerson(match decision {
+            Decision::Release => "you handed this record in: someone else must release it",
+            Decision::Void => "you handed this record in: someone else must void it",
+        }));
+    }
     let mut still_failing = Vec::new();
     let (status, event) = match decision {
         Decision::Release => {
-            let (record, content_hash, pushed_by) = journal_record(&tx, tenant, id)?;
-            let actor = tenant.actor();
-            if record.creator_id == actor {
-                return Err(AdminError::NeedsAnotherPerson(
-                    "you made this record: someone else must release it",
-                ));
-            }
-            if pushed_by.as_deref() == Some(actor.to_string().as_str()) {
-                return Err(AdminError::NeedsAnotherPerson(
-                    "you handed this record in: someone else must release it",
-                ));
-            }
             still_failing = rejudge(&tx, tenant.org(), &record, &content_hash)?;
             let payload =
                 parse_payload(record.kind, &record.payload).map_err(AdminError::Invalid)?;

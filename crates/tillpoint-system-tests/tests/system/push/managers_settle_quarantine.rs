@@ -165,7 +165,8 @@ pub(super) async fn release(shop: &Shop, id: &str, token: &str) -> reqwest::Resp
 }
 
 #[tokio::test]
-async fn a_release_needs_someone_other_than_its_creator_and_its_pusher_and_says_what_still_fails() {
+async fn a_release_or_void_needs_someone_other_than_its_creator_and_its_pusher_and_a_release_says_what_still_fails(
+) {
     let shop = shop().await;
     // farai, another Administrator, hands the till's batch in with their own token.
     shop.server
@@ -220,6 +221,28 @@ async fn a_release_needs_someone_other_than_its_creator_and_its_pusher_and_says_
     forbidden(
         release(&shop, &rumbis, &rumbi).await,
         "you made this record",
+    )
+    .await;
+    // Nor may either of them void it: a void keeps a record out of the books for good.
+    let void = |id: String, token: String| {
+        let url = shop.server.at(&format!("api/v1/sync/quarantine/{id}/void"));
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    forbidden(
+        void(tendais.clone(), farai.clone()).await,
+        "you handed this record in: someone else must void it",
+    )
+    .await;
+    forbidden(
+        void(rumbis.clone(), rumbi.clone()).await,
+        "you made this record: someone else must void it",
     )
     .await;
     assert_eq!(sales_on_server(&shop.server, &shop.org).await, 0);
