@@ -266,8 +266,24 @@ async fn type_into(app: &desktop::DesktopApp, css: &str, text: &str) {
         .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|_| panic!("{css} is on screen"));
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
+    // A field the screen fills in as it opens (the amount due, on the payment dialog) may be
+    // filled after it appears: type again until it holds exactly what was typed. Text that
+    // ends in a key (Enter: a scan) is submitted and leaves the field, so it is typed once.
+    let presses_a_key = text.chars().any(|c| ('\u{e000}'..='\u{f8ff}').contains(&c));
+    if presses_a_key {
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+        return;
+    }
+    for _ in 0..10 {
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if field.prop("value").await.unwrap().as_deref() == Some(text) {
+            return;
+        }
+    }
+    panic!("{css} never held {text:?}");
 }
 
 /// The cashier's whole loop in the real window, against the demo organisation: the catalog
