@@ -69,6 +69,12 @@ impl LocalStore {
         &self.path
     }
 
+    /// Every client migration this build knows, oldest first: what [`LocalStore::open`]
+    /// applies. Public so that a test can build a store as an older Tillpoint left it.
+    pub fn migrations() -> &'static [tillpoint_sqlite::Migration] {
+        embedded::MIGRATIONS
+    }
+
     /// The newest client migration this build knows.
     pub fn known_schema_version() -> u32 {
         embedded::MIGRATIONS.last().map_or(0, |m| m.version)

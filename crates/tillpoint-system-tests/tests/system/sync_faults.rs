@@ -332,6 +332,73 @@ async fn a_cut_in_the_middle_of_a_long_push_keeps_what_was_answered_and_resends_
     assert_eq!(shop.records_on_server().await, 8);
 }
 
+/// The server is restarted, as an operator would restart it, while a till's push is under
+/// way: batch 1 is answered, the rest crawl through a slow link while the server goes down and
+/// comes back with only what is on disk. What it committed stays, the rest is sent again,
+/// nothing doubles. (A server killed outright mid-ingest is the crash suite's:
+/// crates/tillpoint-crash.)
+#[tokio::test]
+async fn a_server_restarted_during_a_push_ends_with_every_sale_on_it_once() {
+    let mut shop = shop().await;
+    let (till, _) = shop.till("tendai").await;
+    go_offline(&till.till, "tendai").await;
+    for _ in 0..9 {
+        sell(&till.till, &shop.bread, 1).await;
+    }
+    till.till.sign_in("tendai", PASSWORD).await.unwrap();
+    let small = PushOptions {
+        batch_size: 2,
+        ..PushOptions::default()
+    };
+
+    let first_batch_answered = tokio::sync::Notify::new();
+    let (proxy, server) = (&shop.proxy, &mut shop.server);
+    let push = till.till.push_outbox_with(small, |progress| {
+        if progress.batches == 1 {
+            proxy.set(Mode::Delay(Duration::from_millis(400)));
+            first_batch_answered.notify_one();
+        }
+    });
+    let restart = async {
+        first_batch_answered.notified().await;
+        server.restart().await;
+        Instant::now()
+    };
+    let (first_push, restarted_at) = tokio::join!(
+        async {
+            let result = push.await;
+            (result, Instant::now())
+        },
+        restart
+    );
+    let (first_push, pushed_at) = first_push;
+    assert!(
+        restarted_at < pushed_at,
+        "the restart came after the push had ended: it proves nothing"
+    );
+    let pending = till.till.unsynced_count().unwrap();
+    assert!(
+        first_push.is_err() || pending == 0,
+        "a push that ended well leaves nothing pending: {first_push:?}, {pending} pending"
+    );
+    let kept = shop.records_on_server().await;
+    assert!(
+        kept >= 2,
+        "batch 1, answered before the restart, is on disk: {kept}"
+    );
+
+    shop.proxy.set(Mode::Pass);
+    let summary = till.till.push_outbox_with(small, |_| {}).await.unwrap();
+    assert_eq!(summary.rejected + summary.quarantined, 0, "{summary:?}");
+    assert_eq!(till.till.unsynced_count().unwrap(), 0);
+    assert_eq!(shop.sales_on_server().await, 9);
+    assert_eq!(
+        shop.records_on_server().await,
+        10,
+        "the opening and nine sales, once each"
+    );
+}
+
 #[tokio::test]
 async fn a_push_answer_cut_midway_leaves_the_records_pending_and_the_resend_doubles_nothing() {
     let shop = shop().await;
