@@ -4,7 +4,8 @@
 //! migration): `PRAGMA integrity_check` is ok; the journal's hash chain verifies; every sale
 //! and refund the till reported committed is there exactly once; every journal record has
 //! its outbox row (so every unsynced record will be pushed); no sale is half-written (a sale
-//! or refund record without its sale, a sale without its record or its lines).
+//! or refund record without its sale, a sale without its record, its lines or its stock
+//! movements).
 //!
 //! The server (after a kill during ingest): `PRAGMA integrity_check` is ok; every applied
 //! sale record has exactly its one sale and every sale its applied record; every stock level
@@ -76,6 +77,21 @@ fn check_till_conn(conn: &Connection, promised: &BTreeSet<String>) -> anyhow::Re
     ensure!(
         sales_not_matching_lines == 0,
         "{sales_not_matching_lines} sales whose lines do not add up to their total"
+    );
+    // A sale's stock movements are written in its transaction: one per line that moves
+    // goods (a refund line not restocked moves none), taking out what the line sold.
+    let movements_off = count(
+        "SELECT COUNT(*) FROM sales s WHERE
+             (SELECT COUNT(*) FROM stock_movements m WHERE m.sale_id = s.id)
+             <> (SELECT COUNT(*) FROM sale_lines l WHERE l.sale_id = s.id
+                 AND (s.kind = 'sale' OR l.restock IS NOT 0))
+          OR (SELECT COALESCE(SUM(m.quantity_milli), 0) FROM stock_movements m WHERE m.sale_id = s.id)
+             <> -(SELECT COALESCE(SUM(l.quantity_milli), 0) FROM sale_lines l WHERE l.sale_id = s.id
+                  AND (s.kind = 'sale' OR l.restock IS NOT 0))",
+    )?;
+    ensure!(
+        movements_off == 0,
+        "{movements_off} sales whose stock movements do not match their lines"
     );
     Ok(TillFacts {
         journal_records,
