@@ -103,11 +103,18 @@ macro_rules! attempt {
     };
 }
 
-/// Signs in (online, or offline under the grant a third of the time once there is one) and
-/// opens the drawer if no till session is open.
-async fn get_ready(till: &Till, args: &TillArgs, rng: &mut ChaCha8Rng) -> anyhow::Result<()> {
+/// Signs in (online; or, if `may_go_offline`, offline under the grant a third of the time
+/// once there is one), pulls the catalog if the till has none (or now and then; always if
+/// online is required) and opens the drawer if no till session is open.
+async fn get_ready(
+    till: &Till,
+    args: &TillArgs,
+    rng: &mut ChaCha8Rng,
+    may_go_offline: bool,
+) -> anyhow::Result<()> {
     say("begin sign-in");
-    let offline = rng.random_bool(0.3)
+    let offline = may_go_offline
+        && rng.random_bool(0.3)
         && till
             .unlock_offline(&args.username, &args.password)
             .await
@@ -122,7 +129,7 @@ async fn get_ready(till: &Till, args: &TillArgs, rng: &mut ChaCha8Rng) -> anyhow
     }
     // Currencies and rates come with the catalog: a till that never finished a pull cannot
     // count its float yet.
-    if till.local_product_count()? == 0 || rng.random_bool(0.2) {
+    if !may_go_offline || till.local_product_count()? == 0 || rng.random_bool(0.2) {
         pull(till).await?;
     }
     if till.pos_state()?.till_session.is_none() {
@@ -245,7 +252,7 @@ pub async fn work(args: &TillArgs, seed: u64, ops: Option<u32>) -> anyhow::Resul
     say("begin open-store");
     let till = open_till(args)?;
     say("done open-store");
-    get_ready(&till, args, &mut rng).await?;
+    get_ready(&till, args, &mut rng, true).await?;
     let mut done = 0;
     while ops.is_none_or(|ops| done < ops) {
         match rng.random_range(0..100) {
@@ -263,7 +270,8 @@ pub async fn work(args: &TillArgs, seed: u64, ops: Option<u32>) -> anyhow::Resul
 pub async fn sell(args: &TillArgs, seed: u64, count: u32) -> anyhow::Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let till = open_till(args)?;
-    get_ready(&till, args, &mut rng).await?;
+    // Online, with the catalog whole: a backlog that cannot be sold proves nothing.
+    get_ready(&till, args, &mut rng, false).await?;
     for _ in 0..count {
         checkout(&till, &mut rng).await?;
     }

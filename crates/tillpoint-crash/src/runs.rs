@@ -157,7 +157,7 @@ impl Life {
     /// again and checks that the push completes with every sale once.
     pub fn server_run(&mut self, seed: u64) -> RunOutcome {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let backlog = rng.random_range(40..=150);
+        let backlog = rng.random_range(20..=80);
         let delay = random_delay(&mut rng, self.timing.server_max);
         let result = (|| -> anyhow::Result<(String, String)> {
             let sold = self
@@ -167,12 +167,17 @@ impl Life {
                 .stderr(Stdio::inherit())
                 .output()?;
             ensure!(sold.status.success(), "the till could not sell its backlog");
-            self.promised.extend(promises(
-                &String::from_utf8_lossy(&sold.stdout)
-                    .lines()
-                    .map(String::from)
-                    .collect::<Vec<_>>(),
-            ));
+            let said: Vec<String> = String::from_utf8_lossy(&sold.stdout)
+                .lines()
+                .map(String::from)
+                .collect();
+            let backlog_sold = promises(&said).count();
+            if backlog_sold == 0 {
+                let refusals: BTreeSet<&String> =
+                    said.iter().filter(|l| l.starts_with("refused")).collect();
+                bail!("the till sold none of its backlog of {backlog}: {refusals:?}");
+            }
+            self.promised.extend(promises(&said));
 
             let mut pusher = Victim::spawn(self.till_command()?.arg("settle"), &self.till_dir)?;
             pusher.wait_for("the push", |l| l == "begin push")?;
@@ -195,7 +200,7 @@ impl Life {
             Ok((
                 during.into(),
                 format!(
-                    "backlog {backlog}, after {delay:?}: records {} at the kill, {} after; {delivered} sales delivered once",
+                    "backlog {backlog_sold} of {backlog}, after {delay:?}: records {} at the kill, {} after; {delivered} sales delivered once",
                     killed.records, settled.records
                 ),
             ))
