@@ -436,7 +436,7 @@ type TextAt = fn(&mut Value) -> &mut Value;
 /// receipt number that is not the device's is quarantined; a lone surrogate inside a record's payload
 /// rejects that record alone.
 #[tokio::test]
-async fn the_texts_a_till_writes_into_a_sale_are_kept_exactly_or_the_record_is_refused() {
+async fn the_texts_a_till_writes_into_a_sale_are_taken_and_kept_exactly() {
     let shop = shop().await;
     shop.sell("1", "2.00").await;
     let mut records = shop.journal();
