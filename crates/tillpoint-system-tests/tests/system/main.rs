@@ -3,6 +3,7 @@
 //! the fixtures are this package's library.
 
 mod architecture;
+mod attacks;
 mod harness;
 mod import;
 mod pull;
