@@ -64,7 +64,7 @@ pub fn device_key() -> SigningKey {
 struct Template {
     _dir: tempfile::TempDir,
     bytes: Vec<u8>,
-    work: PathBuf,
+    dir: PathBuf,
     org: OrgId,
     cashier: UserId,
     manager: UserId,
@@ -135,11 +135,10 @@ fn template() -> &'static Template {
         .expect("sign-ins");
         drop(db);
         let bytes = std::fs::read(&path).expect("template bytes");
-        let work = dir.path().join("work.db");
         Template {
+            dir: dir.path().to_path_buf(),
             _dir: dir,
             bytes,
-            work,
             org,
             cashier,
             manager,
@@ -154,12 +153,16 @@ fn at(text: &str) -> DateTime<Utc> {
 }
 
 /// A connection to a fresh copy of the template, configured as the server configures its own.
+/// One copy per thread: the corpus test replays on several at once.
 fn fresh_copy(t: &Template) -> Connection {
+    let work = t
+        .dir
+        .join(format!("work-{:?}.db", std::thread::current().id()));
     for suffix in ["", "-wal", "-shm", "-journal"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", t.work.display()));
+        let _ = std::fs::remove_file(format!("{}{suffix}", work.display()));
     }
-    std::fs::write(&t.work, &t.bytes).expect("database copy");
-    let conn = Connection::open(&t.work).expect("open copy");
+    std::fs::write(&work, &t.bytes).expect("database copy");
+    let conn = Connection::open(&work).expect("open copy");
     tillpoint_sqlite::configure(&conn).expect("configure copy");
     conn
 }
