@@ -284,18 +284,20 @@ fn check_allocate(a: &mut Args) {
 
 /// A sale's lines (all charged ≥ 0, adding up to at most the largest amount, as
 /// `sale_checks` makes sure before it asks for the VAT) through `vat_breakdown`; a refund's
-/// lines with the VAT shares a till sends (each ≤ 0 and in range, nothing more is checked of
-/// them) through `bands_of_lines`.
+/// lines with VAT shares (each ≤ 0, adding up to at most the largest amount, as
+/// `sale_checks` makes sure) through `bands_of_lines`.
 fn check_breakdown(a: &mut Args) {
     let count = usize::from(a.byte() % 120);
     let refund = a.byte() % 2 == 1;
-    let mut room = i128::from(MAX_AMOUNT_MINOR);
+    let (mut room, mut vat_room) = (i128::from(MAX_AMOUNT_MINOR), i128::from(MAX_AMOUNT_MINOR));
     let mut lines: Vec<(TaxRate, i64, i64)> = Vec::with_capacity(count);
     for _ in 0..count {
         let rate = a.rate();
         let gross = i64::try_from(i128::from(a.amount().abs()).min(room)).expect("in range");
         room -= i128::from(gross);
-        let vat = -a.amount().abs();
+        let vat = i64::try_from(i128::from(a.amount().abs()).min(vat_room)).expect("in range");
+        vat_room -= i128::from(vat);
+        let vat = -vat;
         lines.push((rate, if refund { -gross } else { gross }, vat));
     }
     let in_bands = |rate: TaxRate| -> Vec<usize> {

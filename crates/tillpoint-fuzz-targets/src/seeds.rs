@@ -168,6 +168,30 @@ fn push_batch() -> Vec<Seed> {
             "record-of-another-device",
             batch(3, vec![sale_at(1), foreign]),
         ),
+        seed(t, "regression-refund-vat-past-any-amount", {
+            // A hundred refund lines of 0.00 each returning VAT of -10^17: summed into one
+            // band in i64, this overflowed in `sale_checks` (now refused by its sum).
+            let mut payload = refund(2, 1);
+            let line = payload["lines"][0].clone();
+            payload["lines"] = (1..=100)
+                .map(|n| {
+                    let mut line = line.clone();
+                    line["line_no"] = json!(n);
+                    line["total_minor"] = json!(0);
+                    line["vat_minor"] = json!(-100_000_000_000_000_000_i64);
+                    line
+                })
+                .collect();
+            for field in ["subtotal_minor", "total_minor"] {
+                payload[field] = json!(0);
+            }
+            payload["payments"][0]["amount_minor"] = json!(0);
+            payload["payments"][0]["value_minor"] = json!(0);
+            batch(
+                3,
+                vec![sale_at(1), record(2, RecordKind::Refund, MANAGER, payload)],
+            )
+        }),
         seed(t, "chain-starting-late", {
             let mut late = sale_at(7);
             late.prev_hash = "ab".repeat(32);
