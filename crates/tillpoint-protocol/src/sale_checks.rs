@@ -13,6 +13,7 @@
 //! their ranges (`crate::bounds`), and every sum is made in `i128`, so nothing here
 //! overflows.
 
+use crate::bounds::MAX_AMOUNT_MINOR;
 use crate::journal::RecordKind;
 use crate::money::extend;
 use crate::sales::{SaleLine, SalePayload};
@@ -65,6 +66,14 @@ pub fn check(kind: RecordKind, payload: &SalePayload) -> Result<(), PayloadProbl
             "its discount {} is not its subtotal less its total, {}",
             payload.discount_minor,
             subtotal - total
+        ));
+    }
+    // Each line's VAT is in range, but nothing bounds a hundred of them: their sum is
+    // checked here, in i128, so the bands (one sign each, summed in i64) cannot overflow.
+    let vat = sum(|l| l.vat_minor);
+    if vat.unsigned_abs() > MAX_AMOUNT_MINOR.unsigned_abs().into() {
+        return Err(format!(
+            "its lines' VAT comes to {vat}, more than any amount ({MAX_AMOUNT_MINOR})"
         ));
     }
     check_vat(refund, payload)?;
@@ -464,5 +473,31 @@ mod tests {
             problem.contains("pay out -10000, not its total -120"),
             "{problem}"
         );
+    }
+
+    /// A finding of the fuzz targets (docs/reliability.md, "Fuzzing"): a refund's lines each
+    /// carry a VAT share in range, but nothing bounded their sum, and summing a hundred
+    /// shares of -10^17 into one band overflowed `i64` (a panic where overflow is checked,
+    /// a wrapped total otherwise) instead of refusing the record.
+    #[test]
+    fn a_refund_whose_vat_shares_add_up_past_any_amount_is_refused() {
+        let mut refund = refund();
+        let template = refund.lines[0].clone();
+        refund.lines = (1..=100)
+            .map(|n| SaleLine {
+                line_no: n,
+                total_minor: 0,
+                line_discount_minor: 0,
+                vat_minor: -crate::bounds::MAX_AMOUNT_MINOR,
+                ..template.clone()
+            })
+            .collect();
+        refund.subtotal_minor = 0;
+        refund.discount_minor = 0;
+        refund.total_minor = 0;
+        refund.payments[0].amount_minor = 0;
+        refund.payments[0].value_minor = 0;
+        let problem = check(RecordKind::Refund, &refund).unwrap_err();
+        assert!(problem.contains("VAT"), "{problem}");
     }
 }

@@ -100,6 +100,14 @@ pub fn new_device() -> DeviceId {
     DeviceId::from_uuid(uuid::Uuid::now_v7())
 }
 
+/// The organisation scope of `claims` as if a verified token had carried them: for the fuzz
+/// targets (crates/tillpoint-fuzz-targets), which call the ingest without HTTP. Only with the
+/// `testing` feature, so the server itself still makes a [`crate::tenancy::Tenant`] only
+/// from a verified token.
+pub fn tenant_of(claims: &tillpoint_protocol::auth::AccessClaims) -> crate::tenancy::Tenant {
+    crate::tenancy::Tenant::from_verified_claims(claims)
+}
+
 impl TestServer {
     fn run(&mut self, app: Application) {
         let (stop, stopped) = oneshot::channel::<()>();
