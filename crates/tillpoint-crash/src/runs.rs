@@ -73,7 +73,7 @@ pub struct Timing {
 impl Default for Timing {
     fn default() -> Self {
         Self {
-            till_max: Duration::from_millis(2500),
+            till_max: Duration::from_millis(1500),
             server_max: Duration::from_millis(400),
             migration_max: Duration::from_millis(400),
         }

@@ -14,15 +14,15 @@ struct Cli {
     runs: u32,
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 50)]
     runs_per_life: u32,
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 500)]
     products: usize,
     /// Products in the store a migration run migrates.
     #[arg(long, default_value_t = 20_000)]
     store_products: usize,
     /// The longest a till works before the kill, in milliseconds.
-    #[arg(long, default_value_t = 2500)]
+    #[arg(long, default_value_t = 1500)]
     till_max_ms: u64,
 }
 
