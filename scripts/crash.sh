@@ -9,5 +9,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --locked -q -p tillpoint-server -p tillpoint-crash
-target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-exec "$target_dir/debug/crash" "$@"
+exec "${CARGO_TARGET_DIR:-target}/debug/crash" "$@"
