@@ -569,3 +569,71 @@ async fn stored_text(server: &TestServer, record: uuid::Uuid, field: &str) -> Op
         .await
         .unwrap()
 }
+
+#[tokio::test]
+async fn hostile_ids_in_paths_and_numbers_in_queries_are_a_4xx_in_the_error_shape() {
+    let (server, org, tables) = attacked().await;
+    let token = org.admin.token();
+    // Percent-encoded, so that each reaches the router as the one path segment it is.
+    let ids = [
+        "' OR 1=1 --",
+        "1; DROP TABLE users",
+        "%00",
+        "\0",
+        "\u{202e}",
+        "🦀",
+        "..",
+        "00000000-0000-0000-0000-000000000000",
+        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+    ]
+    .map(urlencode);
+    let long = "a".repeat(4_000);
+    for id in ids.iter().map(String::as_str).chain([long.as_str()]) {
+        for (method, path) in [
+            (Method::GET, format!("api/v1/admin/users/{id}")),
+            (Method::POST, format!("api/v1/admin/users/{id}/disable")),
+            (Method::POST, format!("api/v1/admin/devices/{id}/revoke")),
+            (Method::GET, format!("api/v1/products/{id}")),
+            (Method::POST, format!("api/v1/sync/quarantine/{id}/void")),
+        ] {
+            let answer = send(&server, method.clone(), &path, Some(token), Body::None).await;
+            assert!(
+                answer.status.is_client_error(),
+                "{method} {path}: {} {}",
+                answer.status,
+                answer.text
+            );
+            answer.assert_refused();
+        }
+    }
+    for query in [
+        "limit=-1",
+        "limit=18446744073709551616",
+        "limit=1e3",
+        "after=' OR 1=1 --",
+        "after=%00",
+        "limit=1&limit=2",
+    ] {
+        for path in ["api/v1/products", PULL_PATH] {
+            let answer = get(&server, &format!("{path}?{query}"), token).await;
+            assert!(
+                answer.status.is_client_error(),
+                "{path}?{query}: {} {}",
+                answer.status,
+                answer.text
+            );
+            answer.assert_refused();
+        }
+    }
+    intact(&server, &tables, &org, 2).await;
+}
+
+/// `text` percent-encoded as one path segment.
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
