@@ -285,3 +285,134 @@ async fn a_record_payload_nested_beyond_reason_is_never_a_5xx() {
     );
     assert_eq!(shop.sales_on_server().await, 1);
 }
+
+/// Sends `body` to `path` with chunked transfer encoding (no length announced) over a raw
+/// connection, and returns the status line and whatever the server answered before closing.
+fn post_chunked(server: &reqwest::Url, path: &str, body: &[u8]) -> (String, String) {
+    use std::io::{Read as _, Write as _};
+    let host = server.host_str().unwrap().to_owned();
+    let port = server.port().unwrap();
+    let mut stream = std::net::TcpStream::connect((host.as_str(), port)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    // The server may answer and close before the body ends: writes after that may fail.
+    let _ = stream.write_all(head.as_bytes());
+    for chunk in body.chunks(64 * 1024) {
+        let framed = [
+            format!("{:x}\r\n", chunk.len()).as_bytes(),
+            chunk,
+            b"\r\n".as_slice(),
+        ]
+        .concat();
+        if stream.write_all(&framed).is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer.lines().next().unwrap_or_default().to_owned();
+    (status, answer)
+}
+
+#[tokio::test]
+async fn a_chunked_body_that_never_says_its_length_is_still_held_to_the_limit() {
+    let (server, org) = attacked().await;
+    let mut body = br#"{"username":""#.to_vec();
+    body.extend(std::iter::repeat_n(b'a', 3 * MIB));
+    body.extend_from_slice(br#"","password":"x","device_id":"x"}"#);
+    let url = server.url.clone();
+    let (status, answer) =
+        tokio::task::spawn_blocking(move || post_chunked(&url, "api/v1/auth/login", &body))
+            .await
+            .unwrap();
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+    assert!(answer.contains(r#""code":"payload_too_large""#), "{answer}");
+    still_answers(&server, &org).await;
+}
+
+#[tokio::test]
+async fn settings_numbers_at_the_ends_of_their_types_are_refused_or_work() {
+    let (server, org) = attacked().await;
+    let token = org.admin.token();
+    let defaults = super::get(&server, "api/v1/admin/settings", token)
+        .await
+        .expect(200);
+    let with = |field: &str, value: Value| {
+        let mut body = defaults.clone();
+        body[field] = value;
+        body
+    };
+    let limits = |value: Value| {
+        with(
+            "offline_limits",
+            json!({"USD": {"max_sale": value, "max_offline_total": value, "max_discount": value}}),
+        )
+    };
+    for (case, body) in [
+        (
+            "token lifetime -1",
+            with("access_token_ttl_secs", json!(-1)),
+        ),
+        (
+            "token lifetime u64::MAX",
+            with("access_token_ttl_secs", json!(u64::MAX)),
+        ),
+        (
+            "token lifetime 1e300",
+            with("access_token_ttl_secs", json!(1e300)),
+        ),
+        (
+            "grant lifetime i64::MIN",
+            with("offline_grant_ttl_secs", json!(i64::MIN)),
+        ),
+        ("limits u64::MAX", limits(json!(u64::MAX))),
+        ("limits i64::MIN", limits(json!(i64::MIN))),
+        ("limits 0.5", limits(json!(0.5))),
+    ] {
+        let answer = super::put(&server, "api/v1/admin/settings", token, &body).await;
+        assert_eq!(answer.status, 422, "{case}: {}", answer.text);
+        answer.assert_error(ErrorCode::Unprocessable);
+    }
+    // The largest limits a setting can hold are either refused or carried into a grant
+    // that signs in and is read back exactly.
+    let answer = super::put(
+        &server,
+        "api/v1/admin/settings",
+        token,
+        &limits(json!(i64::MAX)),
+    )
+    .await;
+    assert!(!answer.status.is_server_error(), "{}", answer.text);
+    if answer.status.is_success() {
+        let signed_in = server
+            .login(
+                "kwik-cashier",
+                super::PASSWORD,
+                tillpoint_system_tests::new_device(),
+            )
+            .await;
+        let claims = signed_in.offline_grant.split('.').nth(1).unwrap();
+        use base64::Engine as _;
+        let claims: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(claims)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            claims["limits"]["USD"]["max_sale"],
+            json!(i64::MAX),
+            "{claims}"
+        );
+    } else {
+        answer.assert_error(ErrorCode::Unprocessable);
+    }
+    still_answers(&server, &org).await;
+}

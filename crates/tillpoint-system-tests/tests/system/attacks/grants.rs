@@ -9,12 +9,22 @@
 //! and on the till a grant re-signed, edited, unsigned, for another device or organisation,
 //! or expired (`system/sign_in.rs`).
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use serde_json::json;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind};
 use tillpoint_protocol::sync::{Outcome, PushResponse, PUSH_PATH};
 use tillpoint_system_tests::sync::{outcomes, post_batch_ok, reason};
 
 use super::{edit_payload, organisation, post, relink_from, shop, Shop, PASSWORD};
+
+/// The `jti` of a signed grant, read from its claims as anyone holding it can.
+fn jti_of(grant: &str) -> String {
+    let claims = grant.split('.').nth(1).expect("a JWT");
+    let claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).expect("base64url")).unwrap();
+    claims["jti"].as_str().expect("a jti").to_owned()
+}
 
 /// Locks the till and unlocks it offline: what it sells next carries the cashier's grant.
 async fn go_offline(shop: &Shop) {
@@ -42,18 +52,7 @@ async fn push_with_last_edited(shop: &Shop, edit: impl FnOnce(&mut JournalRecord
 async fn a_grant_of_another_organisation_named_in_a_record_is_quarantined() {
     let shop = shop().await;
     let rival = organisation(&shop.server, "Elsewhere", "rival").await;
-    let rival_jti = {
-        let grant = &rival.cashier.tokens.offline_grant;
-        let claims = grant.split('.').nth(1).unwrap();
-        use base64::Engine as _;
-        let claims: serde_json::Value = serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(claims)
-                .unwrap(),
-        )
-        .unwrap();
-        claims["jti"].as_str().unwrap().to_owned()
-    };
+    let rival_jti = jti_of(&rival.cashier.tokens.offline_grant);
     go_offline(&shop).await;
     shop.sell("1", "2.00").await;
     shop.sell("1", "2.00").await;

@@ -18,7 +18,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use tillpoint_protocol::auth::LoginRequest;
 use tillpoint_protocol::journal::{JournalRecord, GENESIS_HASH};
-use tillpoint_protocol::sync::{Outcome, PUSH_PATH};
+use tillpoint_protocol::sync::{Outcome, PushResponse, PUSH_PATH};
 use tillpoint_protocol::ErrorCode;
 use tillpoint_system_tests::sync::{outcomes, post_batch, post_batch_ok, reason};
 
@@ -280,4 +280,46 @@ async fn a_record_of_a_kind_the_protocol_lacks_fails_the_whole_body_with_422() {
     // The till's genuine batch is taken after it.
     let answer = post_batch_ok(&shop.server, PUSH_PATH, &token, &request).await;
     assert_eq!(outcomes(&answer), [Outcome::Accepted; 2]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_replayed_ten_times_at_once_is_applied_once() {
+    let shop = shop().await;
+    for _ in 0..3 {
+        shop.sell("1", "2.00").await;
+    }
+    let request = shop.batch(shop.journal());
+    let token = shop.till_token().await;
+    let mut replays = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (url, token, request) = (shop.server.at(PUSH_PATH), token.clone(), request.clone());
+        replays.spawn(async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .json(&request)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<PushResponse>().await.unwrap()
+        });
+    }
+    let answers = replays.join_all().await;
+    // Each record is accepted by exactly one of the ten and a duplicate for the others.
+    for index in 0..request.records.len() {
+        let count = |outcome: Outcome| {
+            answers
+                .iter()
+                .filter(|answer| answer.results[index].outcome == outcome)
+                .count()
+        };
+        assert_eq!(
+            (count(Outcome::Accepted), count(Outcome::Duplicate)),
+            (1, 9),
+            "record {index}: {answers:?}"
+        );
+    }
+    assert_eq!(shop.sales_on_server().await, 3);
+    assert_eq!(shop.records_on_server().await, 4);
 }

@@ -369,3 +369,50 @@ async fn another_organisations_device_chain_cannot_be_rebased_nor_a_chain_put_on
     .await
     .expect(200);
 }
+
+#[tokio::test]
+async fn revoking_a_device_id_in_another_organisation_leaves_this_ones_till_working() {
+    let shop = shop().await;
+    shop.sell("1", "2.00").await;
+    let token = shop.till_token().await;
+    // The rival signs in under the shop's device id, then its administrator revokes the
+    // device: its own row of that id.
+    let rival = organisation(&shop.server, "Elsewhere", "rival").await;
+    shop.server
+        .login("rival-cashier", PASSWORD, shop.device())
+        .await;
+    post(
+        &shop.server,
+        &format!("api/v1/admin/devices/{}/revoke", shop.device()),
+        rival.admin.token(),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    // The shop's token issued before it, a new sign-in on the till and its push all work.
+    get(&shop.server, "api/v1/me", &token).await.expect(200);
+    let fresh = shop.till_token().await;
+    let answer = post_batch_ok(&shop.server, PUSH_PATH, &fresh, &shop.batch(shop.journal())).await;
+    assert!(
+        answer
+            .results
+            .iter()
+            .all(|r| r.outcome == Outcome::Accepted),
+        "{answer:?}"
+    );
+    let devices = get(
+        &shop.server,
+        "api/v1/admin/devices",
+        shop.target.admin.token(),
+    )
+    .await
+    .expect(200);
+    let till = devices["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == json!(shop.device()))
+        .unwrap()
+        .clone();
+    assert_eq!(till["revoked"], json!(false), "{till}");
+}
