@@ -54,4 +54,15 @@ if ! command -v tauri-driver >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/b
   say "installing tauri-driver"
   cargo install tauri-driver --version '^2' --locked
 fi
+
+# schemathesis, for scripts/contract.sh (the API against its own OpenAPI document), and
+# cryptography for its sign-in helper: pinned, in a virtualenv of the repository's own.
+CONTRACT_TOOLS="schemathesis==4.32.5 cryptography==50.0.2"
+if [ "$(cat .venv-contract/installed 2>/dev/null)" != "$CONTRACT_TOOLS" ]; then
+  say "installing $CONTRACT_TOOLS into .venv-contract"
+  python3 -m venv .venv-contract || die "python3 with its venv module is needed for the API contract test"
+  # shellcheck disable=SC2086 # one argument per package
+  .venv-contract/bin/pip install --quiet --disable-pip-version-check $CONTRACT_TOOLS
+  echo "$CONTRACT_TOOLS" >.venv-contract/installed
+fi
 say "setup complete"

@@ -24,3 +24,8 @@ step "Rust tests: every crate's, the system tests and the desktop end to end (un
 xvfb-run -a -s "-screen 0 1280x800x24" \
   dbus-run-session -- keyctl session - scripts/with-test-keyring.sh \
   cargo nextest run --workspace --locked --no-fail-fast
+
+step "API contract: the real server against its own OpenAPI document, as every demo role (schemathesis)"
+# The server binary the tests above just built: building it alone would rebuild the crate
+# without the test features.
+TILLPOINT_SERVER_BIN="${CARGO_TARGET_DIR:-target}/debug/tillpoint-server" scripts/contract.sh

@@ -13,13 +13,14 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::OpenApi;
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::clock::Clock;
 use crate::config::{ServerConfig, MAX_BODY_BYTES};
 use crate::http::error::{method_not_allowed, not_found};
+use crate::http::error_answers::ErrorAnswers;
 use crate::http::routes;
 use crate::identity::keys::{KeyError, KeyRing};
 use crate::identity::master_key::MasterKey;
@@ -205,13 +206,22 @@ fn api() -> OpenApiRouter<AppState> {
         )
 }
 
+/// The routes and the API document that describes them, with the error answers the shared
+/// extractors give added to every operation they apply to ([`ErrorAnswers`]; added here, not
+/// as an `#[openapi]` modifier, because those run before the routes are registered).
+fn api_and_document() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = api().split_for_parts();
+    ErrorAnswers.modify(&mut doc);
+    (router, doc)
+}
+
 /// The generated API document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
+    api_and_document().1
 }
 
 pub fn router(state: AppState) -> Router {
-    let (router, doc) = api().split_for_parts();
+    let (router, doc) = api_and_document();
     let doc = Arc::new(doc);
     router
         .route(

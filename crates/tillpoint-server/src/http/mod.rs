@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod error;
+pub mod error_answers;
 pub mod extract;
 pub mod path;
 pub mod routes;

@@ -2,6 +2,7 @@
 //! the real server (started in-process by `tillpoint_server::testing`) spoken to over HTTP.
 //! One test binary with a module per behaviour, so the suite links once.
 
+mod api_contract;
 mod cli;
 mod identity;
 mod tenancy;
