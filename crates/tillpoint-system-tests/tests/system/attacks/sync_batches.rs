@@ -323,3 +323,55 @@ async fn a_batch_replayed_ten_times_at_once_is_applied_once() {
     assert_eq!(shop.sales_on_server().await, 3);
     assert_eq!(shop.records_on_server().await, 4);
 }
+
+#[tokio::test]
+async fn releasing_a_quarantined_record_the_books_cannot_hold_is_a_conflict_not_a_retry() {
+    let shop = shop().await;
+    shop.sell("1", "2.00").await;
+    let mut records = shop.journal();
+    // The sale's one line twice under the same number: quarantined as not adding up, and a
+    // row the books' key (sale, line number) cannot take twice.
+    edit_payload(&mut records[1], |p| {
+        let line = p["lines"][0].clone();
+        p["lines"] = json!([line.clone(), line]);
+    });
+    relink_from(&mut records, 1);
+    let token = shop.till_token().await;
+    let answer = post_batch_ok(&shop.server, PUSH_PATH, &token, &shop.batch(records)).await;
+    assert_eq!(
+        answer.results[1].outcome,
+        Outcome::Quarantined,
+        "{answer:?}"
+    );
+    let held = super::get(
+        &shop.server,
+        "api/v1/sync/quarantine",
+        shop.target.admin.token(),
+    )
+    .await
+    .expect(200);
+    let id = held["records"][0]["id"].as_str().unwrap().to_owned();
+    let answer = super::post(
+        &shop.server,
+        &format!("api/v1/sync/quarantine/{id}/release"),
+        shop.target.admin.token(),
+        &json!({}),
+    )
+    .await;
+    answer.assert_error(ErrorCode::Conflict);
+    assert!(
+        answer.text.contains("void this copy instead"),
+        "{}",
+        answer.text
+    );
+    // Nothing of it was applied, it is still held, and voiding it still works.
+    assert_eq!(shop.sales_on_server().await, 0);
+    let void = super::post(
+        &shop.server,
+        &format!("api/v1/sync/quarantine/{id}/void"),
+        shop.target.admin.token(),
+        &json!({}),
+    )
+    .await;
+    void.expect(200);
+}
