@@ -253,7 +253,7 @@ pub(crate) const NOT_APPLICABLE: &str = "it cannot be applied to the server's bo
 
 /// Whether `err` says the record's own values were refused (a constraint, a type or size
 /// out of range), as opposed to the database failing.
-fn refused_by_the_books(err: &rusqlite::Error) -> bool {
+pub(crate) fn refused_by_the_books(err: &rusqlite::Error) -> bool {
     use rusqlite::ErrorCode;
     match err {
         rusqlite::Error::SqliteFailure(e, _) => matches!(

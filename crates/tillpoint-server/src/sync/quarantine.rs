@@ -15,7 +15,7 @@ use serde_json::json;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind};
 use uuid::Uuid;
 
-use super::push::{apply, parse_payload, rejudge};
+use super::push::{apply, parse_payload, refused_by_the_books, rejudge};
 use crate::identity::admin::{AdminError, Administrator};
 use crate::identity::audit::AuditEvent;
 use crate::identity::time_text;
@@ -169,6 +169,9 @@ pub fn settle(
                     ));
                 }
             }
+            // What the books refuse (a clash with a row held, a value out of range) is the
+            // record's, not the database's: retrying would never help, so it is a conflict
+            // to void, not a 503 (the transaction is dropped: nothing of it stays applied).
             apply(
                 &tx,
                 tenant.org(),
@@ -176,7 +179,17 @@ pub fn settle(
                 &record,
                 &payload,
                 admin.now(),
-            )?;
+            )
+            .map_err(|err| {
+                if refused_by_the_books(&err) {
+                    tracing::warn!(record = %id, error = %err, "a released record cannot be applied");
+                    AdminError::Conflict(
+                        "it cannot be applied to the server's books: a value in it is out of range or clashes with one held; void this copy instead".into(),
+                    )
+                } else {
+                    err.into()
+                }
+            })?;
             ("released", AuditEvent::QuarantineReleased)
         }
         Decision::Void => ("voided", AuditEvent::QuarantineVoided),

@@ -243,7 +243,7 @@ pub async fn list_quarantine(
         (status = 401, body = ErrorBody),
         (status = 403, description = "needs sync:quarantine:manage, and someone other than the record's creator and the person who handed it in", body = ErrorBody),
         (status = 404, description = "no such record in this organisation", body = ErrorBody),
-        (status = 409, description = "already released or voided, or its sale is already recorded", body = ErrorBody),
+        (status = 409, description = "already released or voided, its sale is already recorded, or the books cannot hold what it says", body = ErrorBody),
     ))]
 pub async fn release_quarantined(
     require: Require<ManageQuarantine>,

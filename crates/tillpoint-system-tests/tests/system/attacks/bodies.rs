@@ -15,7 +15,7 @@ use tillpoint_system_tests::spawn_server;
 use tillpoint_system_tests::sync::{outcomes, post_batch_ok, reason};
 use tillpoint_system_tests::TestServer;
 
-use super::{organisation, relink_from, send, shop, Answer, Body, Org};
+use super::{get, organisation, put, relink_from, send, shop, Answer, Body, Org};
 
 /// A route that reads a JSON body, the token it is called with and its body limit.
 struct Route {
@@ -122,7 +122,7 @@ async fn every_route_answers(body: impl Fn(&Route) -> Vec<u8>, codes: &[ErrorCod
 
 /// The server is up and its data whole after the attack.
 async fn still_answers(server: &TestServer, org: &Org) {
-    let users = super::get(server, "api/v1/admin/users", org.admin.token())
+    let users = get(server, "api/v1/admin/users", org.admin.token())
         .await
         .expect(200);
     assert_eq!(users["users"].as_array().unwrap().len(), 2);
@@ -341,7 +341,7 @@ async fn a_chunked_body_that_never_says_its_length_is_still_held_to_the_limit() 
 async fn settings_numbers_at_the_ends_of_their_types_are_refused_or_work() {
     let (server, org) = attacked().await;
     let token = org.admin.token();
-    let defaults = super::get(&server, "api/v1/admin/settings", token)
+    let defaults = get(&server, "api/v1/admin/settings", token)
         .await
         .expect(200);
     let with = |field: &str, value: Value| {
@@ -376,13 +376,13 @@ async fn settings_numbers_at_the_ends_of_their_types_are_refused_or_work() {
         ("limits i64::MIN", limits(json!(i64::MIN))),
         ("limits 0.5", limits(json!(0.5))),
     ] {
-        let answer = super::put(&server, "api/v1/admin/settings", token, &body).await;
+        let answer = put(&server, "api/v1/admin/settings", token, &body).await;
         assert_eq!(answer.status, 422, "{case}: {}", answer.text);
         answer.assert_error(ErrorCode::Unprocessable);
     }
     // The largest limits a setting can hold are either refused or carried into a grant
     // that signs in and is read back exactly.
-    let answer = super::put(
+    let answer = put(
         &server,
         "api/v1/admin/settings",
         token,

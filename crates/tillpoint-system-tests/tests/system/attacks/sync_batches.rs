@@ -23,8 +23,8 @@ use tillpoint_protocol::ErrorCode;
 use tillpoint_system_tests::sync::{outcomes, post_batch, post_batch_ok, reason};
 
 use super::{
-    another_sale_like, edit_payload, organisation, relink, relink_from, send, server_count, shop,
-    signed, Body, PASSWORD,
+    another_sale_like, edit_payload, get, organisation, post, relink, relink_from, send,
+    server_count, shop, signed, Body, PASSWORD,
 };
 
 #[tokio::test]
@@ -101,14 +101,14 @@ async fn another_organisations_device_id_taken_here_touches_nothing_of_theirs() 
         "{answer:?}"
     );
     assert_eq!(shop.sales_on_server().await, 2);
-    let shops_list = super::get(
+    let devices = get(
         &shop.server,
         "api/v1/admin/devices",
         shop.target.admin.token(),
     )
     .await
     .expect(200);
-    let quarantine = super::get(
+    let quarantine = get(
         &shop.server,
         "api/v1/sync/quarantine",
         shop.target.admin.token(),
@@ -117,12 +117,12 @@ async fn another_organisations_device_id_taken_here_touches_nothing_of_theirs() 
     .expect(200);
     assert_eq!(quarantine, json!({"records": []}));
     assert!(
-        shops_list["devices"]
+        devices["devices"]
             .as_array()
             .unwrap()
             .iter()
             .all(|d| d["last_user"] != json!(rival.cashier.user)),
-        "{shops_list}"
+        "{devices}"
     );
 }
 
@@ -140,9 +140,8 @@ async fn amounts_edited_and_re_signed_so_they_no_longer_add_up_are_quarantined()
         p["lines"][0]["quantity"] = json!(10_000)
     });
     edit_payload(&mut records[3], |p| {
-        for path in [["total_minor"], ["subtotal_minor"]] {
-            p[path[0]] = json!(-125);
-        }
+        p["total_minor"] = json!(-125);
+        p["subtotal_minor"] = json!(-125);
         p["lines"][0]["quantity"] = json!(-1_000);
         p["lines"][0]["total_minor"] = json!(-125);
     });
@@ -322,4 +321,56 @@ async fn a_batch_replayed_ten_times_at_once_is_applied_once() {
     }
     assert_eq!(shop.sales_on_server().await, 3);
     assert_eq!(shop.records_on_server().await, 4);
+}
+
+#[tokio::test]
+async fn releasing_a_quarantined_record_the_books_cannot_hold_is_a_conflict_not_a_retry() {
+    let shop = shop().await;
+    shop.sell("1", "2.00").await;
+    let mut records = shop.journal();
+    // The sale's one line twice under the same number: quarantined as not adding up, and a
+    // row the books' key (sale, line number) cannot take twice.
+    edit_payload(&mut records[1], |p| {
+        let line = p["lines"][0].clone();
+        p["lines"] = json!([line.clone(), line]);
+    });
+    relink_from(&mut records, 1);
+    let token = shop.till_token().await;
+    let answer = post_batch_ok(&shop.server, PUSH_PATH, &token, &shop.batch(records)).await;
+    assert_eq!(
+        answer.results[1].outcome,
+        Outcome::Quarantined,
+        "{answer:?}"
+    );
+    let held = get(
+        &shop.server,
+        "api/v1/sync/quarantine",
+        shop.target.admin.token(),
+    )
+    .await
+    .expect(200);
+    let id = held["records"][0]["id"].as_str().unwrap().to_owned();
+    let answer = post(
+        &shop.server,
+        &format!("api/v1/sync/quarantine/{id}/release"),
+        shop.target.admin.token(),
+        &json!({}),
+    )
+    .await;
+    answer.assert_error(ErrorCode::Conflict);
+    assert!(
+        answer.text.contains("void this copy instead"),
+        "{}",
+        answer.text
+    );
+    // Nothing of it was applied, it is still held, and voiding it still works.
+    assert_eq!(shop.sales_on_server().await, 0);
+    let void = post(
+        &shop.server,
+        &format!("api/v1/sync/quarantine/{id}/void"),
+        shop.target.admin.token(),
+        &json!({}),
+    )
+    .await;
+    void.expect(200);
 }

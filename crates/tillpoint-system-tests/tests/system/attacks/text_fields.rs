@@ -637,3 +637,44 @@ fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_username_or_role_name_sent_ten_times_at_once_is_created_once() {
+    let (server, org, tables) = attacked().await;
+    for (path, body) in [
+        (
+            "api/v1/admin/users",
+            json!({"username": "twin", "name": "Twin", "email": "twin@shop.example",
+                   "role_id": role_of(&org.org, "Cashier"), "password": PASSWORD}),
+        ),
+        (
+            "api/v1/admin/roles",
+            json!({"name": "Night shift", "permissions": ["pos:sales:view"]}),
+        ),
+    ] {
+        let mut racers = tokio::task::JoinSet::new();
+        for _ in 0..10 {
+            let (url, token, body) = (server.at(path), org.admin.token().to_owned(), body.clone());
+            racers.spawn(async move {
+                let response = reqwest::Client::new()
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                Answer {
+                    status: response.status(),
+                    text: response.text().await.unwrap(),
+                }
+            });
+        }
+        let answers = racers.join_all().await;
+        let created = answers.iter().filter(|a| a.status == 201).count();
+        assert_eq!(created, 1, "{path}: {answers:?}");
+        for answer in answers.iter().filter(|a| a.status != 201) {
+            answer.assert_error(ErrorCode::Conflict);
+        }
+    }
+    intact(&server, &tables, &org, 3).await;
+}
