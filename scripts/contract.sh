@@ -151,6 +151,12 @@ if grep -q "panicked" "$work/server.log"; then
   grep -A5 "panicked" "$work/server.log" >&2
   failed+=("server panicked")
 fi
+# An answer can conform and still hide a fault the server logged (a database failure).
+if grep -q "ERROR" "$work/server.log"; then
+  echo "contract: the server logged errors:" >&2
+  grep "ERROR" "$work/server.log" | head -20 >&2
+  failed+=("server logged errors")
+fi
 
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "contract: FAILED for: ${failed[*]}" >&2
