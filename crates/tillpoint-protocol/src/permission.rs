@@ -17,7 +17,14 @@ pub use operation::Operation;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(
+        value_type = String,
+        pattern = "^(\\*|[a-z][a-z0-9_-]{0,63}):(\\*|[a-z][a-z0-9_-]{0,63}):(\\*|[a-z][a-z0-9_-]{0,63})$"
+    )
+)]
 pub struct Permission(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -34,8 +34,10 @@ pub const DEFAULT_OFFLINE_PERMISSIONS: &[&str] = &[
 #[serde(deny_unknown_fields)]
 pub struct OrgSettings {
     /// Access-token lifetime, 60 s to 24 h.
+    #[schema(minimum = 60, maximum = 86400)]
     pub access_token_ttl_secs: u32,
     /// Offline-grant lifetime, at most 7 days (the server's cap).
+    #[schema(maximum = 604800)]
     pub offline_grant_ttl_secs: u32,
     /// What a till may do offline: each user's permissions are narrowed to these.
     pub offline_permissions: Vec<Permission>,

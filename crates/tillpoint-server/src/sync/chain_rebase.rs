@@ -40,6 +40,7 @@ pub struct RebaseChain {
     /// the chain will end at it, and the device's next record must follow it.
     pub record: Uuid,
     /// Why (what was reviewed), for the audit log: 1 to 500 characters.
+    #[schema(min_length = 1, max_length = 500)]
     pub note: String,
 }
 

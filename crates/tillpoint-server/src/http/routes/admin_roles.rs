@@ -27,6 +27,7 @@ pub struct RoleList {
 #[serde(deny_unknown_fields)]
 pub struct CreateRoleRequest {
     /// Unique within the organisation, whatever the case; 1 to 64 characters.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// `module:resource:action`, `*` for a whole segment.
     pub permissions: Vec<Permission>,

@@ -29,12 +29,18 @@ pub struct UserList {
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     /// 1 to 64 of `A-Z a-z 0-9 . _ -`; unique across the server, whatever the case.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub username: String,
+    /// 1 to 128 characters, without control characters (surrounding spaces are trimmed).
+    #[schema(min_length = 1, max_length = 128)]
     pub name: String,
+    /// An address such as name@example.com, at most 254 characters.
+    #[schema(pattern = "^[^@\\s]+@[^@\\s]+$", max_length = 254)]
     pub email: String,
     /// A role of the caller's organisation.
     pub role_id: RoleId,
     /// At least 8 characters.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
 }
 
@@ -42,6 +48,7 @@ pub struct CreateUserRequest {
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetRequest {
     /// At least 8 characters.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
     /// The CALLER's own current password, whoever's password is being set: whoever holds
     /// only the caller's access token cannot take over accounts with it.
