@@ -54,4 +54,13 @@ if ! command -v tauri-driver >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/b
   say "installing tauri-driver"
   cargo install tauri-driver --version '^2' --locked
 fi
+# The fuzz targets run under libFuzzer on nightly Rust through cargo-fuzz (scripts/fuzz.sh).
+if command -v rustup >/dev/null && ! cargo +nightly --version >/dev/null 2>&1; then
+  say "installing nightly Rust for the fuzz targets"
+  rustup toolchain install nightly --profile minimal || true
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  say "installing cargo-fuzz"
+  cargo install cargo-fuzz --locked
+fi
 say "setup complete"

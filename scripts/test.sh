@@ -24,3 +24,6 @@ step "Rust tests: every crate's, the system tests and the desktop end to end (un
 xvfb-run -a -s "-screen 0 1280x800x24" \
   dbus-run-session -- keyctl session - scripts/with-test-keyring.sh \
   cargo nextest run --workspace --locked --no-fail-fast
+
+step "Fuzzing: every target 30 s under libFuzzer (their corpus was replayed with the Rust tests)"
+scripts/fuzz.sh --ci
