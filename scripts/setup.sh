@@ -59,7 +59,7 @@ if command -v rustup >/dev/null && ! cargo +nightly --version >/dev/null 2>&1; t
   say "installing nightly Rust for the fuzz targets"
   rustup toolchain install nightly --profile minimal || true
 fi
-if ! cargo fuzz --version >/dev/null 2>&1; then
+if cargo +nightly --version >/dev/null 2>&1 && ! cargo fuzz --version >/dev/null 2>&1; then
   say "installing cargo-fuzz"
   cargo install cargo-fuzz --locked
 fi
