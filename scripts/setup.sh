@@ -65,4 +65,14 @@ if [ "$(cat .venv-contract/installed 2>/dev/null)" != "$CONTRACT_TOOLS" ]; then
   .venv-contract/bin/pip install --quiet --disable-pip-version-check $CONTRACT_TOOLS
   echo "$CONTRACT_TOOLS" >.venv-contract/installed
 fi
+
+# The fuzz targets run under libFuzzer on nightly Rust through cargo-fuzz (scripts/fuzz.sh).
+if command -v rustup >/dev/null && ! cargo +nightly --version >/dev/null 2>&1; then
+  say "installing nightly Rust for the fuzz targets"
+  rustup toolchain install nightly --profile minimal || true
+fi
+if cargo +nightly --version >/dev/null 2>&1 && ! cargo fuzz --version >/dev/null 2>&1; then
+  say "installing cargo-fuzz"
+  cargo install cargo-fuzz --locked
+fi
 say "setup complete"

@@ -29,3 +29,6 @@ step "API contract: the real server against its own OpenAPI document, as every d
 # The server binary the tests above just built: building it alone would rebuild the crate
 # without the test features.
 TILLPOINT_SERVER_BIN="${CARGO_TARGET_DIR:-target}/debug/tillpoint-server" scripts/contract.sh
+
+step "Fuzzing: every target 30 s under libFuzzer (their corpus was replayed with the Rust tests)"
+scripts/fuzz.sh --ci

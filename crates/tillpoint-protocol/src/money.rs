@@ -270,7 +270,12 @@ impl ExchangeRate {
         to_units: u32,
         mode: Rounding,
     ) -> Result<i64, MoneyError> {
-        let numerator = i128::from(amount) * self.mantissa * 10_i128.pow(to_units);
+        // A rate may be as large as 10^20 (20 whole digits), so this product can pass i128
+        // where the result could never be an amount anyway.
+        let numerator = i128::from(amount)
+            .checked_mul(self.mantissa)
+            .and_then(|n| n.checked_mul(10_i128.pow(to_units)))
+            .ok_or(MoneyError::TooLarge)?;
         let denominator = 10_i128.pow(self.scale + from_units);
         to_minor(divide(numerator, denominator, mode))
     }
@@ -371,6 +376,25 @@ pub fn allocate(total: i64, weights: &[i64]) -> Vec<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fuzz target finding (docs/reliability.md, "Fuzzing"): the largest amount at the
+    /// largest rate overflowed i128 (a panic where overflow is checked) instead of being
+    /// refused as too large.
+    #[test]
+    fn converting_past_i128_is_too_large_not_a_panic() {
+        let rate = ExchangeRate::parse("99999999999999999999.99999999").unwrap();
+        let amount = crate::bounds::MAX_AMOUNT_MINOR;
+        assert_eq!(
+            rate.convert(amount, 0, 4, Rounding::HalfUp),
+            Err(MoneyError::TooLarge)
+        );
+        assert_eq!(
+            ExchangeRate::parse("26.80")
+                .unwrap()
+                .convert(1000, 2, 2, Rounding::HalfUp),
+            Ok(26_800)
+        );
+    }
 
     #[test]
     fn division_rounds_as_named() {
