@@ -53,6 +53,15 @@ pub(super) fn check_batch<'a>(
     {
         return refuse("a record of this batch was made on another device");
     }
+    // A till's journal never holds one id twice (`journal.id` is unique), so a batch that
+    // does was not written by a till; judging it record by record would answer the copies
+    // differently on a resend (one rejected, then the other stored as its conflict).
+    let mut ids = std::collections::HashSet::with_capacity(request.records.len());
+    if !request.records.iter().all(|r| ids.insert(r.id)) {
+        return refuse(
+            "the batch carries one record id twice, which no till writes; nothing was stored",
+        );
+    }
     let revoked_at = match device_revoked_at(conn, org, request.device_id) {
         Ok(Some(None)) => None,
         Ok(Some(Some(_))) if channel == Channel::Push => {
@@ -224,6 +233,25 @@ mod tests {
             .results
             .iter()
             .all(|r| r.outcome == Outcome::Accepted));
+    }
+
+    #[test]
+    fn a_batch_carrying_one_record_id_twice_is_refused_whole_every_time() {
+        let s = setup();
+        let mut records = sales(&s, (0, GENESIS_HASH.to_owned()), 3);
+        records[2].id = records[0].id;
+        let before = records[1].hash.clone();
+        relink(&mut records[2..], &before);
+        let twice = signed(&s, records);
+        for _ in 0..2 {
+            let reason = refusal(&s, &twice).expect("refused");
+            assert!(reason.contains("one record id twice"), "{reason}");
+        }
+        assert_eq!(
+            books(&s),
+            (0, 0, 2),
+            "nothing stored, both refusals audited"
+        );
     }
 
     #[test]
