@@ -250,12 +250,13 @@ fn check_vat(a: &mut Args) {
 fn check_allocate(a: &mut Args) {
     let total = a.amount();
     let count = usize::from(a.byte() % 12);
-    let same_sign = a.byte().is_multiple_of(2);
+    // One sign, as `allocate` asks (line amounts of one sale, or of one refund).
+    let negative = a.byte() % 2 == 1;
     let weights: Vec<i64> = (0..count)
         .map(|_| {
-            let w = a.amount();
-            if same_sign {
-                w.abs()
+            let w = a.amount().abs();
+            if negative {
+                -w
             } else {
                 w
             }
@@ -273,7 +274,7 @@ fn check_allocate(a: &mut Args) {
         "{total} over {weights:?}: {parts:?}"
     );
     let sum: i128 = weights.iter().map(|w| i128::from(*w)).sum();
-    if sum != 0 && same_sign {
+    if sum != 0 {
         for (part, weight) in parts.iter().zip(&weights) {
             // |part - total·weight/sum| < 1, in integers.
             let off = (i128::from(*part) * sum - i128::from(total) * i128::from(*weight)).abs();
