@@ -47,6 +47,20 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tillpoint-receipt",
         ],
     ),
+    (
+        "tillpoint-crash",
+        &["tillpoint-core", "tillpoint-protocol", "tillpoint-sqlite"],
+    ),
+    (
+        "tillpoint-fuzz-targets",
+        &[
+            "tillpoint-protocol",
+            "tillpoint-core",
+            "tillpoint-receipt",
+            "tillpoint-sqlite",
+            "tillpoint-server",
+        ],
+    ),
 ];
 
 /// Packages that must not be anywhere in a crate's normal build.
@@ -60,6 +74,8 @@ const NEVER_LINKED: &[(&str, &[&str])] = &[
         &["tokio", "reqwest", "rusqlite", "hyper", "axum"],
     ),
     ("tillpoint-receipt", &["tokio", "rusqlite", "reqwest"]),
+    // It kills the server binary; linking the server would test something else.
+    ("tillpoint-crash", &["tillpoint-server", "axum", "tauri"]),
     (
         "tillpoint-server",
         &["tauri", "wry", "tillpoint-core", "tillpoint-receipt"],
