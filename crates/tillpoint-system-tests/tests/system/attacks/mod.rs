@@ -17,12 +17,10 @@ mod sync_batches;
 mod text_fields;
 mod tokens;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
-use ed25519_dalek::{Signer as _, SigningKey};
+use ed25519_dalek::SigningKey;
 use reqwest::{Client, Method, StatusCode};
 use rusqlite::Connection;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tillpoint_core::sales::till_session::CountInput;
 use tillpoint_core::sales::{CheckoutInput, PaymentRequest};
 use tillpoint_core::sign_in::secrets::SecretStore;
@@ -33,6 +31,9 @@ use tillpoint_protocol::sync::PushRequest;
 use tillpoint_protocol::{DeviceId, ErrorBody, ErrorCode, RoleId, UserId};
 use tillpoint_system_tests::catalog::TestProduct;
 use tillpoint_system_tests::{new_device, spawn_server, spawn_till, TestOrg, TestServer, TestTill};
+
+// The push suite's batch tools: signing as a till does, re-linking, editing payloads.
+pub(crate) use crate::push::{another_sale_like, edit_payload, relink, signed};
 
 const PASSWORD: &str = "attack-password-1";
 
@@ -349,59 +350,8 @@ impl Shop {
     }
 }
 
-/// `records` as a batch of `device`, signed with `key` the way a till signs (over the
-/// records' organisation, the device, the seq range and the last hash).
-fn signed(device: DeviceId, key: &SigningKey, records: Vec<JournalRecord>) -> PushRequest {
-    let mut request = PushRequest {
-        device_id: device,
-        signature: String::new(),
-        records,
-    };
-    let bytes = request
-        .records
-        .first()
-        .and_then(|r| request.signing_bytes(r.org_id))
-        .unwrap_or_default();
-    request.signature = STANDARD.encode(key.sign(&bytes).to_bytes());
-    request
-}
-
-/// Re-links and re-hashes `records` from `prev`, as an attacker holding the device key does
-/// after editing them.
-fn relink(records: &mut [JournalRecord], prev: &str) {
-    let mut prev = prev.to_owned();
-    for record in records {
-        record.prev_hash = prev;
-        record.hash = record.expected_hash();
-        prev = record.hash.clone();
-    }
-}
-
 /// Re-links `records` from `index` on, onto the record before it.
 fn relink_from(records: &mut [JournalRecord], index: usize) {
     let prev = records[index - 1].hash.clone();
     relink(&mut records[index..], &prev);
-}
-
-fn edit_payload(record: &mut JournalRecord, edit: impl FnOnce(&mut Value)) {
-    let mut payload: Value = serde_json::from_str(&record.payload).unwrap();
-    edit(&mut payload);
-    record.payload = payload.to_string();
-}
-
-/// A copy of sale record `template` as another sale at `seq`: new ids and a receipt number
-/// of its device the till has not used.
-fn another_sale_like(template: &JournalRecord, seq: u64) -> JournalRecord {
-    let mut record = template.clone();
-    record.id = uuid::Uuid::now_v7();
-    record.seq = seq;
-    edit_payload(&mut record, |p| {
-        p["sale_id"] = json!(uuid::Uuid::now_v7());
-        p["receipt_no"] = json!(format!(
-            "{}-{:06}",
-            tillpoint_protocol::receipt_number::receipt_prefix(template.device_id),
-            900_000 + seq
-        ));
-    });
-    record
 }

@@ -189,7 +189,11 @@ fn device_key(till: &TestTill) -> SigningKey {
 
 /// `records` as a batch of `device`, signed with `key` as a till signs (over the records'
 /// organisation, the device, the seq range and the last hash).
-fn signed(device: DeviceId, key: &SigningKey, records: Vec<JournalRecord>) -> PushRequest {
+pub(crate) fn signed(
+    device: DeviceId,
+    key: &SigningKey,
+    records: Vec<JournalRecord>,
+) -> PushRequest {
     let mut request = PushRequest {
         device_id: device,
         signature: String::new(),
@@ -217,7 +221,7 @@ async fn push_ok(server: &TestServer, token: &str, request: &PushRequest) -> Pus
 }
 
 /// Re-links and re-hashes `records` from `prev`, as an attacker editing the journal would.
-fn relink(records: &mut [JournalRecord], prev: &str) {
+pub(crate) fn relink(records: &mut [JournalRecord], prev: &str) {
     let mut prev = prev.to_owned();
     for record in records {
         record.prev_hash = prev;
@@ -227,7 +231,7 @@ fn relink(records: &mut [JournalRecord], prev: &str) {
 }
 
 /// Edits a record's payload as JSON.
-fn edit_payload(record: &mut JournalRecord, edit: impl FnOnce(&mut Value)) {
+pub(crate) fn edit_payload(record: &mut JournalRecord, edit: impl FnOnce(&mut Value)) {
     let mut payload: Value = serde_json::from_str(&record.payload).unwrap();
     edit(&mut payload);
     record.payload = payload.to_string();
@@ -235,7 +239,7 @@ fn edit_payload(record: &mut JournalRecord, edit: impl FnOnce(&mut Value)) {
 
 /// A copy of sale record `template` as a new sale (new ids, and a receipt number of its device
 /// the till has not used) at `seq`.
-fn another_sale_like(template: &JournalRecord, seq: u64) -> JournalRecord {
+pub(crate) fn another_sale_like(template: &JournalRecord, seq: u64) -> JournalRecord {
     let mut record = template.clone();
     record.id = uuid::Uuid::now_v7();
     record.seq = seq;
