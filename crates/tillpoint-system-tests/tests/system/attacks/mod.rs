@@ -19,11 +19,8 @@ mod tokens;
 
 use ed25519_dalek::SigningKey;
 use reqwest::{Client, Method, StatusCode};
-use rusqlite::Connection;
 use serde_json::Value;
 use tillpoint_core::sales::till_session::CountInput;
-use tillpoint_core::sales::{CheckoutInput, PaymentRequest};
-use tillpoint_core::sign_in::secrets::SecretStore;
 use tillpoint_protocol::auth::TokenResponse;
 use tillpoint_protocol::journal::JournalRecord;
 use tillpoint_protocol::sales::TenderMethod;
@@ -187,16 +184,7 @@ async fn organisation(server: &TestServer, name: &str, prefix: &str) -> Org {
 /// Runs a read-only `sql` with one parameter on the server's database, after the attack:
 /// only to show what the attack left behind.
 async fn server_count(server: &TestServer, sql: &str, param: String) -> i64 {
-    let sql = sql.to_owned();
-    server
-        .db
-        .call(
-            move |conn| -> Result<i64, tillpoint_server::store::DbError> {
-                Ok(conn.query_row(&sql, [param], |r| r.get(0))?)
-            },
-        )
-        .await
-        .unwrap()
+    crate::push::server_scalar(server, sql, param).await
 }
 
 /// Every table of the server's store, by name: a test that sent SQL at the server shows
@@ -264,66 +252,22 @@ impl Shop {
     }
 
     fn device(&self) -> DeviceId {
-        self.till.till.device_id().unwrap().expect("signed in once")
+        crate::push::device_of(&self.till)
     }
 
     /// Sells `quantity` loaves for `cash` dollars; returns the sale's id.
     async fn sell(&self, quantity: &str, cash: &str) -> String {
-        self.till
-            .till
-            .cart_add(&self.bread.id, Some(quantity))
-            .unwrap();
-        self.till
-            .till
-            .checkout(&CheckoutInput {
-                payments: vec![PaymentRequest {
-                    method: TenderMethod::Cash,
-                    currency: "USD".into(),
-                    amount: cash.into(),
-                    reference: None,
-                }],
-                change_currency: "USD".into(),
-            })
-            .await
-            .expect("the sale goes through")
-            .sale_id
-    }
-
-    fn store(&self) -> Connection {
-        let conn = Connection::open(self.till.data_dir().join("till.db")).unwrap();
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .unwrap();
-        conn
+        crate::push::sell(&self.till, &self.bread, quantity, cash).await
     }
 
     /// The till's whole journal.
     fn journal(&self) -> Vec<JournalRecord> {
-        let conn = self.store();
-        let last: i64 = conn
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM journal", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        tillpoint_core::journal::read(&conn, 1, last as u64).unwrap()
+        crate::push::journal(&self.till)
     }
 
     /// The till's device key, from its keyring.
     fn device_key(&self) -> SigningKey {
-        let install_id: String = self
-            .store()
-            .query_row(
-                "SELECT install_id FROM till_identity WHERE singleton = 1",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        let seed = self
-            .till
-            .secrets
-            .get(&format!("{install_id}/device-key"))
-            .unwrap()
-            .expect("the device key is in the keyring");
-        SigningKey::from_bytes(&seed.try_into().expect("32 bytes"))
+        crate::push::device_key(&self.till)
     }
 
     /// `records` as a batch of this till, signed with its own key.

@@ -116,7 +116,7 @@ async fn token_on(server: &TestServer, user: &str, password: &str, device: Devic
     server.login(user, password, device).await.access_token
 }
 
-fn till_db(till: &TestTill) -> Connection {
+pub(crate) fn till_db(till: &TestTill) -> Connection {
     let conn = Connection::open(till.data_dir().join("till.db")).unwrap();
     conn.busy_timeout(Duration::from_secs(5)).unwrap();
     conn
@@ -138,7 +138,12 @@ async fn go_offline(till: &TestTill, user: &str, password: &str) {
 }
 
 /// Sells `quantity` of `item` for cash; returns the sale id.
-async fn sell(till: &TestTill, item: &TestProduct, quantity: &str, cash: &str) -> String {
+pub(crate) async fn sell(
+    till: &TestTill,
+    item: &TestProduct,
+    quantity: &str,
+    cash: &str,
+) -> String {
     till.till.cart_add(&item.id, Some(quantity)).unwrap();
     till.till
         .checkout(&CheckoutInput {
@@ -156,7 +161,7 @@ async fn sell(till: &TestTill, item: &TestProduct, quantity: &str, cash: &str) -
 }
 
 /// The till's whole journal.
-fn journal(till: &TestTill) -> Vec<JournalRecord> {
+pub(crate) fn journal(till: &TestTill) -> Vec<JournalRecord> {
     let conn = till_db(till);
     let last: i64 = conn
         .query_row("SELECT COALESCE(MAX(seq), 0) FROM journal", [], |r| {
@@ -166,12 +171,12 @@ fn journal(till: &TestTill) -> Vec<JournalRecord> {
     tillpoint_core::journal::read(&conn, 1, last as u64).unwrap()
 }
 
-fn device_of(till: &TestTill) -> DeviceId {
+pub(crate) fn device_of(till: &TestTill) -> DeviceId {
     till.till.device_id().unwrap().expect("signed in once")
 }
 
 /// The till's device key, from its (in-memory) keyring.
-fn device_key(till: &TestTill) -> SigningKey {
+pub(crate) fn device_key(till: &TestTill) -> SigningKey {
     let install_id: String = till_db(till)
         .query_row(
             "SELECT install_id FROM till_identity WHERE singleton = 1",
@@ -254,7 +259,7 @@ pub(crate) fn another_sale_like(template: &JournalRecord, seq: u64) -> JournalRe
     record
 }
 
-async fn server_scalar(server: &TestServer, sql: &str, param: String) -> i64 {
+pub(crate) async fn server_scalar(server: &TestServer, sql: &str, param: String) -> i64 {
     let sql = sql.to_owned();
     server
         .db
