@@ -255,4 +255,130 @@ mod tests {
         let err = check_till(dir.path(), &BTreeSet::new()).unwrap_err();
         assert!(format!("{err:#}").contains("outbox"), "{err:#}");
     }
+
+    #[test]
+    fn a_half_written_sale_fails_at_each_thing_it_lacks() {
+        use tillpoint_core::journal::{append, Author};
+        use tillpoint_protocol::journal::RecordKind;
+        use tillpoint_protocol::{DeviceId, OrgId, UserId};
+        let dir = tempfile::tempdir().unwrap();
+        let store = tillpoint_core::LocalStore::open(dir.path()).unwrap();
+        store
+            .with_conn(|conn| {
+                let author = Author {
+                    org_id: OrgId::from_uuid(uuid::Uuid::now_v7()),
+                    user_id: UserId::from_uuid(uuid::Uuid::now_v7()),
+                    user_name: "Tendai".into(),
+                    device_id: DeviceId::from_uuid(uuid::Uuid::now_v7()),
+                    grant_jti: None,
+                };
+                let id = uuid::Uuid::now_v7();
+                let record = append(
+                    conn,
+                    &author,
+                    RecordKind::Sale,
+                    id,
+                    "2026-12-04T10:00:00Z",
+                    &"{}",
+                )
+                .unwrap();
+                let none = BTreeSet::new();
+                let fails_with = |what: &str| {
+                    let err = check_till_conn(conn, &none).unwrap_err();
+                    assert!(format!("{err:#}").contains(what), "{what}: {err:#}");
+                };
+                fails_with("have no sale");
+
+                // The sale's row without its till session (not what is checked here).
+                conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+                conn.execute(
+                    "INSERT INTO sales (id, receipt_seq, receipt_no, kind, session_id, org_id,
+                     creator_id, creator_name, device_id, currency, subtotal_minor,
+                     discount_minor, total_minor, vat_minor, created_at, journal_seq)
+                     VALUES ('s1', 1, 'R-1', 'sale', 'session', 'o', 'u', 'Tendai', 'd', 'USD',
+                     250, 0, 250, 33, '2026-12-04T10:00:00Z', ?1)",
+                    [record.seq as i64],
+                )
+                .unwrap();
+                fails_with("no lines");
+
+                conn.execute(
+                    "INSERT INTO sale_lines (sale_id, line_no, product_id, sku, name, unit,
+                     quantity_milli, unit_price_minor, list_price_minor, line_discount_minor,
+                     cart_discount_minor, total_minor, tax_code, tax_rate_bp, vat_minor)
+                     VALUES ('s1', 1, 'p1', 'BREAD', 'Bread', 'each', 2000, 125, 125, 0, 0,
+                     200, 'standard', 1500, 26)",
+                    [],
+                )
+                .unwrap();
+                fails_with("do not add up");
+
+                conn.execute("UPDATE sale_lines SET total_minor = 250", [])
+                    .unwrap();
+                fails_with("stock movements");
+
+                conn.execute(
+                    "INSERT INTO stock_movements (id, product_id, quantity_milli, reason,
+                     sale_id, journal_seq, created_at)
+                     VALUES ('m1', 'p1', -2000, 'sale', 's1', ?1, '2026-12-04T10:00:00Z')",
+                    [record.seq as i64],
+                )
+                .unwrap();
+                let facts = check_till_conn(conn, &BTreeSet::from(["s1".to_string()])).unwrap();
+                assert_eq!((facts.sales, facts.pending), (1, 1));
+            })
+            .unwrap();
+    }
+
+    /// The tables and columns `check_server` reads, as the server's schema has them.
+    fn server_store(dir: &Path) -> std::path::PathBuf {
+        let path = dir.join("server.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE sync_records (id TEXT PRIMARY KEY, org_id TEXT, device_id TEXT,
+                 seq INTEGER, kind TEXT, status TEXT);
+             CREATE TABLE sales (id TEXT, sync_record_id TEXT);
+             CREATE TABLE stock_movements (org_id TEXT, product_id TEXT, location_id TEXT,
+                 quantity_milli INTEGER);
+             CREATE TABLE stock_levels (org_id TEXT, product_id TEXT, location_id TEXT,
+                 on_hand_milli INTEGER);
+             CREATE TABLE device_chains (org_id TEXT, device_id TEXT, last_seq INTEGER);
+             INSERT INTO sync_records VALUES ('r1', 'o', 'd', 1, 'sale', 'accepted');
+             INSERT INTO sales VALUES ('s1', 'r1');
+             INSERT INTO stock_movements VALUES ('o', 'p1', NULL, -2000);
+             INSERT INTO stock_levels VALUES ('o', 'p1', '', -2000);
+             INSERT INTO device_chains VALUES ('o', 'd', 1);",
+        )
+        .unwrap();
+        path
+    }
+
+    #[test]
+    fn a_server_store_torn_by_a_kill_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = server_store(dir.path());
+        let facts = check_server(&path).unwrap();
+        assert_eq!((facts.records, facts.sales), (1, 1));
+        for (tear, what) in [
+            ("DELETE FROM sales", "without exactly one sale"),
+            (
+                "INSERT INTO sales VALUES ('s2', 'r-none')",
+                "without their applied record",
+            ),
+            (
+                "UPDATE stock_levels SET on_hand_milli = 0",
+                "differ from the sum",
+            ),
+            ("UPDATE device_chains SET last_seq = 2", "chain heads"),
+        ] {
+            let torn = tempfile::tempdir().unwrap();
+            let path = server_store(torn.path());
+            Connection::open(&path)
+                .unwrap()
+                .execute_batch(tear)
+                .unwrap();
+            let err = check_server(&path).unwrap_err();
+            assert!(format!("{err:#}").contains(what), "{tear}: {err:#}");
+        }
+    }
 }
