@@ -33,18 +33,6 @@ pub struct TillArgs {
     pub password: String,
 }
 
-/// The operations a kill may cut, as the driver names them in its matrix.
-pub const OPERATIONS: &[&str] = &[
-    "open-store",
-    "sign-in",
-    "open-till",
-    "pull",
-    "checkout",
-    "refund",
-    "push",
-    "migrate",
-];
-
 /// Error codes that mean the till cannot do its job, not that a request was refused.
 const BROKEN: &[ErrorCode] = &[
     ErrorCode::StoreUnavailable,
