@@ -36,7 +36,7 @@ fn check_till_conn(conn: &Connection, promised: &BTreeSet<String>) -> anyhow::Re
     let journal_records =
         tillpoint_core::journal::verify(conn).context("the journal's chain verifies")?;
     let count = |sql: &str| -> anyhow::Result<u64> {
-        Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+        Ok(conn.query_row(sql, (), |r| r.get::<_, i64>(0))? as u64)
     };
     let mut once = conn.prepare("SELECT COUNT(*) FROM sales WHERE id = ?1")?;
     for id in promised {
@@ -113,7 +113,7 @@ pub fn check_server(database: &Path) -> anyhow::Result<ServerFacts> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     integrity_ok(&conn)?;
     let count = |sql: &str| -> anyhow::Result<u64> {
-        Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+        Ok(conn.query_row(sql, (), |r| r.get::<_, i64>(0))? as u64)
     };
     let applied_without_sale = count(
         "SELECT COUNT(*) FROM sync_records r
@@ -164,13 +164,13 @@ pub fn check_delivered(data_dir: &Path, database: &Path) -> anyhow::Result<u64> 
     let till = Connection::open(data_dir.join(tillpoint_core::store::STORE_FILE))?;
     let pending: i64 = till.query_row(
         "SELECT COUNT(*) FROM outbox WHERE state <> 'synced'",
-        [],
+        (),
         |r| r.get(0),
     )?;
     ensure!(pending == 0, "{pending} records not synced after settling");
     let till_sales: Vec<(String, String)> = {
         let mut stmt = till.prepare("SELECT id, device_id FROM sales")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
     let server = Connection::open(database)?;
@@ -196,7 +196,7 @@ pub fn check_delivered(data_dir: &Path, database: &Path) -> anyhow::Result<u64> 
 }
 
 fn integrity_ok(conn: &Connection) -> anyhow::Result<()> {
-    let result: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    let result: String = conn.query_row("PRAGMA integrity_check", (), |r| r.get(0))?;
     if result != "ok" {
         bail!("PRAGMA integrity_check: {result}");
     }
@@ -308,7 +308,7 @@ mod tests {
                      cart_discount_minor, total_minor, tax_code, tax_rate_bp, vat_minor)
                      VALUES ('s1', 1, 'p1', 'BREAD', 'Bread', 'each', 2000, 125, 125, 0, 0,
                      200, 'standard', 1500, 26)",
-                    [],
+                    (),
                 )
                 .unwrap();
                 fails_with("do not add up");

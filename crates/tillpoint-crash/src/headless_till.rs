@@ -161,7 +161,7 @@ async fn checkout(till: &Till, rng: &mut ChaCha8Rng) -> anyhow::Result<()> {
             "SELECT id FROM products WHERE active = 1 AND currency = 'USD' AND unit = 'each'
              ORDER BY id",
         )?;
-        let ids = stmt.query_map([], |r| r.get(0))?;
+        let ids = stmt.query_map((), |r| r.get(0))?;
         ids.collect::<rusqlite::Result<Vec<String>>>()
     })??;
     if products.is_empty() {

@@ -284,7 +284,7 @@ fn fill_catalog(conn: &mut rusqlite::Connection, products: usize) -> anyhow::Res
     let tx = conn.transaction()?;
     tx.execute(
         "INSERT INTO tax_classes (id, code, name, rate_bp) VALUES ('vat', 'standard', 'VAT 15%', 1500)",
-        [],
+        (),
     )?;
     {
         let mut product = tx.prepare(

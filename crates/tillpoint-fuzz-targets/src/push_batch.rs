@@ -190,7 +190,7 @@ fn books(conn: &Connection) -> [i64; 5] {
         "SELECT (SELECT COUNT(*) FROM sync_records), (SELECT COUNT(*) FROM sales),
                 (SELECT COUNT(*) FROM stock_movements), (SELECT COUNT(*) FROM sale_payments),
                 (SELECT COUNT(*) FROM audit_log WHERE event = 'push_refused')",
-        [],
+        (),
         |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]),
     )
     .expect("books")
@@ -217,7 +217,7 @@ pub fn sign(request: &mut PushRequest, org: OrgId) {
 }
 
 fn ingest(conn: &mut Connection, pusher: &Pusher, request: &PushRequest) -> Option<PushResponse> {
-    match push(conn, pusher, request) {
+    match push(&mut tillpoint_server::store::Connection::sqlite(conn), pusher, request) {
         Ok(response) => Some(response),
         Err(PushError::Refused(_) | PushError::Empty | PushError::TooLarge { .. }) => None,
         Err(PushError::Db(e)) => panic!("a bad batch must be answered, not fail: {e}"),

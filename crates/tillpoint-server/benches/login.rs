@@ -52,7 +52,7 @@ async fn main() {
             let tx = conn.transaction()?;
             let (org, role): (String, String) = tx.query_row(
                 "SELECT u.org_id, u.role_id FROM users u WHERE u.username = 'cashier'",
-                [],
+                (),
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             for username in &users {

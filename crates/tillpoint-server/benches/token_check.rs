@@ -169,7 +169,7 @@ async fn main() {
                     .prepare_cached(
                         "SELECT max(cutoff_ms) FROM token_cutoffs WHERE subject IN (?1, ?2, ?3)",
                     )?
-                    .query_row((a, b, c), |r| r.get(0))?)
+                    .query_row((a.clone(), b.clone(), c.clone()), |r| r.get(0))?)
             })
             .await
             .unwrap();

@@ -264,7 +264,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let app = Application::build(&config).await?;
     let addr = app.local_addr();
-    tracing::info!(%addr, database = %app.database().path().display(), "tillpoint-server listening");
+    tracing::info!(%addr, database = %app.database().describe(), "tillpoint-server listening");
     println!(
         "tillpoint-server listening on http://{addr} (data in {})",
         config.data_dir.display()

@@ -190,7 +190,7 @@ impl TestServer {
                 tx.commit()?;
                 Ok(TestOrg {
                     id: created.id,
-                    name,
+                    name: name.clone(),
                     roles: created.roles,
                 })
             })

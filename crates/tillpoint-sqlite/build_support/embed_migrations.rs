@@ -10,6 +10,18 @@ use std::path::Path;
 /// `pub static MIGRATIONS: &[tillpoint_sqlite::Migration]` for every `NNNN_name.sql` in `dir`.
 /// Panics (failing the build) on a misnamed file, a duplicate or a gap in the numbering.
 pub fn embed_migrations(dir: &str, out_file: &str) {
+    embed(dir, out_file, 1);
+}
+
+/// The same for a folder whose first file is a baseline: numbered as the version of the
+/// schema it creates from nothing, the files after it consecutive.
+#[allow(dead_code)] // Only the server's build uses it.
+pub fn embed_migrations_from_baseline(dir: &str, out_file: &str) {
+    embed(dir, out_file, 0);
+}
+
+/// `first` is the number the first file must have, or 0 for any.
+fn embed(dir: &str, out_file: &str, first: u32) {
     let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let dir = Path::new(&manifest).join(dir);
     let dir = dir
@@ -33,12 +45,16 @@ pub fn embed_migrations(dir: &str, out_file: &str) {
         files.push((version, name.to_owned(), path));
     }
     files.sort();
+    let start = match (first, files.first()) {
+        (0, Some((version, _, _))) => *version,
+        _ => first,
+    };
     for (index, (version, _, path)) in files.iter().enumerate() {
-        let expected = index as u32 + 1;
+        let expected = index as u32 + start;
         assert_eq!(
             *version,
             expected,
-            "migrations must be numbered 1, 2, 3… without gaps or duplicates; {} should be {expected}",
+            "migrations must be numbered consecutively from {start} without gaps or duplicates; {} should be {expected}",
             path.display()
         );
     }

@@ -242,7 +242,7 @@ fn build_catalog(dir: &Path) {
             )?;
             tx.execute(
                 "INSERT INTO currencies (code, name, minor_units) VALUES ('USD', 'US Dollar', 2)",
-                [],
+                (),
             )?;
             tx.execute(
                 "INSERT INTO organisation (singleton, org_id, name, tax_number, base_currency, updated_at)
@@ -500,7 +500,7 @@ async fn main() {
     }
     let loop_secs = loop_start.elapsed().as_secs_f64();
     let written: i64 = store
-        .with_conn(|conn| conn.query_row("SELECT COUNT(*) FROM sales", [], |r| r.get(0)))
+        .with_conn(|conn| conn.query_row("SELECT COUNT(*) FROM sales", (), |r| r.get(0)))
         .unwrap()
         .unwrap();
     assert_eq!(written, (warm_up + sales) as i64);

@@ -133,7 +133,7 @@ fn sweet_on_both(db: &Database, dir: &Path) -> String {
     .unwrap();
     tx.execute(
         "INSERT INTO currencies (code, name, minor_units) VALUES ('USD', 'US Dollar', 2)",
-        [],
+        (),
     )
     .unwrap();
     tx.execute(
@@ -237,7 +237,7 @@ async fn push_bench() {
     assert_eq!(till.unsynced_count().unwrap(), 0);
     let on_server: i64 = db
         .call_blocking(|c| -> Result<i64, DbError> {
-            Ok(c.query_row("SELECT COUNT(*) FROM sales", [], |r| r.get(0))?)
+            Ok(c.query_row("SELECT COUNT(*) FROM sales", (), |r| r.get(0))?)
         })
         .unwrap();
     assert_eq!(on_server as u64, sales);

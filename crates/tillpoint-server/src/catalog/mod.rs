@@ -3,7 +3,8 @@
 //! reference into another organisation. Every read takes the caller's [`Tenant`] and sees
 //! only its organisation.
 
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::OptionalExtension;
+use crate::store::{Connection, Transaction};
 use serde::Serialize;
 use tillpoint_protocol::{Barcode, CurrencyCode, OrgId, ProductId};
 
@@ -182,7 +183,7 @@ const PRODUCT_COLUMNS: &str =
 fn read_product(
     conn: &Connection,
     org: &str,
-    row: &rusqlite::Row<'_>,
+    row: &crate::store::Row<'_, '_>,
 ) -> rusqlite::Result<Product> {
     fn bad<E: std::error::Error + Send + Sync + 'static>(
         i: usize,

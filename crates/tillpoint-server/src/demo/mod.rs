@@ -113,7 +113,7 @@ pub fn seed(db: &Database, options: &DemoOptions) -> Result<DemoCredentials, Dem
         tx.commit()?;
         Ok(DemoCredentials {
             organisation: ORGANISATION_NAME.into(),
-            password,
+            password: password.clone(),
             created,
             products: products as u64,
         })
@@ -123,7 +123,7 @@ pub fn seed(db: &Database, options: &DemoOptions) -> Result<DemoCredentials, Dem
 /// The demo organisation, if seeded before: the one its first demo user belongs to, when it
 /// bears the demo's name. Refuses while any demo username belongs to another organisation
 /// (its password must never be reset, nor the demo half-created around it).
-fn demo_organisation(tx: &rusqlite::Transaction<'_>) -> Result<Option<OrgId>, DemoError> {
+fn demo_organisation(tx: &crate::store::Transaction<'_>) -> Result<Option<OrgId>, DemoError> {
     use rusqlite::OptionalExtension;
     let demo: Option<String> = tx
         .query_row(
@@ -147,7 +147,7 @@ fn demo_organisation(tx: &rusqlite::Transaction<'_>) -> Result<Option<OrgId>, De
 }
 
 fn create_demo_organisation(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::store::Transaction<'_>,
     password: &str,
     products: usize,
 ) -> Result<(), DemoError> {
@@ -222,7 +222,7 @@ mod tests {
         assert_eq!(creds.products, 250);
 
         db.call_blocking(|conn| -> Result<(), DbError> {
-            let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+            let count = |sql: &str| -> i64 { conn.query_row(sql, (), |r| r.get(0)).unwrap() };
             assert_eq!(count("SELECT COUNT(*) FROM organisations"), 1);
             assert_eq!(count("SELECT COUNT(*) FROM users"), 5);
             assert_eq!(count("SELECT COUNT(*) FROM roles WHERE standard = 1"), 5);
@@ -234,7 +234,7 @@ mod tests {
                 3
             );
             let rate: String = conn
-                .query_row("SELECT rate FROM exchange_rates WHERE base = 'USD' AND quote = 'ZWG'", [], |r| r.get(0))
+                .query_row("SELECT rate FROM exchange_rates WHERE base = 'USD' AND quote = 'ZWG'", (), |r| r.get(0))
                 .unwrap();
             assert_eq!(rate, DEMO_RATE);
             // Each user holds the standard role named for them, and an argon2id hash.
@@ -267,7 +267,7 @@ mod tests {
             .call_blocking(|conn| -> Result<String, DbError> {
                 Ok(conn.query_row(
                     "SELECT password_hash FROM users WHERE username = 'cashier'",
-                    [],
+                    (),
                     |r| r.get(0),
                 )?)
             })

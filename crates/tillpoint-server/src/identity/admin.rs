@@ -12,7 +12,7 @@
 //!   `*:*:*`, give a user one, or reset the password of a Super Administrator.
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
+use crate::store::Connection;
 use serde_json::Value;
 use tillpoint_protocol::permission::any_covers;
 use tillpoint_protocol::{DeviceId, Permission};

@@ -3,7 +3,7 @@
 //! change that did not happen (and never misses one that did).
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
+use crate::store::Connection;
 use serde_json::Value;
 use tillpoint_protocol::{DeviceId, OrgId, UserId};
 

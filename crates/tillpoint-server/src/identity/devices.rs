@@ -3,7 +3,8 @@
 //! revoked for sync to refuse.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{OptionalExtension, TransactionBehavior};
+use crate::store::Connection;
 use serde::Serialize;
 use serde_json::json;
 use tillpoint_protocol::{DeviceId, OrgId, UserId};
@@ -175,7 +176,7 @@ pub struct DeviceSummary {
 
 const DEVICE_COLUMNS: &str = "id, first_seen, last_seen, last_user, revoked_at";
 
-fn read_device(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceSummary> {
+fn read_device(row: &crate::store::Row<'_, '_>) -> rusqlite::Result<DeviceSummary> {
     let bad = |i: usize| {
         move |e: uuid::Error| {
             rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))

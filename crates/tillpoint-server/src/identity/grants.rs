@@ -4,7 +4,7 @@
 //! a till made offline is judged against the grant in force at the record's time.
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
+use crate::store::Connection;
 use tillpoint_protocol::auth::OfflineGrantClaims;
 use tillpoint_protocol::{DeviceId, OrgId, UserId};
 

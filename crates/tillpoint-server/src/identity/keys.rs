@@ -19,7 +19,8 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rand::Rng;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::OptionalExtension;
+use crate::store::Connection;
 use serde::Serialize;
 use tillpoint_protocol::token::{Jwk, Jwks, PublicKeys};
 
@@ -102,7 +103,7 @@ pub fn ensure_current_key_in(
     let current: Option<String> = conn
         .query_row(
             "SELECT kid FROM signing_keys WHERE retired_at IS NULL LIMIT 1",
-            [],
+            (),
             |r| r.get(0),
         )
         .optional()?;

@@ -1,7 +1,7 @@
 //! Creating an organisation: the tenant row, its base currency and its standard roles, in
 //! the caller's transaction so an organisation is never half made.
 
-use rusqlite::Transaction;
+use crate::store::Transaction;
 use tillpoint_protocol::{CurrencyCode, OrgId, RoleId};
 
 use super::roles::STANDARD_ROLES;

@@ -10,7 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::OptionalExtension;
+use crate::store::Connection;
 use sha2::{Digest, Sha256};
 use tillpoint_protocol::{DeviceId, OrgId, UserId};
 

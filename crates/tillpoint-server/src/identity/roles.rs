@@ -3,7 +3,8 @@
 //! granting more than they hold themselves). A change shows in a user's tokens at their next
 //! refresh, which re-reads the role.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{OptionalExtension, TransactionBehavior};
+use crate::store::Connection;
 use serde::Serialize;
 use serde_json::json;
 use tillpoint_protocol::permission::names;
@@ -98,7 +99,7 @@ pub struct RoleSummary {
     pub permissions: Vec<Permission>,
 }
 
-fn read_role(conn: &Connection, row: &rusqlite::Row<'_>) -> rusqlite::Result<RoleSummary> {
+fn read_role(conn: &Connection, row: &crate::store::Row<'_, '_>) -> rusqlite::Result<RoleSummary> {
     let id: String = row.get(0)?;
     let id: RoleId = id.parse().map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))

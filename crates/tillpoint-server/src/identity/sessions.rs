@@ -9,7 +9,8 @@
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::TransactionBehavior;
+use crate::store::Connection;
 use serde_json::json;
 use tillpoint_protocol::auth::{
     sign_in_proof_message, LoginRequest, LogoutRequest, RefreshRequest, TokenResponse, UserInfo,
@@ -202,7 +203,7 @@ impl Identity {
         let ip = client_ip.clone();
         let outcome = self
             .db
-            .call(move |conn| login_blocking(conn, &signer, &req, ip, now))
+            .call(move |conn| login_blocking(conn, &signer, &req, ip.clone(), now))
             .await?;
         let ended = Instant::now();
         match outcome {
@@ -230,7 +231,7 @@ impl Identity {
                                 conn,
                                 &context,
                                 AuditEvent::LoginLockedOut,
-                                detail,
+                                detail.clone(),
                                 at,
                             )?)
                         })
@@ -253,7 +254,7 @@ impl Identity {
         let now = self.clock.now();
         let refreshed = self
             .db
-            .call(move |conn| refresh_blocking(conn, &signer, &req, client_ip, now))
+            .call(move |conn| refresh_blocking(conn, &signer, &req, client_ip.clone(), now))
             .await;
         if refreshed.is_err() {
             // A reused token or a revoked holder ended the family, and its access tokens.
@@ -281,7 +282,7 @@ impl Identity {
                         org: Some(org),
                         actor: Some(user),
                         device: None,
-                        client_ip,
+                        client_ip: client_ip.clone(),
                     };
                     audit::record(
                         &tx,
@@ -509,7 +510,7 @@ fn refresh_blocking(
 
 /// Commits a refused refresh with its audit entry (and whatever revocation came before it).
 fn refuse(
-    tx: rusqlite::Transaction<'_>,
+    tx: crate::store::Transaction<'_>,
     context: &AuditContext,
     event: AuditEvent,
     detail: serde_json::Value,

@@ -22,7 +22,7 @@ use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
+use crate::store::Connection;
 use tillpoint_protocol::auth::AccessClaims;
 use tillpoint_protocol::{DeviceId, OrgId, RoleId, UserId};
 

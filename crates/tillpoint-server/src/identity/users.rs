@@ -5,7 +5,8 @@
 //! server); everything an administrator does goes through the functions taking an
 //! [`Administrator`] or a [`Tenant`], which see only their own organisation's users.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{OptionalExtension, TransactionBehavior};
+use crate::store::{Connection, Transaction};
 use serde::Serialize;
 use serde_json::json;
 use tillpoint_protocol::{OrgId, RoleId, UserId};
@@ -100,7 +101,7 @@ pub struct UserRecord {
 const USER_COLUMNS: &str =
     "u.id, u.org_id, u.username, u.name, u.email, r.name, r.id, u.password_hash, u.disabled";
 
-fn read_user(conn: &rusqlite::Connection, row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
+fn read_user(conn: &crate::store::Connection, row: &crate::store::Row<'_, '_>) -> rusqlite::Result<UserRecord> {
     let parse_err = |i: usize| {
         move |_| {
             rusqlite::Error::FromSqlConversionFailure(
@@ -140,7 +141,7 @@ fn read_user(conn: &rusqlite::Connection, row: &rusqlite::Row<'_>) -> rusqlite::
 
 /// The user signing in as `username` (case-insensitive), in any organisation.
 pub fn find_by_username(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Connection,
     username: &str,
 ) -> rusqlite::Result<Option<UserRecord>> {
     let sql = format!(
@@ -152,7 +153,7 @@ pub fn find_by_username(
 
 /// The user `id` of organisation `org`.
 pub fn find_in_org(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Connection,
     org: OrgId,
     id: UserId,
 ) -> rusqlite::Result<Option<UserRecord>> {
@@ -165,7 +166,7 @@ pub fn find_in_org(
 
 /// Replaces a hash made with weaker parameters (called after a successful login).
 pub fn store_upgraded_hash(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Connection,
     id: UserId,
     hash: &str,
 ) -> rusqlite::Result<()> {

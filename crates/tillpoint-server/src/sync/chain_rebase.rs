@@ -18,7 +18,8 @@
 //! released one by one (four-eyes, re-judged: `super::quarantine`).
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{OptionalExtension, TransactionBehavior};
+use crate::store::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tillpoint_protocol::{DeviceId, OrgId};

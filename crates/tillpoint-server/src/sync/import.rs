@@ -19,7 +19,7 @@
 //! and the device, in the ingest's transaction.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, Transaction};
+use crate::store::{Connection, Transaction};
 use serde_json::json;
 use tillpoint_protocol::sync::{Outcome, PushRequest, PushResponse};
 

@@ -21,7 +21,8 @@ use std::collections::HashSet;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::OptionalExtension;
+use crate::store::Connection;
 use tillpoint_protocol::money::{ExchangeRate, Unit};
 use tillpoint_protocol::sync::{
     BarcodeRecord, Changes, CurrencyRecord, ExchangeRateRecord, KeyStatus, LocationKind,
@@ -210,7 +211,7 @@ fn remaining_after(
 }
 
 struct PageBuilder<'a> {
-    conn: &'a Connection,
+    conn: &'a Connection<'a>,
     org: &'a str,
     audience: UserAudience,
     changes: Changes,

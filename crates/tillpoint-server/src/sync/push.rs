@@ -41,7 +41,8 @@ mod signed_in;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::TransactionBehavior;
+use crate::store::{Connection, Transaction};
 use serde_json::json;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind};
 use tillpoint_protocol::sales::{SalePayload, TillSessionPayload};

@@ -9,7 +9,8 @@
 //! (`super::push::rejudge`) and says what still fails, in its answer and its audit entry:
 //! the manager overrides knowingly, never blindly.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{OptionalExtension, TransactionBehavior};
+use crate::store::Connection;
 use serde::Serialize;
 use serde_json::json;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind};
@@ -50,7 +51,7 @@ pub struct QuarantinedRecord {
 const COLUMNS: &str = "id, record_id, kind, device_id, creator_id, seq, created_at, grant_jti,
                        received_at, status, reason, payload, pushed_by, pushed_via";
 
-fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<QuarantinedRecord> {
+fn read(row: &crate::store::Row<'_, '_>) -> rusqlite::Result<QuarantinedRecord> {
     let uuid = |i: usize| -> rusqlite::Result<Uuid> {
         let text: String = row.get(i)?;
         text.parse().map_err(|e| {

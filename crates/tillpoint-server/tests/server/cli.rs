@@ -94,7 +94,7 @@ fn a_database_from_a_newer_release_is_refused() {
     let conn = rusqlite::Connection::open(dir.path().join("server.db")).unwrap();
     conn.execute(
         "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')",
-        [],
+        (),
     )
     .unwrap();
     drop(conn);
@@ -152,7 +152,7 @@ fn keys_rotate_adds_a_current_key_and_keeps_the_old_one_verifying() {
     let (current, retired_verifying): (i64, i64) = conn
         .query_row(
             "SELECT SUM(retired_at IS NULL), SUM(retired_at IS NOT NULL AND verify_until > retired_at) FROM signing_keys",
-            [],
+            (),
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
@@ -160,14 +160,14 @@ fn keys_rotate_adds_a_current_key_and_keeps_the_old_one_verifying() {
     let rotations: i64 = conn
         .query_row(
             "SELECT COUNT(*) FROM audit_log WHERE event = 'key_rotated'",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap();
     assert_eq!(rotations, 2, "each rotation is an audit event");
     // The private halves are not stored in the clear.
     let sealed: Vec<u8> = conn
-        .query_row("SELECT private_enc FROM signing_keys LIMIT 1", [], |r| {
+        .query_row("SELECT private_enc FROM signing_keys LIMIT 1", (), |r| {
             r.get(0)
         })
         .unwrap();
@@ -221,7 +221,7 @@ fn chain_rebase_ends_a_devices_chain_at_a_stored_record_and_is_audited() {
     let dir = seeded_demo();
     let conn = rusqlite::Connection::open(dir.path().join("server.db")).unwrap();
     let org: String = conn
-        .query_row("SELECT id FROM organisations LIMIT 1", [], |r| r.get(0))
+        .query_row("SELECT id FROM organisations LIMIT 1", (), |r| r.get(0))
         .unwrap();
     let (device, record) = (
         uuid::Uuid::now_v7().to_string(),
@@ -281,7 +281,7 @@ fn chain_rebase_ends_a_devices_chain_at_a_stored_record_and_is_audited() {
             "SELECT COUNT(*) FROM audit_log WHERE event = 'device_chain_rebased'
                AND actor_id IS NULL AND json_extract(detail, '$.via') = 'command line'
                AND json_extract(detail, '$.note') LIKE 'seq 1000000 was forged%'",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap();
@@ -302,7 +302,7 @@ fn keys_revoke_deletes_the_key_audits_it_and_makes_a_new_one_current() {
     let current = |conn: &rusqlite::Connection| -> String {
         conn.query_row(
             "SELECT kid FROM signing_keys WHERE retired_at IS NULL",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap()
@@ -329,7 +329,7 @@ fn keys_revoke_deletes_the_key_audits_it_and_makes_a_new_one_current() {
     let detail: String = conn
         .query_row(
             "SELECT detail FROM audit_log WHERE event = 'key_revoked'",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap();

@@ -73,7 +73,7 @@ async fn each_server_has_its_own_database() {
         let db = server.db.clone();
         async move {
             db.call(|conn| -> Result<i64, tillpoint_server::store::DbError> {
-                Ok(conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?)
+                Ok(conn.query_row("SELECT COUNT(*) FROM users", (), |r| r.get(0))?)
             })
             .await
             .unwrap()

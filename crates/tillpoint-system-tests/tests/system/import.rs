@@ -153,7 +153,7 @@ async fn count(server: &TestServer, org: &TestOrg, sql: &str) -> i64 {
         .db
         .call(
             move |conn| -> Result<i64, tillpoint_server::store::DbError> {
-                Ok(conn.query_row(&sql, [org], |r| r.get(0))?)
+                Ok(conn.query_row(&sql, [org.clone()], |r| r.get(0))?)
             },
         )
         .await

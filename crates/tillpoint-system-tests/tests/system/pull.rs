@@ -33,14 +33,14 @@ fn till_db(till: &TestTill) -> Connection {
 }
 
 fn count(conn: &Connection, sql: &str) -> i64 {
-    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    conn.query_row(sql, (), |r| r.get(0)).unwrap()
 }
 
 /// Runs SQL against the server's database, as an administrator's change would.
 async fn server_sql(server: &TestServer, sql: &'static str) -> usize {
     server
         .db
-        .call(move |c| -> Result<usize, DbError> { Ok(c.execute(sql, [])?) })
+        .call(move |c| -> Result<usize, DbError> { Ok(c.execute(sql, ())?) })
         .await
         .unwrap()
 }
@@ -101,7 +101,7 @@ async fn a_till_signed_in_online_pulls_its_organisations_catalog() {
     let (name, tax_number, base): (String, Option<String>, String) = db
         .query_row(
             "SELECT name, tax_number, base_currency FROM organisation",
-            [],
+            (),
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .unwrap();
@@ -118,7 +118,7 @@ async fn a_till_signed_in_online_pulls_its_organisations_catalog() {
     let rate: String = db
         .query_row(
             "SELECT rate FROM exchange_rates WHERE base = 'USD' AND quote = 'ZWG'",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap();
@@ -133,7 +133,7 @@ async fn a_till_signed_in_online_pulls_its_organisations_catalog() {
                     "SELECT p.name, p.price_minor, t.code, p.unit, b.barcode FROM products p
                  JOIN tax_classes t ON t.id = p.tax_class_id JOIN barcodes b ON b.product_id = p.id
                  WHERE p.sku = 'SKU-0000007'",
-                    [],
+                    (),
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )?)
             },
@@ -145,7 +145,7 @@ async fn a_till_signed_in_online_pulls_its_organisations_catalog() {
             "SELECT p.name, p.price_minor, t.code, p.unit, b.barcode FROM products p
              JOIN tax_classes t ON t.id = p.tax_class_id JOIN barcodes b ON b.product_id = p.id
              WHERE p.sku = 'SKU-0000007'",
-            [],
+            (),
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .unwrap();
@@ -202,7 +202,7 @@ async fn a_second_pull_brings_only_what_changed() {
     let price: i64 = db
         .query_row(
             "SELECT price_minor FROM products WHERE sku = 'SKU-0000002'",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap();
@@ -223,7 +223,7 @@ async fn a_second_pull_brings_only_what_changed() {
         PRODUCTS as i64 - 1
     );
     let rate: String = db
-        .query_row("SELECT rate FROM exchange_rates", [], |r| r.get(0))
+        .query_row("SELECT rate FROM exchange_rates", (), |r| r.get(0))
         .unwrap();
     assert_eq!(rate, "27.10");
 
@@ -295,7 +295,7 @@ async fn another_organisations_data_never_arrives() {
         0
     );
     let org: String = db
-        .query_row("SELECT org_id FROM organisation", [], |r| r.get(0))
+        .query_row("SELECT org_id FROM organisation", (), |r| r.get(0))
         .unwrap();
     assert_eq!(org, demo_org(&server).await.to_string());
 
@@ -355,7 +355,7 @@ async fn a_bad_or_forged_cursor_is_refused_with_400() {
     till_db(&till)
         .execute(
             "INSERT INTO sync_cursors (stream, cursor, updated_at) VALUES ('pull', 'forged', 'x')",
-            [],
+            (),
         )
         .unwrap();
     let err = till.till.pull_catalog(|_| {}).await.unwrap_err();
@@ -408,7 +408,7 @@ async fn the_cursor_survives_a_server_restart() {
     let price: i64 = till_db(&till)
         .query_row(
             "SELECT price_minor FROM products WHERE sku = 'SKU-0000001'",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap();

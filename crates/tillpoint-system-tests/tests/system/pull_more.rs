@@ -18,7 +18,7 @@ const PASSWORD: &str = "pull-more-password-1";
 async fn server_sql(server: &TestServer, sql: &'static str) -> usize {
     server
         .db
-        .call(move |c| -> Result<usize, DbError> { Ok(c.execute(sql, [])?) })
+        .call(move |c| -> Result<usize, DbError> { Ok(c.execute(sql, ())?) })
         .await
         .unwrap()
 }
@@ -72,7 +72,7 @@ async fn pull_after_a_permission_change_narrows_what_the_till_allows() {
     let permissions: String = db
         .query_row(
             "SELECT permissions FROM pulled_users WHERE username = 'cashier'",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap();
@@ -126,7 +126,7 @@ async fn a_revoked_grant_stops_offline_unlock_and_offline_selling_under_it() {
     pull(&till).await;
     assert_eq!(
         till_db(&till)
-            .query_row("SELECT COUNT(*) FROM revoked_grants", [], |r| r
+            .query_row("SELECT COUNT(*) FROM revoked_grants", (), |r| r
                 .get::<_, i64>(0))
             .unwrap(),
         1,
@@ -161,7 +161,7 @@ async fn a_till_that_learns_it_was_revoked_refuses_offline_work() {
             Ok(c.execute(
                 "UPDATE devices SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
                  WHERE id = ?1",
-                [device],
+                [device.clone()],
             )?)
         })
         .await
@@ -202,7 +202,7 @@ async fn settings_and_signing_keys_arrive_and_a_rotated_key_is_cached_for_offlin
             .prepare("SELECT kid, status FROM server_keys ORDER BY fetched_at, kid")
             .unwrap();
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
@@ -283,7 +283,7 @@ async fn two_tills_sell_the_same_product_push_and_pull_and_each_sees_the_servers
     pull(&a).await;
     pull(&b).await;
     let product: String = till_db(&a)
-        .query_row("SELECT id FROM products ORDER BY sku LIMIT 1", [], |r| {
+        .query_row("SELECT id FROM products ORDER BY sku LIMIT 1", (), |r| {
             r.get(0)
         })
         .unwrap();

@@ -36,7 +36,7 @@ async fn set_org_setting(
             move |c| -> Result<usize, tillpoint_server::store::DbError> {
                 Ok(c.execute(
                     &format!("UPDATE organisation_settings SET {column} = ?1 WHERE org_id = ?2"),
-                    (value, org_id),
+                    (&value, org_id.clone()),
                 )?)
             },
         )
@@ -52,7 +52,7 @@ fn stored_grant(till: &TestTill) -> String {
     till_db(till)
         .query_row(
             "SELECT grant_token FROM offline_users WHERE username = 'tendai'",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap()
@@ -134,7 +134,7 @@ async fn signing_in_keeps_the_refresh_token_in_the_keyring_and_the_grant_in_the_
     let (user_id, verifier, grant): (String, String, String) = db
         .query_row(
             "SELECT user_id, password_verifier, grant_token FROM offline_users",
-            [],
+            (),
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .unwrap();
@@ -148,13 +148,13 @@ async fn signing_in_keeps_the_refresh_token_in_the_keyring_and_the_grant_in_the_
         till.till.device_id().unwrap().unwrap()
     );
     let keys: i64 = db
-        .query_row("SELECT COUNT(*) FROM server_keys", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM server_keys", (), |r| r.get(0))
         .unwrap();
     assert_eq!(keys, 1, "the server's keys are cached for offline checks");
 
     // The refresh token is in the secret store, and nowhere in the database file.
     let install: String = db
-        .query_row("SELECT install_id FROM till_identity", [], |r| r.get(0))
+        .query_row("SELECT install_id FROM till_identity", (), |r| r.get(0))
         .unwrap();
     let refresh = till
         .secrets
@@ -236,7 +236,7 @@ async fn no_password_verifier_is_kept_for_someone_with_no_offline_access() {
     let verifier: String = till_db(&till)
         .query_row(
             "SELECT password_verifier FROM offline_users WHERE username = 'tendai'",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap();
@@ -267,14 +267,14 @@ async fn parallel_wrong_offline_passwords_cannot_pass_the_back_off() {
     till_db(&till)
         .execute(
             "UPDATE offline_users SET failed_unlocks = 3, locked_until = NULL",
-            [],
+            (),
         )
         .unwrap();
     let wrong = || till.till.unlock_offline("tendai", "wrong-password");
     let answers = tokio::join!(wrong(), wrong(), wrong(), wrong(), wrong());
     let answers = [answers.0, answers.1, answers.2, answers.3, answers.4];
     let checked: i64 = till_db(&till)
-        .query_row("SELECT COUNT(*) FROM unlock_attempts", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM unlock_attempts", (), |r| r.get(0))
         .unwrap();
     assert_eq!(checked, 1, "one password checked, the rest backed off");
     assert!(
@@ -367,7 +367,7 @@ async fn wrong_offline_passwords_back_off_exponentially_and_are_recorded() {
     let (failed, succeeded): (i64, i64) = till_db(&till)
         .query_row(
             "SELECT SUM(succeeded = 0), SUM(succeeded = 1) FROM unlock_attempts",
-            [],
+            (),
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
@@ -562,7 +562,7 @@ async fn a_clock_row_set_years_ahead_is_reset_by_the_next_online_sign_in() {
     till.till.sign_in("tendai", PASSWORD).await.unwrap();
     assert!(till.till.require(&perm("pos:sales:create")).is_ok());
     let highest: i64 = till_db(&till)
-        .query_row("SELECT highest_seen FROM till_clock", [], |r| r.get(0))
+        .query_row("SELECT highest_seen FROM till_clock", (), |r| r.get(0))
         .unwrap();
     assert!(
         (highest - now).abs() < 60,
@@ -601,7 +601,7 @@ async fn a_revoked_user_is_signed_out_at_the_next_refresh_and_forgotten_offline(
         .call(|c| -> Result<(), tillpoint_server::store::DbError> {
             c.execute(
                 "UPDATE users SET disabled = 1 WHERE username = 'tendai'",
-                [],
+                (),
             )?;
             Ok(())
         })
@@ -634,7 +634,7 @@ async fn a_wrong_password_online_is_refused_without_touching_the_till() {
     let err = till.till.sign_in("tendai", "nope").await.unwrap_err();
     assert!(matches!(err, SignInError::WrongCredentials), "{err:?}");
     let known: i64 = till_db(&till)
-        .query_row("SELECT COUNT(*) FROM offline_users", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM offline_users", (), |r| r.get(0))
         .unwrap();
     assert_eq!(known, 0);
 }
@@ -705,7 +705,7 @@ async fn without_a_keyring_service_sign_in_says_so_clearly() {
     assert!(err.to_string().contains("keyring"), "{err}");
     let known: i64 = Connection::open(dir.path().join("till.db"))
         .unwrap()
-        .query_row("SELECT COUNT(*) FROM offline_users", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM offline_users", (), |r| r.get(0))
         .unwrap();
     assert_eq!(known, 0, "no half sign-in is left behind");
 }

@@ -108,7 +108,7 @@ impl Shop {
         self.server
             .db
             .call(move |conn| -> Result<i64, DbError> {
-                Ok(conn.query_row(sql, [org], |r| r.get(0))?)
+                Ok(conn.query_row(sql, [org.clone()], |r| r.get(0))?)
             })
             .await
             .unwrap()
@@ -170,7 +170,7 @@ fn offline_records(till: &TestTill) -> i64 {
     till_db(till)
         .query_row(
             "SELECT COUNT(*) FROM journal WHERE grant_jti IS NOT NULL",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap()
@@ -227,7 +227,7 @@ async fn a_sale_made_while_the_server_was_unreachable_reaches_it_exactly_once() 
         .call(move |conn| -> Result<_, DbError> {
             Ok(conn.query_row(
                 "SELECT creator_id, org_id, total_minor, grant_jti FROM sales WHERE id = ?1",
-                [sale_id],
+                [sale_id.clone()],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )?)
         })
@@ -557,7 +557,7 @@ async fn twenty_tills_pushing_at_once_lose_nothing_and_double_nothing() {
             .call(move |conn| -> Result<i64, DbError> {
                 Ok(conn.query_row(
                     "SELECT COUNT(*) FROM sales WHERE creator_id = ?1",
-                    [user],
+                    [user.clone()],
                     |r| r.get(0),
                 )?)
             })
@@ -674,7 +674,7 @@ async fn a_pull_cut_mid_answer_resumes_and_ends_with_the_whole_catalog() {
     );
     assert_eq!(till.till.local_product_count().unwrap(), 1 + MORE as u64);
     let barcodes: i64 = till_db(&till)
-        .query_row("SELECT COUNT(*) FROM barcodes", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM barcodes", (), |r| r.get(0))
         .unwrap();
     assert_eq!(barcodes, 1 + MORE as i64);
 }

@@ -80,7 +80,7 @@ pub async fn create_role(
     let admin = administrator(&require, ip, &state);
     let role = state
         .db
-        .call(move |conn| roles::create(conn, &admin, &req.name, req.permissions))
+        .call(move |conn| roles::create(conn, &admin, &req.name, req.permissions.clone()))
         .await?;
     Ok((StatusCode::CREATED, Json(role)))
 }
@@ -107,7 +107,7 @@ pub async fn set_role_permissions(
     let admin = administrator(&require, ip, &state);
     let role = state
         .db
-        .call(move |conn| roles::set_permissions(conn, &admin, id, req.permissions))
+        .call(move |conn| roles::set_permissions(conn, &admin, id, req.permissions.clone()))
         .await?;
     state.identity.cutoffs_changed().await?;
     Ok(Json(role))

@@ -53,7 +53,7 @@ pub async fn put_settings(
     let admin = administrator(&require, ip, &state);
     let settings = state
         .db
-        .call(move |conn| settings::replace(conn, &admin, new))
+        .call(move |conn| settings::replace(conn, &admin, new.clone()))
         .await?;
     Ok(Json(settings))
 }

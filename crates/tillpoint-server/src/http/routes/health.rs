@@ -14,7 +14,7 @@ use crate::store::DbError;
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     let schema_version = state
         .db
-        .call(|conn| tillpoint_sqlite::schema_version(conn).map_err(DbError::from))
+        .call(|conn| conn.schema_version().map_err(DbError::from))
         .await?;
     Ok(Json(Health {
         status: "ok".into(),

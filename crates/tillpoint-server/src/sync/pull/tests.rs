@@ -1,6 +1,6 @@
 use std::collections::BTreeSet;
 
-use rusqlite::Connection;
+use crate::store::Connection;
 use tillpoint_protocol::auth::AccessClaims;
 use tillpoint_protocol::permission::Operation;
 use tillpoint_protocol::{Barcode, CurrencyCode, OrgId, UserId};
@@ -67,7 +67,7 @@ fn new_product(i: usize, class: &str) -> NewProduct {
     }
 }
 
-fn with_conn<T>(shop: &Shop, work: impl FnOnce(&mut Connection) -> T) -> T {
+fn with_conn<T>(shop: &Shop, mut work: impl FnMut(&mut Connection) -> T) -> T {
     shop.db
         .call_blocking(|conn| -> Result<T, DbError> { Ok(work(conn)) })
         .unwrap()
@@ -96,7 +96,7 @@ fn every_write_takes_the_next_number_of_its_organisation() {
     let shop = shop(2);
     let versions = |conn: &mut Connection| -> (i64, Vec<(String, i64)>) {
         let current = conn
-            .query_row("SELECT version FROM sync_counters", [], |r| r.get(0))
+            .query_row("SELECT version FROM sync_counters", (), |r| r.get(0))
             .unwrap();
         let mut stmt = conn
             .prepare(
@@ -105,7 +105,7 @@ fn every_write_takes_the_next_number_of_its_organisation() {
             )
             .unwrap();
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
@@ -134,10 +134,10 @@ fn every_write_takes_the_next_number_of_its_organisation() {
     with_conn(&shop, |conn| {
         conn.execute(
             "UPDATE products SET price_minor = 999 WHERE sku = 'SKU-0'",
-            [],
+            (),
         )
         .unwrap();
-        conn.execute("UPDATE organisations SET created_at = 'x'", [])
+        conn.execute("UPDATE organisations SET created_at = 'x'", ())
             .unwrap();
     });
     let (current, rows) = with_conn(&shop, versions);
@@ -164,7 +164,7 @@ fn a_page_holds_what_changed_after_the_cursor_and_removals() {
     with_conn(&shop, |conn| {
         conn.execute(
             "UPDATE products SET price_minor = 5 WHERE sku = 'SKU-2'",
-            [],
+            (),
         )
         .unwrap();
         conn.execute(
@@ -186,7 +186,7 @@ fn deleting_a_product_removes_it_and_its_barcodes() {
     let shop = shop(2);
     let (_, cursor) = pull_all(&shop, 0, 5_000);
     with_conn(&shop, |conn| {
-        conn.execute("DELETE FROM products WHERE sku = 'SKU-0'", [])
+        conn.execute("DELETE FROM products WHERE sku = 'SKU-0'", ())
             .unwrap();
     });
     let (pages, _) = pull_all(&shop, cursor, 5_000);
@@ -217,7 +217,7 @@ fn small_pages_lose_nothing_and_repeat_nothing_of_their_own() {
             with_conn(&shop, |conn| {
                 conn.execute(
                     "UPDATE products SET name = name || ' new' WHERE sku = 'SKU-1'",
-                    [],
+                    (),
                 )
                 .unwrap();
             });
@@ -246,9 +246,9 @@ fn a_page_carries_the_records_its_barcodes_and_products_need() {
     // The product and its tax class change after the barcode: a page holding only the
     // barcode's change must still bring them, or the till could not store the barcode.
     with_conn(&shop, |conn| {
-        conn.execute("UPDATE tax_classes SET name = 'VAT 15%'", [])
+        conn.execute("UPDATE tax_classes SET name = 'VAT 15%'", ())
             .unwrap();
-        conn.execute("UPDATE products SET price_minor = 7", [])
+        conn.execute("UPDATE products SET price_minor = 7", ())
             .unwrap();
     });
     let tenant = tenant_of(shop.org);
@@ -349,7 +349,7 @@ fn people_settings_keys_and_stock_levels_are_numbered_like_the_catalog() {
     let shop = shop(1);
     let org = shop.org.to_string();
     let product = with_conn(&shop, |conn| -> String {
-        conn.query_row("SELECT id FROM products", [], |r| r.get(0))
+        conn.query_row("SELECT id FROM products", (), |r| r.get(0))
             .unwrap()
     });
     {
@@ -366,7 +366,7 @@ fn people_settings_keys_and_stock_levels_are_numbered_like_the_catalog() {
             conn.execute(
                 "INSERT INTO signing_keys (kid, public_key, private_nonce, private_enc, created_at)
                  VALUES ('k1', zeroblob(32), x'00', x'00', 't')",
-                [],
+                (),
             )
             .unwrap();
             conn.execute(
@@ -408,10 +408,10 @@ fn people_settings_keys_and_stock_levels_are_numbered_like_the_catalog() {
         conn.execute(
             "DELETE FROM role_permissions WHERE permission IN ('pos:sales:create', 'pos:sales:view')
              AND role_id = (SELECT role_id FROM users WHERE username = 'u1')",
-            [],
+            (),
         )
         .unwrap();
-        conn.execute("UPDATE users SET password_hash = 'y'", [])
+        conn.execute("UPDATE users SET password_hash = 'y'", ())
             .unwrap();
     });
     let (pages, cursor) = pull_all(&shop, cursor, 5_000);
@@ -422,11 +422,11 @@ fn people_settings_keys_and_stock_levels_are_numbered_like_the_catalog() {
     with_conn(&shop, |conn| {
         conn.execute(
             "UPDATE signing_keys SET retired_at = 't2', verify_until = 't3'",
-            [],
+            (),
         )
         .unwrap();
-        conn.execute("UPDATE users SET disabled = 1", []).unwrap();
-        conn.execute("DELETE FROM stock_levels", []).unwrap();
+        conn.execute("UPDATE users SET disabled = 1", ()).unwrap();
+        conn.execute("DELETE FROM stock_levels", ()).unwrap();
     });
     let (pages, _) = pull_all(&shop, cursor, 5_000);
     let changes = &pages[0].changes;

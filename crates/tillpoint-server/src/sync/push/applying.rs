@@ -10,7 +10,8 @@
 //! record and a released one change the books alike.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::OptionalExtension;
+use crate::store::Connection;
 use serde_json::json;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind};
 use tillpoint_protocol::OrgId;
@@ -214,7 +215,7 @@ mod tests {
                     "SELECT (SELECT on_hand_milli FROM stock_levels),
                             (SELECT COUNT(*) FROM sync_exceptions WHERE kind = 'negative_stock'),
                             (SELECT SUM(total_minor) FROM sales)",
-                    [],
+                    (),
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )?)
             })

@@ -14,7 +14,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, VerifyingKey};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::OptionalExtension;
+use crate::store::Connection;
 use tillpoint_protocol::journal::{verify_stretch, JournalRecord};
 use tillpoint_protocol::sync::{push_signing_bytes_v1, PushRequest};
 use tillpoint_protocol::{DeviceId, OrgId};
@@ -172,7 +173,7 @@ mod tests {
             Ok(conn.query_row(
                 "SELECT (SELECT COUNT(*) FROM sync_records), (SELECT COUNT(*) FROM sales),
                         (SELECT COUNT(*) FROM audit_log WHERE event = 'push_refused')",
-                [],
+                (),
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?)
         })

@@ -20,7 +20,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::OptionalExtension;
+use crate::store::Connection;
 use tillpoint_protocol::auth::OfflineGrantClaims;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind, GENESIS_HASH};
 use tillpoint_protocol::permission::{any_covers, Operation};
@@ -88,7 +89,7 @@ struct Grant {
 
 /// The per-record judge of one batch: the chain head it advances and what it has looked up.
 pub(super) struct Judge<'a> {
-    conn: &'a Connection,
+    conn: &'a Connection<'a>,
     org: OrgId,
     device: DeviceId,
     /// When the device was revoked, for an import of its records (a push of a revoked
@@ -883,7 +884,7 @@ mod tests {
         assert!(matches!(refused, Err(PushError::Refused(_))));
         let stored: i64 =
             s.db.call_blocking(|conn| -> Result<i64, DbError> {
-                Ok(conn.query_row("SELECT COUNT(*) FROM sync_records", [], |r| r.get(0))?)
+                Ok(conn.query_row("SELECT COUNT(*) FROM sync_records", (), |r| r.get(0))?)
             })
             .unwrap();
         assert_eq!(

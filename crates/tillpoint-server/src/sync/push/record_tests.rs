@@ -32,7 +32,7 @@ fn chained(
 
 fn count(s: &Setup, sql: &'static str) -> i64 {
     s.db.call_blocking(move |conn| -> Result<i64, DbError> {
-        Ok(conn.query_row(sql, [], |r| r.get(0))?)
+        Ok(conn.query_row(sql, (), |r| r.get(0))?)
     })
     .unwrap()
 }
@@ -105,7 +105,7 @@ fn an_online_record_counts_only_inside_its_creators_sign_in_on_the_device() {
     let head = count(&s, "SELECT last_seq FROM device_chains") as u64;
     let hash: String =
         s.db.call_blocking(|conn| -> Result<String, DbError> {
-            Ok(conn.query_row("SELECT last_hash FROM device_chains", [], |r| r.get(0))?)
+            Ok(conn.query_row("SELECT last_hash FROM device_chains", (), |r| r.get(0))?)
         })
         .unwrap();
     rechain(&mut next, (head, hash));

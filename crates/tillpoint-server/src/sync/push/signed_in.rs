@@ -10,7 +10,7 @@
 //! did, and the record would be judged by their permissions.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::Connection;
+use crate::store::Connection;
 use tillpoint_protocol::{DeviceId, OrgId, UserId};
 
 use crate::identity::time_text;

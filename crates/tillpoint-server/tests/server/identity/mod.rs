@@ -39,7 +39,7 @@ async fn live_grants(server: &TestServer) -> i64 {
     query(server, |c| {
         c.query_row(
             "SELECT COUNT(*) FROM offline_grants WHERE revoked_at IS NULL AND superseded_at IS NULL",
-            [],
+            (),
             |r| r.get(0),
         )
     })
@@ -48,7 +48,7 @@ async fn live_grants(server: &TestServer) -> i64 {
 
 async fn audit_rows(server: &TestServer) -> i64 {
     query(server, |c| {
-        c.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))
+        c.query_row("SELECT COUNT(*) FROM audit_log", (), |r| r.get(0))
     })
     .await
 }
@@ -250,7 +250,7 @@ fn signed_by(key: &EncodingKey, alg: Algorithm, typ: &str, kid: &str, claims: &V
 /// Runs `sql` against the server's database.
 async fn query<T: Send + 'static>(
     server: &TestServer,
-    work: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    mut work: impl FnMut(&tillpoint_server::store::Connection) -> rusqlite::Result<T> + Send + 'static,
 ) -> T {
     server
         .db

@@ -82,7 +82,7 @@ async fn each_refresh_supersedes_the_previous_offline_grant() {
     let (total, current): (i64, i64) = query(&s.server, |c| {
         c.query_row(
             "SELECT COUNT(*), SUM(superseded_at IS NULL AND revoked_at IS NULL) FROM offline_grants",
-            [],
+            (),
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
     })

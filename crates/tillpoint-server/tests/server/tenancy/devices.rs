@@ -50,7 +50,7 @@ async fn a_revoked_device_can_neither_refresh_nor_sign_in() {
         .call(move |conn| -> Result<i64, DbError> {
             Ok(conn.query_row(
                 "SELECT COUNT(*) FROM offline_grants WHERE device_id = ?1 AND revoked_at IS NULL",
-                [device],
+                [device.clone()],
                 |r| r.get(0),
             )?)
         })

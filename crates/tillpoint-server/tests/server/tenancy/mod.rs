@@ -222,7 +222,7 @@ async fn all_admin_events(server: &TestServer) -> Vec<String> {
                  ORDER BY at, rowid",
             )?;
             let rows = stmt
-                .query_map([], |r| r.get(0))?
+                .query_map((), |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             Ok(rows)
         })

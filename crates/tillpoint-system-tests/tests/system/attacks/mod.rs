@@ -197,7 +197,7 @@ async fn server_tables(server: &TestServer) -> Vec<String> {
                 let mut stmt = conn
                     .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?;
                 let names = stmt
-                    .query_map([], |r| r.get(0))?
+                    .query_map((), |r| r.get(0))?
                     .collect::<Result<Vec<String>, _>>()?;
                 Ok(names)
             },

@@ -433,7 +433,7 @@ async fn last_rebase_note(server: &TestServer) -> Option<String> {
             Ok(conn.query_row(
                 "SELECT detail FROM audit_log WHERE event = 'device_chain_rebased'
                       ORDER BY rowid DESC LIMIT 1",
-                [],
+                (),
                 |r| r.get(0),
             )?)
         })

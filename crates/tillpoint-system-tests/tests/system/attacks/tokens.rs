@@ -273,7 +273,7 @@ async fn shop_with_stored_records() -> (super::Shop, String, String) {
                         Ok(conn.query_row(
                             "SELECT id FROM sync_records WHERE org_id = ?1 AND status = ?2
                               ORDER BY seq DESC LIMIT 1",
-                            [org.to_string(), status],
+                            [org.to_string(), status.clone()],
                             |r| r.get(0),
                         )?)
                     },

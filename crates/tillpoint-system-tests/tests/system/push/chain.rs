@@ -169,7 +169,7 @@ async fn a_till_whose_journal_was_edited_goes_on_syncing_around_the_edit() {
     let reasons: Vec<String> = till_db(&shop.till)
         .prepare("SELECT reason FROM outbox WHERE state <> 'synced' ORDER BY journal_seq")
         .unwrap()
-        .query_map([], |r| r.get(0))
+        .query_map((), |r| r.get(0))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();

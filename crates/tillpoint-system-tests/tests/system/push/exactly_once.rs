@@ -37,7 +37,7 @@ async fn an_offline_sale_reaches_the_server_exactly_once_with_its_creator_and_or
         .call(move |conn| -> Result<_, tillpoint_server::store::DbError> {
             Ok(conn.query_row(
                 "SELECT creator_id, org_id, total_minor, grant_jti FROM sales WHERE id = ?1",
-                [sale_id],
+                [sale_id.clone()],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )?)
         })

@@ -164,7 +164,7 @@ pub(crate) async fn sell(
 pub(crate) fn journal(till: &TestTill) -> Vec<JournalRecord> {
     let conn = till_db(till);
     let last: i64 = conn
-        .query_row("SELECT COALESCE(MAX(seq), 0) FROM journal", [], |r| {
+        .query_row("SELECT COALESCE(MAX(seq), 0) FROM journal", (), |r| {
             r.get(0)
         })
         .unwrap();
@@ -180,7 +180,7 @@ pub(crate) fn device_key(till: &TestTill) -> SigningKey {
     let install_id: String = till_db(till)
         .query_row(
             "SELECT install_id FROM till_identity WHERE singleton = 1",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap();
@@ -265,7 +265,7 @@ pub(crate) async fn server_scalar(server: &TestServer, sql: &str, param: String)
         .db
         .call(
             move |conn| -> Result<i64, tillpoint_server::store::DbError> {
-                Ok(conn.query_row(&sql, [param], |r| r.get(0))?)
+                Ok(conn.query_row(&sql, [param.clone()], |r| r.get(0))?)
             },
         )
         .await

@@ -39,7 +39,7 @@ async fn poison_the_chain(shop: &Shop) {
                 conn.execute(
                     "UPDATE device_chains SET last_seq = 1000000, last_hash = ?3
                   WHERE org_id = ?1 AND device_id = ?2",
-                    (org, device, "f".repeat(64)),
+                    (org.clone(), device.clone(), "f".repeat(64)),
                 )?;
                 Ok(())
             },

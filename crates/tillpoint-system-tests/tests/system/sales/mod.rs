@@ -352,7 +352,7 @@ fn written(conn: &Connection) -> Vec<(&'static str, i64)> {
         scalar(
             conn,
             "SELECT COALESCE(SUM(total_minor), 0) FROM offline_totals",
-            [],
+            (),
         ),
     ));
     counts.push((
@@ -360,7 +360,7 @@ fn written(conn: &Connection) -> Vec<(&'static str, i64)> {
         scalar(
             conn,
             "SELECT COALESCE(SUM(amount_minor), 0) FROM till_session_totals",
-            [],
+            (),
         ),
     ));
     counts

@@ -49,7 +49,7 @@ async fn two_tills_selling_offline_number_their_receipts_apart_and_without_gaps(
         let stored: Vec<String> = conn
             .prepare("SELECT receipt_no FROM sales ORDER BY receipt_seq")
             .unwrap()
-            .query_map([], |r| r.get(0))
+            .query_map((), |r| r.get(0))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();

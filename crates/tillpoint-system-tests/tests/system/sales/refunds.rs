@@ -159,7 +159,7 @@ async fn one_refund_cannot_return_the_same_line_twice() {
     let refunded: i64 = scalar(
         &conn,
         "SELECT COALESCE(SUM(total_minor), 0) FROM sales WHERE kind = 'refund'",
-        [],
+        (),
     );
     assert_eq!(
         err_code(twice),

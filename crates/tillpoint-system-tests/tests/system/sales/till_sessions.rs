@@ -67,7 +67,7 @@ async fn selling_needs_an_open_till_and_a_till_opens_once() {
     let sessions: Vec<(String, Option<String>)> = conn
         .prepare("SELECT s.session_id, t.closed_at FROM sales s JOIN till_sessions t ON t.id = s.session_id ORDER BY s.receipt_seq")
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();

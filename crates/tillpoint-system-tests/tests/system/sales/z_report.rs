@@ -82,7 +82,7 @@ async fn the_z_report_adds_up_to_the_sales_and_payments_of_its_session() {
     let session: String = scalar(
         &conn,
         "SELECT id FROM till_sessions WHERE closed_at IS NULL",
-        [],
+        (),
     );
     let sum = |sql: &str, currency: &str| -> i64 { scalar(&conn, sql, (&session, currency)) };
     let cash_in = |currency: &str| {

@@ -1,0 +1,192 @@
+//! The PostgreSQL engine: a pooled session per unit of work, with its prepared statements,
+//! its organisation scope for row-level security, and the note that a transaction lost a
+//! serialization conflict and must run again.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use postgres::error::SqlState;
+use postgres::{Client, NoTls};
+use rusqlite::types::ToSql;
+
+pub mod migrate;
+pub mod placeholders;
+pub mod values;
+
+use values::Param;
+
+/// The organisation setting the row-level security policies read
+/// (`migrations/server/postgres/`): one organisation's id, or `*` for work that spans them.
+pub const SCOPE_SETTING: &str = "tillpoint.org_id";
+/// The scope of work that is not on behalf of one organisation's token: sign-in by name,
+/// refresh by token, start-up, the command line.
+pub const ALL_ORGANISATIONS: &str = "*";
+
+/// One pooled PostgreSQL connection and what it remembers between units of work.
+pub struct Session {
+    client: RefCell<Client>,
+    statements: RefCell<HashMap<String, postgres::Statement>>,
+    scope: RefCell<String>,
+    in_transaction: Cell<bool>,
+    lost_conflict: Cell<bool>,
+}
+
+impl Session {
+    pub fn new(client: Client) -> Self {
+        Self {
+            client: RefCell::new(client),
+            statements: RefCell::new(HashMap::new()),
+            scope: RefCell::new(String::new()),
+            in_transaction: Cell::new(false),
+            lost_conflict: Cell::new(false),
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.client.borrow().is_closed()
+    }
+
+    pub fn check(&self) -> Result<(), postgres::Error> {
+        self.client.borrow_mut().simple_query("").map(drop)
+    }
+
+    /// Readies the session for a new unit of work on behalf of `scope`.
+    pub fn start_work(&self, scope: &str) -> rusqlite::Result<()> {
+        if self.in_transaction.get() {
+            self.rollback()?;
+        }
+        self.lost_conflict.set(false);
+        if *self.scope.borrow() != scope {
+            self.query(
+                "SELECT set_config(?1, ?2, false)",
+                &[&SCOPE_SETTING, &scope],
+            )?;
+            *self.scope.borrow_mut() = scope.to_owned();
+        }
+        Ok(())
+    }
+
+    /// Whether the last unit of work failed on a serialization conflict or a deadlock, which
+    /// PostgreSQL resolves by failing one side: running it again is safe and expected.
+    pub fn lost_conflict(&self) -> bool {
+        self.lost_conflict.get()
+    }
+
+    fn statement(&self, sql: &str) -> rusqlite::Result<postgres::Statement> {
+        if let Some(statement) = self.statements.borrow().get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self
+            .client
+            .borrow_mut()
+            .prepare(&placeholders::translate(sql))
+            .map_err(|e| self.error(e))?;
+        self.statements
+            .borrow_mut()
+            .insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
+    fn bind(params: &[&dyn ToSql]) -> rusqlite::Result<Vec<Param>> {
+        params.iter().map(|p| Param::from_rusqlite(*p)).collect()
+    }
+
+    pub fn execute(&self, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Result<usize> {
+        let statement = self.statement(sql)?;
+        let values = Self::bind(params)?;
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            values.iter().map(|v| v as _).collect();
+        let count = self
+            .client
+            .borrow_mut()
+            .execute(&statement, &refs)
+            .map_err(|e| self.error(e))?;
+        Ok(count as usize)
+    }
+
+    pub fn query(&self, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Result<Vec<postgres::Row>> {
+        let statement = self.statement(sql)?;
+        let values = Self::bind(params)?;
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            values.iter().map(|v| v as _).collect();
+        self.client
+            .borrow_mut()
+            .query(&statement, &refs)
+            .map_err(|e| self.error(e))
+    }
+
+    pub fn execute_batch(&self, sql: &str) -> rusqlite::Result<()> {
+        self.client
+            .borrow_mut()
+            .batch_execute(sql)
+            .map_err(|e| self.error(e))
+    }
+
+    pub fn begin(&self) -> rusqlite::Result<()> {
+        self.execute_batch("BEGIN ISOLATION LEVEL SERIALIZABLE")?;
+        self.in_transaction.set(true);
+        Ok(())
+    }
+
+    pub fn commit(&self) -> rusqlite::Result<()> {
+        self.in_transaction.set(false);
+        self.execute_batch("COMMIT")
+    }
+
+    pub fn rollback(&self) -> rusqlite::Result<()> {
+        self.in_transaction.set(false);
+        self.execute_batch("ROLLBACK")
+    }
+
+    /// `err` in rusqlite's terms (the error type every domain module already handles), noting
+    /// a lost conflict on the way.
+    fn error(&self, err: postgres::Error) -> rusqlite::Error {
+        use rusqlite::ffi;
+        let code = err.code().cloned();
+        let sqlite_code = match &code {
+            Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED => {
+                self.lost_conflict.set(true);
+                ffi::SQLITE_BUSY
+            }
+            Some(c) if c.code().starts_with("23") || *c == SqlState::RAISE_EXCEPTION => {
+                ffi::SQLITE_CONSTRAINT
+            }
+            Some(_) => ffi::SQLITE_ERROR,
+            None => ffi::SQLITE_IOERR,
+        };
+        let message = match err.as_db_error() {
+            Some(db) => format!("PostgreSQL: {}", db.message()),
+            None => format!("PostgreSQL: {err}"),
+        };
+        rusqlite::Error::SqliteFailure(ffi::Error::new(sqlite_code), Some(message))
+    }
+}
+
+/// Hands out [`Session`]s to the pool.
+#[derive(Debug)]
+pub struct Manager {
+    config: postgres::Config,
+}
+
+impl Manager {
+    pub fn new(config: postgres::Config) -> Self {
+        Self { config }
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Session;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<Session, postgres::Error> {
+        Ok(Session::new(self.config.connect(NoTls)?))
+    }
+
+    fn is_valid(&self, session: &mut Session) -> Result<(), postgres::Error> {
+        session.check()
+    }
+
+    fn has_broken(&self, session: &mut Session) -> bool {
+        session.is_closed()
+    }
+}
