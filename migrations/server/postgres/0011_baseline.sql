@@ -453,11 +453,20 @@ CREATE TABLE token_cutoffs (
 --   * Two triggers on one event (organisations: AFTER INSERT) fire in name order on
 --     PostgreSQL; SQLite fires the newest first. Both give organisations_pull_keys before
 --     organisations_sync_insert.
---   * A cascading delete (products -> barcodes, roles -> role_permissions) runs before the
---     parent's own AFTER trigger on both engines (PostgreSQL's foreign-key action triggers
---     are named "RI_ConstraintTrigger_…", which sorts before any lower-case name).
---   * PostgreSQL runs AFTER ROW triggers at the end of the statement rather than after each
---     row, but in the order of the rows, and they only write the sync tables: same result.
+--   * SQLite runs a row's AFTER triggers right after that row, and a cascading delete before
+--     the parent's AFTER trigger: deleting a product numbers its barcodes' tombstones, then
+--     the product's, then the next product's barcodes, and so on. PostgreSQL runs AFTER ROW
+--     triggers at the end of the statement, and those of a cascade's rows after the parent's.
+--     So products_sync_delete is a BEFORE DELETE trigger here that deletes the product's
+--     barcodes itself (their AFTER triggers fire at the end of that inner DELETE) and then
+--     numbers the product: the same numbers as SQLite, row by row. (The foreign key keeps
+--     ON DELETE CASCADE; it finds nothing left to delete.) roles -> role_permissions also
+--     cascades, but a role with users cannot be deleted (users.role_id refers to it), and
+--     role_permissions' triggers number nothing for a role without users.
+--   * Otherwise the AFTER ROW triggers fire in the order of the rows and only write the sync
+--     tables: same result. What can differ is that order itself in a statement that writes
+--     several rows: each engine numbers them in the order it scans them (SQLite often by an
+--     index, PostgreSQL often in heap order). Single-row statements number identically.
 -- Orderings by text (ROW_NUMBER) use COLLATE "C", SQLite's BINARY order, whatever the
 -- database's collation.
 
@@ -528,6 +537,16 @@ BEGIN
         PERFORM sync_note_change(target, r ->> org_col, kind, nk);
     END IF;
     RETURN NULL;
+END;
+$$;
+
+-- 0005: a product's delete (BEFORE DELETE, see the note on trigger order above): its barcodes
+-- first, as SQLite's cascade does, then the product's own tombstone.
+CREATE FUNCTION products_sync_delete() RETURNS TRIGGER LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM barcodes WHERE org_id = OLD.org_id AND product_id = OLD.id;
+    PERFORM sync_note_change('sync_changes', OLD.org_id, 'products', OLD.id);
+    RETURN OLD;
 END;
 $$;
 
@@ -655,8 +674,8 @@ CREATE TRIGGER products_sync_insert AFTER INSERT ON products
     FOR EACH ROW EXECUTE FUNCTION sync_track('sync_changes', 'products', 'id', 'org_id');
 CREATE TRIGGER products_sync_update AFTER UPDATE ON products
     FOR EACH ROW EXECUTE FUNCTION sync_track('sync_changes', 'products', 'id', 'org_id', 'old_key');
-CREATE TRIGGER products_sync_delete AFTER DELETE ON products
-    FOR EACH ROW EXECUTE FUNCTION sync_track('sync_changes', 'products', 'id', 'org_id');
+CREATE TRIGGER products_sync_delete BEFORE DELETE ON products
+    FOR EACH ROW EXECUTE FUNCTION products_sync_delete();
 
 -- 0005: barcodes (key: barcode)
 CREATE TRIGGER barcodes_sync_insert AFTER INSERT ON barcodes
