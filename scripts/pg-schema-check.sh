@@ -82,6 +82,12 @@ sq() { sqlite3 -bail "$SQLITE_DB" "$@"; }
 pg() { "${PSQL[@]}" -U app -d t -At "$@"; }
 pg_super() { "${PSQL[@]}" -U postgres -d t -At "$@"; }
 
+count() { pg -c "$1" | tail -n 1; }
+expect() {
+    local what=$1 want=$2 got=$3
+    if [ "$got" = "$want" ]; then echo "ok: $what ($got)"; else fail "$what: want $want, got $got"; fi
+}
+
 # ---------------------------------------------------------------------------------------------
 # 1. Structure.
 
@@ -390,14 +396,21 @@ pg -c "$ALL SELECT key || '=' || version FROM sync_changes WHERE kind = 'product
         AND key IN ('p-3', 'p-4') ORDER BY key" | paste -sd' ' | sed 's/^/note: numbers in scan order, postgres: /'
 
 
+# Usernames are case-insensitive on both (COLLATE NOCASE / citext): found whatever the case,
+# and a second one differing only in case is refused.
+expect "username lookup ignores case (sqlite)" u-1 \
+    "$(sq "SELECT id FROM users WHERE username = 'alice'")"
+expect "username lookup ignores case (postgres)" u-1 \
+    "$(count "$ALL SELECT id FROM users WHERE username = 'alice'")"
+dup="INSERT INTO users (id, org_id, username, name, email, role_id, password_hash, disabled, created_at)
+     VALUES ('u-9', 'org-a', 'aLiCe', 'x', 'x', 'r-2', 'h', 0, 't')"
+if sq "$dup" 2>/dev/null; then fail "sqlite took a username differing only in case"; fi
+if pg -c "$ALL $dup" >/dev/null 2>&1; then fail "postgres took a username differing only in case"; fi
+echo "ok: a username differing only in case is refused on both"
+
 # ---------------------------------------------------------------------------------------------
 # 3. Row-level security, as the owner role the server runs as.
 
-count() { pg -c "$1" | tail -n 1; }
-expect() {
-    local what=$1 want=$2 got=$3
-    if [ "$got" = "$want" ]; then echo "ok: $what ($got)"; else fail "$what: want $want, got $got"; fi
-}
 a_products=$(sq "SELECT count(*) FROM products WHERE org_id = 'org-a'")
 all_products=$(sq "SELECT count(*) FROM products")
 [ "$a_products" -gt 0 ] && [ "$a_products" -lt "$all_products" ] || fail "the writes left no products to tell apart"
