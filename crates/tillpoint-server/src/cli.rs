@@ -68,6 +68,23 @@ pub struct Cli {
         value_name = "FILE"
     )]
     master_key_file: Option<PathBuf>,
+    /// sqlite:PATH or postgres://user:password@host:port/database [default: sqlite:<data dir>/server.db]
+    #[arg(
+        long,
+        global = true,
+        env = "TILLPOINT_SERVER_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
+    /// Connections this instance may hold to PostgreSQL [default: 16]
+    #[arg(
+        long,
+        global = true,
+        env = "TILLPOINT_SERVER_DATABASE_POOL_SIZE",
+        value_name = "N"
+    )]
+    database_pool_size: Option<u32>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -76,6 +93,8 @@ pub struct Cli {
 enum Command {
     /// Serve the API (the default)
     Serve,
+    /// Apply pending database migrations, then exit (serving applies them too)
+    Migrate,
     /// Seed a demo organisation, print its credentials, then serve
     Demo {
         /// How many products the generated catalog holds
@@ -152,6 +171,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             log_level: cli.log_level,
             master_key,
             trusted_proxies: cli.trusted_proxies,
+            database_url: cli.database_url,
+            database_pool_size: cli.database_pool_size,
         },
         cli.config.as_deref(),
     )?;
@@ -164,6 +185,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => runtime.block_on(serve(config)),
+        Command::Migrate => {
+            let db = open_database(&config)?;
+            let version = db.call_blocking(|conn| -> Result<u32, crate::store::DbError> {
+                Ok(conn.schema_version()?)
+            })?;
+            println!("{} is at schema version {version}.", db.describe());
+            Ok(())
+        }
         Command::Demo {
             products,
             seed_only,

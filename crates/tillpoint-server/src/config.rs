@@ -7,6 +7,11 @@
 //! | `data_dir`  | `--data-dir`  | `TILLPOINT_SERVER_DATA_DIR`   | `<OS data folder>/tillpoint-server`  |
 //! | `listen`    | `--listen`    | `TILLPOINT_SERVER_LISTEN`     | `127.0.0.1:8787` (loopback only)     |
 //! | `log_level` | `--log-level` | `TILLPOINT_SERVER_LOG_LEVEL`  | `info`                               |
+//! | `database_url` | `--database-url` | `TILLPOINT_SERVER_DATABASE_URL` | `sqlite:<data_dir>/server.db` |
+//! | `database_pool_size` | `--database-pool-size` | `TILLPOINT_SERVER_DATABASE_POOL_SIZE` | 16 (PostgreSQL only) |
+//!
+//! `database_url` is `sqlite:PATH` or `postgres://user:password@host:port/database`; several
+//! instances may share one PostgreSQL database (docs/decisions/server-store.md).
 //!
 //! The master key (which encrypts the token-signing keys at rest) is
 //! `TILLPOINT_SERVER_MASTER_KEY` (base64 of 32 bytes) if set, else the file
@@ -19,6 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::identity::master_key::MasterKeySource;
+use crate::store::{DatabaseUrl, DEFAULT_POSTGRES_POOL_SIZE};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 /// The largest request body any endpoint accepts; sync batches are bounded well below it.
@@ -35,6 +41,10 @@ pub struct ServerConfig {
     pub master_key: MasterKeySource,
     /// Reverse proxies in front of the server, whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Where the data lives; `None` is SQLite in `data_dir`.
+    pub database_url: Option<DatabaseUrl>,
+    /// Connections this instance may hold to PostgreSQL.
+    pub database_pool_size: u32,
 }
 
 impl ServerConfig {
@@ -46,11 +56,16 @@ impl ServerConfig {
             log_level: "warn".into(),
             master_key: MasterKeySource::File(data_dir.join(MASTER_KEY_FILE)),
             trusted_proxies: Vec::new(),
+            database_url: None,
+            database_pool_size: DEFAULT_POSTGRES_POOL_SIZE,
         }
     }
 
-    pub fn database_path(&self) -> PathBuf {
-        self.data_dir.join("server.db")
+    /// The database: the one named, else `server.db` in the data folder.
+    pub fn database_url(&self) -> DatabaseUrl {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| DatabaseUrl::Sqlite(self.data_dir.join("server.db")))
     }
 }
 
@@ -62,6 +77,8 @@ pub struct FileConfig {
     pub listen: Option<String>,
     pub log_level: Option<String>,
     pub trusted_proxies: Option<Vec<IpAddr>>,
+    pub database_url: Option<String>,
+    pub database_pool_size: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,13 +89,17 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     #[error(
-        "the config file {path} is not valid: {message}. Keys allowed: data_dir, listen, log_level, trusted_proxies"
+        "the config file {path} is not valid: {message}. Keys allowed: data_dir, listen, log_level, trusted_proxies, database_url, database_pool_size"
     )]
     Invalid { path: PathBuf, message: String },
     #[error("listen address {value:?} in {path} is not an IP:port such as 127.0.0.1:8787")]
     BadListen { path: PathBuf, value: String },
     #[error("log level {0:?} is not one of error, warn, info, debug, trace")]
     BadLogLevel(String),
+    #[error("database URL: {0}")]
+    BadDatabaseUrl(String),
+    #[error("the database pool size must be 1 to 1000 (got {0})")]
+    BadPoolSize(u32),
     #[error("no data folder given and the OS has no data folder for this user; pass --data-dir")]
     NoDataDir,
 }
@@ -103,6 +124,8 @@ pub struct Overrides {
     pub log_level: Option<String>,
     pub master_key: Option<MasterKeySource>,
     pub trusted_proxies: Vec<IpAddr>,
+    pub database_url: Option<String>,
+    pub database_pool_size: Option<u32>,
 }
 
 /// Combines the command line's [`Overrides`] with the config file.
@@ -116,6 +139,8 @@ pub fn resolve(
         log_level,
         master_key,
         trusted_proxies,
+        database_url,
+        database_pool_size,
     } = overrides;
     let file = match config_file {
         Some(path) => read_file(path)?,
@@ -153,12 +178,24 @@ pub fn resolve(
     } else {
         trusted_proxies
     };
+    let database_url = database_url
+        .or(file.database_url)
+        .map(|url| DatabaseUrl::parse(&url).map_err(ConfigError::BadDatabaseUrl))
+        .transpose()?;
+    let database_pool_size = database_pool_size
+        .or(file.database_pool_size)
+        .unwrap_or(DEFAULT_POSTGRES_POOL_SIZE);
+    if !(1..=1000).contains(&database_pool_size) {
+        return Err(ConfigError::BadPoolSize(database_pool_size));
+    }
     Ok(ServerConfig {
         data_dir,
         listen,
         log_level,
         master_key,
         trusted_proxies,
+        database_url,
+        database_pool_size,
     })
 }
 

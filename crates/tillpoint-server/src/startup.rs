@@ -70,9 +70,17 @@ impl Application {
 
     /// As [`Application::build`], with a clock tests can move forward.
     pub async fn build_with_clock(config: &ServerConfig, clock: Clock) -> Result<Self, StartError> {
-        let db = open_database(config)?;
-        let master = MasterKey::load(&config.master_key).map_err(KeyError::from)?;
-        let keys = KeyRing::open(&db, master)?;
+        // Opening migrates and may talk to PostgreSQL through its blocking client, which must
+        // not run on the async worker.
+        let opening = config.clone();
+        let (db, keys) = tokio::task::spawn_blocking(move || -> Result<_, StartError> {
+            let db = open_database(&opening)?;
+            let master = MasterKey::load(&opening.master_key).map_err(KeyError::from)?;
+            let keys = KeyRing::open(&db, master)?;
+            Ok((db, keys))
+        })
+        .await
+        .map_err(|e| StartError::Database(DbError::Task(e)))??;
         let identity = Arc::new(Identity::new(db.clone(), keys, clock));
         let listener =
             TcpListener::bind(config.listen)
@@ -131,7 +139,10 @@ pub fn open_database(config: &ServerConfig) -> Result<Database, StartError> {
         path: config.data_dir.clone(),
         source,
     })?;
-    Ok(Database::open(&config.database_path())?)
+    Ok(Database::connect(
+        &config.database_url(),
+        config.database_pool_size,
+    )?)
 }
 
 #[derive(OpenApi)]

@@ -135,7 +135,7 @@ fn demo_organisation(tx: &crate::store::Transaction<'_>) -> Result<Option<OrgId>
         .optional()?;
     for (username, _, _) in DEMO_USERS {
         let elsewhere: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1 AND org_id IS NOT ?2)",
+            "SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1 AND org_id IS DISTINCT FROM ?2)",
             (username, demo.as_deref()),
             |row| row.get(0),
         )?;

@@ -32,7 +32,7 @@ pub fn touch(
     let now = time_text(now);
     conn.execute(
         "INSERT INTO devices (org_id, id, first_seen, last_seen, last_user) VALUES (?1, ?2, ?3, ?3, ?4)
-         ON CONFLICT (org_id, id) DO UPDATE SET last_seen = ?3, last_user = ?4 WHERE revoked_at IS NULL",
+         ON CONFLICT (org_id, id) DO UPDATE SET last_seen = ?3, last_user = ?4 WHERE devices.revoked_at IS NULL",
         (org.to_string(), device.to_string(), &now, user.to_string()),
     )?;
     status(conn, org, device).map(|s| s.unwrap_or(DeviceStatus::Revoked))

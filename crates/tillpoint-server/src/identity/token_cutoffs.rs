@@ -84,7 +84,9 @@ pub fn cut(conn: &Connection, subject: Subject, at: DateTime<Utc>) -> rusqlite::
         "INSERT INTO token_cutoffs (subject, cutoff_ms, version)
          VALUES (?1, ?2, (SELECT coalesce(max(version), 0) + 1 FROM token_cutoffs))
          ON CONFLICT (subject) DO UPDATE
-            SET cutoff_ms = max(cutoff_ms, excluded.cutoff_ms), version = excluded.version",
+            SET cutoff_ms = CASE WHEN token_cutoffs.cutoff_ms > excluded.cutoff_ms
+                                THEN token_cutoffs.cutoff_ms ELSE excluded.cutoff_ms END,
+                version = excluded.version",
         (subject.key(), at.timestamp_millis()),
     )?;
     Ok(())

@@ -151,7 +151,7 @@ fn keys_rotate_adds_a_current_key_and_keeps_the_old_one_verifying() {
     let conn = rusqlite::Connection::open(dir.path().join("server.db")).unwrap();
     let (current, retired_verifying): (i64, i64) = conn
         .query_row(
-            "SELECT SUM(retired_at IS NULL), SUM(retired_at IS NOT NULL AND verify_until > retired_at) FROM signing_keys",
+            "SELECT SUM(CASE WHEN retired_at IS NULL THEN 1 ELSE 0 END), SUM(CASE WHEN retired_at IS NOT NULL AND verify_until > retired_at THEN 1 ELSE 0 END) FROM signing_keys",
             (),
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

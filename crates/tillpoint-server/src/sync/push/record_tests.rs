@@ -122,7 +122,7 @@ fn an_approval_counts_only_under_the_approvers_grant_on_this_device_at_the_recor
     execute(
         &s,
         "UPDATE offline_grants SET revoked_at = '2026-11-27T09:10:00.000Z'
-          WHERE jti = (SELECT jti FROM offline_grants ORDER BY issued_at DESC, rowid DESC LIMIT 1)",
+          WHERE jti = (SELECT jti FROM offline_grants ORDER BY issued_at DESC, jti DESC LIMIT 1)",
     );
     let approvals: [(Option<&str>, &str); 5] = [
         (None, "the approver's grant is not named"),

@@ -32,18 +32,22 @@ impl SignIns {
         // absolute expiry, the idle expiry of its newest token, and — once no token of it is
         // left unrotated and unrevoked — its revocation.
         conn.prepare_cached(
-            "SELECT MIN(created_at),
-                    MIN(MIN(family_expires_at), MAX(idle_expires_at),
-                        CASE WHEN SUM(rotated_at IS NULL AND revoked_at IS NULL) = 0
-                             THEN COALESCE(MAX(revoked_at), MIN(family_expires_at))
-                             ELSE MIN(family_expires_at) END)
+            "SELECT MIN(created_at), MIN(family_expires_at), MAX(idle_expires_at),
+                    CASE WHEN SUM(CASE WHEN rotated_at IS NULL AND revoked_at IS NULL
+                                       THEN 1 ELSE 0 END) = 0
+                         THEN COALESCE(MAX(revoked_at), MIN(family_expires_at))
+                         ELSE MIN(family_expires_at) END
                FROM refresh_tokens
               WHERE org_id = ?1 AND user_id = ?2 AND device_id = ?3
               GROUP BY family_id",
         )?
         .query_map(
             (org.to_string(), user.to_string(), device.to_string()),
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| {
+                let ends: [String; 3] = [r.get(1)?, r.get(2)?, r.get(3)?];
+                let ended = ends.into_iter().min().expect("three ends");
+                Ok((r.get(0)?, ended))
+            },
         )?
         .collect::<Result<_, _>>()
         .map(Self)

@@ -81,7 +81,7 @@ async fn each_refresh_supersedes_the_previous_offline_grant() {
     refreshed(&s.server, &s.tokens.refresh_token, s.device).await;
     let (total, current): (i64, i64) = query(&s.server, |c| {
         c.query_row(
-            "SELECT COUNT(*), SUM(superseded_at IS NULL AND revoked_at IS NULL) FROM offline_grants",
+            "SELECT COUNT(*), SUM(CASE WHEN superseded_at IS NULL AND revoked_at IS NULL THEN 1 ELSE 0 END) FROM offline_grants",
             (),
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

@@ -196,7 +196,7 @@ async fn admin_audit(server: &TestServer, org: OrgId) -> Vec<AuditRow> {
             let mut stmt = conn.prepare(
                 "SELECT event, actor_id, device_id, detail FROM audit_log
                   WHERE org_id = ?1 AND event NOT IN ('login_succeeded', 'login_failed', 'token_refreshed', 'refresh_refused')
-                  ORDER BY at, rowid",
+                  ORDER BY at, id",
             )?;
             let rows = stmt
                 .query_map([org.to_string()], |r| {
@@ -219,7 +219,7 @@ async fn all_admin_events(server: &TestServer) -> Vec<String> {
                 "SELECT event FROM audit_log WHERE event IN ('user_created', 'user_disabled',
                    'user_enabled', 'password_reset', 'role_assigned', 'role_created',
                    'role_permissions_changed', 'settings_changed', 'device_revoked')
-                 ORDER BY at, rowid",
+                 ORDER BY at, id",
             )?;
             let rows = stmt
                 .query_map((), |r| r.get(0))?

@@ -432,7 +432,7 @@ async fn last_rebase_note(server: &TestServer) -> Option<String> {
         .call(|conn| -> Result<String, tillpoint_server::store::DbError> {
             Ok(conn.query_row(
                 "SELECT detail FROM audit_log WHERE event = 'device_chain_rebased'
-                      ORDER BY rowid DESC LIMIT 1",
+                      ORDER BY at DESC, id DESC LIMIT 1",
                 (),
                 |r| r.get(0),
             )?)
