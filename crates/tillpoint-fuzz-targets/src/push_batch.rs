@@ -217,7 +217,11 @@ pub fn sign(request: &mut PushRequest, org: OrgId) {
 }
 
 fn ingest(conn: &mut Connection, pusher: &Pusher, request: &PushRequest) -> Option<PushResponse> {
-    match push(&mut tillpoint_server::store::Connection::sqlite(conn), pusher, request) {
+    match push(
+        &mut tillpoint_server::store::Connection::sqlite(conn),
+        pusher,
+        request,
+    ) {
         Ok(response) => Some(response),
         Err(PushError::Refused(_) | PushError::Empty | PushError::TooLarge { .. }) => None,
         Err(PushError::Db(e)) => panic!("a bad batch must be answered, not fail: {e}"),

@@ -289,7 +289,10 @@ fn fresh_postgres_database(admin: &str) -> DatabaseUrl {
         .execute("SELECT pg_advisory_lock(7411)", &[])
         .expect("lock");
     let role_exists = !client
-        .query("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&TEST_APP_ROLE])
+        .query(
+            "SELECT 1 FROM pg_roles WHERE rolname = $1",
+            &[&TEST_APP_ROLE],
+        )
         .expect("roles")
         .is_empty();
     if !role_exists {

@@ -3,8 +3,8 @@
 //! reference into another organisation. Every read takes the caller's [`Tenant`] and sees
 //! only its organisation.
 
-use rusqlite::OptionalExtension;
 use crate::store::{Connection, Transaction};
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 use tillpoint_protocol::{Barcode, CurrencyCode, OrgId, ProductId};
 

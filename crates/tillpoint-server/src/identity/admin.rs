@@ -11,8 +11,8 @@
 //!   themselves ([`Administrator::may_grant`]): an administrator cannot make a role with
 //!   `*:*:*`, give a user one, or reset the password of a Super Administrator.
 
-use chrono::{DateTime, Utc};
 use crate::store::Connection;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tillpoint_protocol::permission::any_covers;
 use tillpoint_protocol::{DeviceId, Permission};

@@ -2,8 +2,8 @@
 //! same transaction as the change it records where there is one, so the log never claims a
 //! change that did not happen (and never misses one that did).
 
-use chrono::{DateTime, Utc};
 use crate::store::Connection;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tillpoint_protocol::{DeviceId, OrgId, UserId};
 

@@ -2,9 +2,9 @@
 //! administrator. A revoked device cannot sign in or refresh, and its grants are listed as
 //! revoked for sync to refuse.
 
+use crate::store::Connection;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, TransactionBehavior};
-use crate::store::Connection;
 use serde::Serialize;
 use serde_json::json;
 use tillpoint_protocol::{DeviceId, OrgId, UserId};

@@ -3,8 +3,8 @@
 //! revoked, and superseded by the next grant for the same user on the same device. A record
 //! a till made offline is judged against the grant in force at the record's time.
 
-use chrono::{DateTime, Utc};
 use crate::store::Connection;
+use chrono::{DateTime, Utc};
 use tillpoint_protocol::auth::OfflineGrantClaims;
 use tillpoint_protocol::{DeviceId, OrgId, UserId};
 

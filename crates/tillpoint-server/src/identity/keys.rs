@@ -15,12 +15,12 @@
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::store::Connection;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rand::Rng;
 use rusqlite::OptionalExtension;
-use crate::store::Connection;
 use serde::Serialize;
 use tillpoint_protocol::token::{Jwk, Jwks, PublicKeys};
 

@@ -6,12 +6,12 @@
 //! A family ends after [`IDLE_LIFETIME_SECS`] without use or [`ABSOLUTE_LIFETIME_SECS`] after
 //! the sign-in, whichever comes first; then the person signs in again.
 
+use crate::store::Connection;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use rusqlite::OptionalExtension;
-use crate::store::Connection;
 use sha2::{Digest, Sha256};
 use tillpoint_protocol::{DeviceId, OrgId, UserId};
 

@@ -3,8 +3,8 @@
 //! granting more than they hold themselves). A change shows in a user's tokens at their next
 //! refresh, which re-reads the role.
 
-use rusqlite::{OptionalExtension, TransactionBehavior};
 use crate::store::Connection;
+use rusqlite::{OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use serde_json::json;
 use tillpoint_protocol::permission::names;

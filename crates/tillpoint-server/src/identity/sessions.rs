@@ -8,9 +8,9 @@
 
 use std::time::Instant;
 
+use crate::store::Connection;
 use chrono::{DateTime, Utc};
 use rusqlite::TransactionBehavior;
-use crate::store::Connection;
 use serde_json::json;
 use tillpoint_protocol::auth::{
     sign_in_proof_message, LoginRequest, LogoutRequest, RefreshRequest, TokenResponse, UserInfo,
@@ -131,7 +131,9 @@ impl Identity {
         let (org, actor) = (tenant.org(), tenant.actor());
         let user = self
             .db
-            .call(move |conn| -> Result<_, DbError> { Ok(users::find_in_org(conn, org, actor)?) })
+            .call_in(tenant, move |conn| -> Result<_, DbError> {
+                Ok(users::find_in_org(conn, org, actor)?)
+            })
             .await?
             .filter(|u| !u.disabled)
             .ok_or(SessionError::OwnPasswordIncorrect)?;

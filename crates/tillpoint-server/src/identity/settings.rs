@@ -1,8 +1,8 @@
 //! Per-organisation security settings: token lifetimes and what a till may do offline.
 
+use crate::store::Connection;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, TransactionBehavior};
-use crate::store::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tillpoint_protocol::auth::{CurrencyLimits, GrantLimits};

@@ -21,8 +21,8 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use crate::store::Connection;
+use chrono::{DateTime, Utc};
 use tillpoint_protocol::auth::AccessClaims;
 use tillpoint_protocol::{DeviceId, OrgId, RoleId, UserId};
 

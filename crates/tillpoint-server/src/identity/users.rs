@@ -5,8 +5,8 @@
 //! server); everything an administrator does goes through the functions taking an
 //! [`Administrator`] or a [`Tenant`], which see only their own organisation's users.
 
-use rusqlite::{OptionalExtension, TransactionBehavior};
 use crate::store::{Connection, Transaction};
+use rusqlite::{OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use serde_json::json;
 use tillpoint_protocol::{OrgId, RoleId, UserId};
@@ -101,7 +101,10 @@ pub struct UserRecord {
 const USER_COLUMNS: &str =
     "u.id, u.org_id, u.username, u.name, u.email, r.name, r.id, u.password_hash, u.disabled";
 
-fn read_user(conn: &crate::store::Connection, row: &crate::store::Row<'_, '_>) -> rusqlite::Result<UserRecord> {
+fn read_user(
+    conn: &crate::store::Connection,
+    row: &crate::store::Row<'_, '_>,
+) -> rusqlite::Result<UserRecord> {
     let parse_err = |i: usize| {
         move |_| {
             rusqlite::Error::FromSqlConversionFailure(

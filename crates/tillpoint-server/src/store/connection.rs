@@ -234,7 +234,9 @@ impl Statement<'_> {
         map: impl FnOnce(&Row<'_, '_>) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
         match self {
-            Statement::Sqlite(stmt) => params.with_refs(|p| stmt.query_row(p, |r| map(&Row::Sqlite(r)))),
+            Statement::Sqlite(stmt) => {
+                params.with_refs(|p| stmt.query_row(p, |r| map(&Row::Sqlite(r))))
+            }
             Statement::Postgres { session, sql } => {
                 let rows = params.with_refs(|p| session.query(sql, p))?;
                 let row = rows.first().ok_or(rusqlite::Error::QueryReturnedNoRows)?;
@@ -276,7 +278,10 @@ pub enum Row<'r, 's> {
 impl Row<'_, '_> {
     /// Column `index` (a position or a name) as `T`, with rusqlite's conversions on both
     /// engines.
-    pub fn get<I: ColumnIndex, T: rusqlite::types::FromSql>(&self, index: I) -> rusqlite::Result<T> {
+    pub fn get<I: ColumnIndex, T: rusqlite::types::FromSql>(
+        &self,
+        index: I,
+    ) -> rusqlite::Result<T> {
         match self {
             Row::Sqlite(row) => row.get(index),
             Row::Postgres(row) => {

@@ -47,7 +47,9 @@ impl DatabaseUrl {
         if let Some(path) = url.strip_prefix("sqlite:") {
             let path = path.strip_prefix("//").unwrap_or(path);
             if path.is_empty() {
-                return Err("sqlite: needs a file path, e.g. sqlite:/srv/tillpoint/server.db".into());
+                return Err(
+                    "sqlite: needs a file path, e.g. sqlite:/srv/tillpoint/server.db".into(),
+                );
             }
             Ok(Self::Sqlite(PathBuf::from(path)))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -153,9 +155,7 @@ impl Database {
         match url {
             DatabaseUrl::Sqlite(path) => Self::open(path),
             DatabaseUrl::Postgres(text) => {
-                let config: ::postgres::Config = text
-                    .parse()
-                    .map_err(DbError::Postgres)?;
+                let config: ::postgres::Config = text.parse().map_err(DbError::Postgres)?;
                 let mut client = config.connect(::postgres::NoTls)?;
                 postgres::migrate::migrate(&mut client, embedded_postgres::MIGRATIONS)?;
                 drop(client);
@@ -200,7 +200,9 @@ impl Database {
 
     /// The newest PostgreSQL migration this build knows: always the same as SQLite's.
     pub fn known_postgres_schema_version() -> u32 {
-        embedded_postgres::MIGRATIONS.last().map_or(0, |m| m.version)
+        embedded_postgres::MIGRATIONS
+            .last()
+            .map_or(0, |m| m.version)
     }
 
     /// Runs `work` with a pooled connection on the blocking pool, for work that spans

@@ -17,9 +17,9 @@
 //! (`device_chain_rebased`, from where to where, why, by whom) in the same transaction. It applies nothing: records quarantined meanwhile stay quarantined until
 //! released one by one (four-eyes, re-judged: `super::quarantine`).
 
+use crate::store::Connection;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, TransactionBehavior};
-use crate::store::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tillpoint_protocol::{DeviceId, OrgId};

@@ -18,8 +18,8 @@
 //! or after it quarantined. Every import is audited as `records_imported`, naming the manager
 //! and the device, in the ingest's transaction.
 
-use chrono::{DateTime, Utc};
 use crate::store::{Connection, Transaction};
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use tillpoint_protocol::sync::{Outcome, PushRequest, PushResponse};
 

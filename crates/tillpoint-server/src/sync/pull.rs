@@ -19,10 +19,10 @@
 
 use std::collections::HashSet;
 
+use crate::store::Connection;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rusqlite::OptionalExtension;
-use crate::store::Connection;
 use tillpoint_protocol::money::{ExchangeRate, Unit};
 use tillpoint_protocol::sync::{
     BarcodeRecord, Changes, CurrencyRecord, ExchangeRateRecord, KeyStatus, LocationKind,
@@ -198,7 +198,7 @@ fn remaining_after(
         counted += conn
             .prepare_cached(&format!(
                 "SELECT COUNT(*) FROM (SELECT 1 FROM {table}
-                 WHERE org_id = ?1 AND version > ?2 LIMIT ?3)"
+                 WHERE org_id = ?1 AND version > ?2 LIMIT ?3) AS remaining"
             ))?
             .query_row((org, page_end, REMAINING_EXACT_UP_TO + 1), |row| {
                 row.get::<_, i64>(0)

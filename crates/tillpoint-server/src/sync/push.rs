@@ -40,9 +40,9 @@ mod signed_in;
 
 use std::collections::HashSet;
 
+use crate::store::{Connection, Transaction};
 use chrono::{DateTime, Utc};
 use rusqlite::TransactionBehavior;
-use crate::store::{Connection, Transaction};
 use serde_json::json;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind};
 use tillpoint_protocol::sales::{SalePayload, TillSessionPayload};

@@ -9,8 +9,8 @@
 //! (`super::push::rejudge`) and says what still fails, in its answer and its audit entry:
 //! the manager overrides knowingly, never blindly.
 
-use rusqlite::{OptionalExtension, TransactionBehavior};
 use crate::store::Connection;
+use rusqlite::{OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use serde_json::json;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind};

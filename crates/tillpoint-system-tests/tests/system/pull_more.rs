@@ -15,10 +15,11 @@ use tillpoint_system_tests::{spawn_demo_server, spawn_till, TestServer, TestTill
 const PASSWORD: &str = "pull-more-password-1";
 
 /// Runs SQL against the server's database, as an administrator's change would.
-async fn server_sql(server: &TestServer, sql: &'static str) -> usize {
+async fn server_sql(server: &TestServer, sql: impl Into<String>) -> usize {
+    let sql = sql.into();
     server
         .db
-        .call(move |c| -> Result<usize, DbError> { Ok(c.execute(sql, ())?) })
+        .call(move |c| -> Result<usize, DbError> { Ok(c.execute(&sql, ())?) })
         .await
         .unwrap()
 }
@@ -119,8 +120,11 @@ async fn a_revoked_grant_stops_offline_unlock_and_offline_selling_under_it() {
     // An administrator revokes the cashier's offline grants (as revoking their sessions does).
     server_sql(
         &server,
-        "UPDATE offline_grants SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-         WHERE user_id = (SELECT id FROM users WHERE username = 'cashier')",
+        &format!(
+            "UPDATE offline_grants SET revoked_at = '{}'
+             WHERE user_id = (SELECT id FROM users WHERE username = 'cashier')",
+            now_text()
+        ),
     )
     .await;
     pull(&till).await;
@@ -159,9 +163,8 @@ async fn a_till_that_learns_it_was_revoked_refuses_offline_work() {
         .db
         .call(move |c| -> Result<usize, DbError> {
             Ok(c.execute(
-                "UPDATE devices SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-                 WHERE id = ?1",
-                [device.clone()],
+                "UPDATE devices SET revoked_at = ?2 WHERE id = ?1",
+                [device.clone(), now_text()],
             )?)
         })
         .await
@@ -351,4 +354,9 @@ async fn a_large_pull_reports_how_much_is_left() {
             "{reports:?}"
         );
     }
+}
+
+/// Now as the server stores times.
+fn now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

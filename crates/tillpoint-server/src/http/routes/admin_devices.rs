@@ -39,7 +39,9 @@ pub async fn list_devices(
     let tenant = require.tenant();
     let devices = state
         .db
-        .call(move |conn| -> Result<_, DbError> { Ok(devices::list(conn, &tenant)?) })
+        .call_in(&tenant, move |conn| -> Result<_, DbError> {
+            Ok(devices::list(conn, &tenant)?)
+        })
         .await?;
     Ok(Json(DeviceList { devices }))
 }
@@ -63,7 +65,9 @@ pub async fn revoke_device(
     let admin = administrator(&require, ip, &state);
     let device = state
         .db
-        .call(move |conn| devices::revoke(conn, &admin, id))
+        .call_in(&require.tenant(), move |conn| {
+            devices::revoke(conn, &admin, id)
+        })
         .await?;
     state.identity.cutoffs_changed().await?;
     Ok(Json(device))
@@ -95,7 +99,9 @@ pub async fn rebase_chain(
     let admin = administrator(&require, ip, &state);
     let end = state
         .db
-        .call(move |conn| chain_rebase::rebase(conn, Rebaser::Administrator(&admin), id, &to))
+        .call_in(&require.tenant(), move |conn| {
+            chain_rebase::rebase(conn, Rebaser::Administrator(&admin), id, &to)
+        })
         .await?;
     Ok(Json(end))
 }

@@ -55,7 +55,9 @@ pub async fn list_roles(
     let tenant = require.tenant();
     let roles = state
         .db
-        .call(move |conn| -> Result<_, DbError> { Ok(roles::list(conn, &tenant)?) })
+        .call_in(&tenant, move |conn| -> Result<_, DbError> {
+            Ok(roles::list(conn, &tenant)?)
+        })
         .await?;
     Ok(Json(RoleList { roles }))
 }
@@ -80,7 +82,9 @@ pub async fn create_role(
     let admin = administrator(&require, ip, &state);
     let role = state
         .db
-        .call(move |conn| roles::create(conn, &admin, &req.name, req.permissions.clone()))
+        .call_in(&require.tenant(), move |conn| {
+            roles::create(conn, &admin, &req.name, req.permissions.clone())
+        })
         .await?;
     Ok((StatusCode::CREATED, Json(role)))
 }
@@ -107,7 +111,9 @@ pub async fn set_role_permissions(
     let admin = administrator(&require, ip, &state);
     let role = state
         .db
-        .call(move |conn| roles::set_permissions(conn, &admin, id, req.permissions.clone()))
+        .call_in(&require.tenant(), move |conn| {
+            roles::set_permissions(conn, &admin, id, req.permissions.clone())
+        })
         .await?;
     state.identity.cutoffs_changed().await?;
     Ok(Json(role))

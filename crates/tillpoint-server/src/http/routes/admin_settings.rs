@@ -29,7 +29,9 @@ pub async fn get_settings(
     let tenant = require.tenant();
     let settings = state
         .db
-        .call(move |conn| -> Result<_, DbError> { Ok(settings::of(conn, &tenant)?) })
+        .call_in(&tenant, move |conn| -> Result<_, DbError> {
+            Ok(settings::of(conn, &tenant)?)
+        })
         .await?;
     Ok(Json(settings))
 }
@@ -53,7 +55,9 @@ pub async fn put_settings(
     let admin = administrator(&require, ip, &state);
     let settings = state
         .db
-        .call(move |conn| settings::replace(conn, &admin, new.clone()))
+        .call_in(&require.tenant(), move |conn| {
+            settings::replace(conn, &admin, new.clone())
+        })
         .await?;
     Ok(Json(settings))
 }

@@ -77,7 +77,9 @@ pub async fn list_users(
     let tenant = require.tenant();
     let users = state
         .db
-        .call(move |conn| -> Result<_, DbError> { Ok(users::list(conn, &tenant)?) })
+        .call_in(&tenant, move |conn| -> Result<_, DbError> {
+            Ok(users::list(conn, &tenant)?)
+        })
         .await?;
     Ok(Json(UserList { users }))
 }
@@ -117,7 +119,9 @@ pub async fn create_user(
     let _permit = state.identity.hashing_permit().await?;
     let user = state
         .db
-        .call(move |conn| users::create(conn, &admin, &account))
+        .call_in(&require.tenant(), move |conn| {
+            users::create(conn, &admin, &account)
+        })
         .await?;
     let location = format!("/api/v1/admin/users/{}", user.id);
     Ok((
@@ -145,7 +149,7 @@ pub async fn get_user(
     let tenant = require.tenant();
     let user = state
         .db
-        .call(move |conn| users::get(conn, &tenant, id))
+        .call_in(&tenant, move |conn| users::get(conn, &tenant, id))
         .await?;
     Ok(Json(user))
 }
@@ -170,7 +174,9 @@ pub async fn disable_user(
     let admin = administrator(&require, ip, &state);
     let user = state
         .db
-        .call(move |conn| users::disable(conn, &admin, id))
+        .call_in(&require.tenant(), move |conn| {
+            users::disable(conn, &admin, id)
+        })
         .await?;
     state.identity.cutoffs_changed().await?;
     Ok(Json(user))
@@ -196,7 +202,9 @@ pub async fn enable_user(
     let admin = administrator(&require, ip, &state);
     let user = state
         .db
-        .call(move |conn| users::enable(conn, &admin, id))
+        .call_in(&require.tenant(), move |conn| {
+            users::enable(conn, &admin, id)
+        })
         .await?;
     state.identity.cutoffs_changed().await?;
     Ok(Json(user))
@@ -235,7 +243,9 @@ pub async fn reset_password(
     let _permit = state.identity.hashing_permit().await?;
     state
         .db
-        .call(move |conn| users::reset_password(conn, &admin, id, &password))
+        .call_in(&require.tenant(), move |conn| {
+            users::reset_password(conn, &admin, id, &password)
+        })
         .await?;
     state.identity.cutoffs_changed().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -264,7 +274,9 @@ pub async fn assign_role(
     let admin = administrator(&require, ip, &state);
     let user = state
         .db
-        .call(move |conn| users::assign_role(conn, &admin, id, req.role_id))
+        .call_in(&require.tenant(), move |conn| {
+            users::assign_role(conn, &admin, id, req.role_id)
+        })
         .await?;
     state.identity.cutoffs_changed().await?;
     Ok(Json(user))

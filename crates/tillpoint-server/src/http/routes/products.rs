@@ -59,7 +59,7 @@ pub async fn list_products(
     let tenant = require.tenant();
     let products = state
         .db
-        .call(move |conn| -> Result<_, DbError> {
+        .call_in(&tenant, move |conn| -> Result<_, DbError> {
             Ok(catalog::products_page(conn, &tenant, query.after, limit)?)
         })
         .await?;
@@ -90,7 +90,9 @@ pub async fn get_product(
     let tenant = require.tenant();
     let product = state
         .db
-        .call(move |conn| -> Result<_, DbError> { Ok(catalog::product(conn, &tenant, id)?) })
+        .call_in(&tenant, move |conn| -> Result<_, DbError> {
+            Ok(catalog::product(conn, &tenant, id)?)
+        })
         .await?
         .ok_or_else(|| ApiError::not_found("product"))?;
     Ok(Json(product))

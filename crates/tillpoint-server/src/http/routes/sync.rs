@@ -89,7 +89,9 @@ pub async fn pull(
     };
     let page = state
         .db
-        .call(move |conn| pull::pull(conn, &tenant, audience, since, limit))
+        .call_in(&tenant, move |conn| {
+            pull::pull(conn, &tenant, audience, since, limit)
+        })
         .await?;
     Ok(Json(page))
 }
@@ -143,7 +145,9 @@ pub async fn push(
     };
     let response = state
         .db
-        .call(move |conn| push::push(conn, &pusher, &request))
+        .call_in(&require.tenant(), move |conn| {
+            push::push(conn, &pusher, &request)
+        })
         .await?;
     Ok(Json(response))
 }
@@ -187,7 +191,9 @@ pub async fn import(
     };
     let response = state
         .db
-        .call(move |conn| import::import(conn, &importer, &request))
+        .call_in(&require.tenant(), move |conn| {
+            import::import(conn, &importer, &request)
+        })
         .await?;
     Ok(Json(response))
 }
@@ -227,7 +233,9 @@ pub async fn list_quarantine(
     let tenant = require.tenant();
     let records = state
         .db
-        .call(move |conn| -> Result<_, DbError> { Ok(quarantine::list(conn, &tenant)?) })
+        .call_in(&tenant, move |conn| -> Result<_, DbError> {
+            Ok(quarantine::list(conn, &tenant)?)
+        })
         .await?;
     Ok(Json(QuarantineList { records }))
 }
@@ -284,7 +292,9 @@ async fn settle(
     let admin = administrator(&require, ip, &state);
     let record = state
         .db
-        .call(move |conn| quarantine::settle(conn, &admin, id, decision))
+        .call_in(&require.tenant(), move |conn| {
+            quarantine::settle(conn, &admin, id, decision)
+        })
         .await?;
     Ok(Json(record))
 }

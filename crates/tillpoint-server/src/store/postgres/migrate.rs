@@ -47,7 +47,10 @@ pub fn migrate(client: &mut Client, migrations: &[Migration]) -> Result<u32, Mig
          )",
     )?;
     let applied: Vec<(u32, String)> = tx
-        .query("SELECT version, checksum FROM schema_migrations ORDER BY version", &[])?
+        .query(
+            "SELECT version, checksum FROM schema_migrations ORDER BY version",
+            &[],
+        )?
         .iter()
         .map(|r| (r.get::<_, i64>(0) as u32, r.get(1)))
         .collect();

@@ -144,7 +144,10 @@ impl Session {
         use rusqlite::ffi;
         let code = err.code().cloned();
         let sqlite_code = match &code {
-            Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED => {
+            Some(c)
+                if *c == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *c == SqlState::T_R_DEADLOCK_DETECTED =>
+            {
                 self.lost_conflict.set(true);
                 ffi::SQLITE_BUSY
             }

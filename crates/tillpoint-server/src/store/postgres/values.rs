@@ -140,7 +140,9 @@ impl<'a> FromSql<'a> for Raw<'a> {
 /// Column `index` of `row` as the SQLite value it stands for.
 pub fn value(row: &postgres::Row, index: usize) -> rusqlite::Result<Value> {
     let ty = row.columns()[index].type_().clone();
-    let bad = |e: BoxError| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Null, e);
+    let bad = |e: BoxError| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Null, e)
+    };
     let Raw(raw) = row.try_get::<_, Raw>(index).map_err(|e| bad(e.into()))?;
     let Some(raw) = raw else {
         return Ok(Value::Null);
@@ -173,7 +175,9 @@ pub fn read<T: rusqlite::types::FromSql>(row: &postgres::Row, index: usize) -> r
             value.data_type(),
         ),
         FromSqlError::OutOfRange(i) => rusqlite::Error::IntegralValueOutOfRange(index, i),
-        other => rusqlite::Error::FromSqlConversionFailure(index, value.data_type(), Box::new(other)),
+        other => {
+            rusqlite::Error::FromSqlConversionFailure(index, value.data_type(), Box::new(other))
+        }
     })
 }
 
@@ -224,7 +228,17 @@ mod tests {
 
     #[test]
     fn whole_numerics_come_back_as_the_integers_they_were() {
-        for v in [0i64, 1, -1, 9_999, 10_000, 123_456_789, -98_765_432_101, i64::MAX, i64::MIN + 1] {
+        for v in [
+            0i64,
+            1,
+            -1,
+            9_999,
+            10_000,
+            123_456_789,
+            -98_765_432_101,
+            i64::MAX,
+            i64::MIN + 1,
+        ] {
             let mut out = BytesMut::new();
             numeric_from_i64(v, &mut out);
             assert_eq!(numeric(&out).unwrap(), Value::Integer(v), "{v}");

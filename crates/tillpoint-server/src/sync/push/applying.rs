@@ -9,9 +9,9 @@
 //! count was decided before it got here; what it changes is decided only here, so a pushed
 //! record and a released one change the books alike.
 
+use crate::store::Connection;
 use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
-use crate::store::Connection;
 use serde_json::json;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind};
 use tillpoint_protocol::OrgId;
@@ -166,9 +166,9 @@ fn move_level(
         "INSERT INTO stock_levels (org_id, product_id, location_id, on_hand_milli)
          VALUES (?1, ?2, COALESCE(?3, ''), ?4)
          ON CONFLICT (org_id, product_id, location_id) DO UPDATE SET on_hand_milli =
-            CASE WHEN ?4 > 0 AND on_hand_milli > ?5 - ?4 THEN ?5
-                 WHEN ?4 < 0 AND on_hand_milli < ?6 - ?4 THEN ?6
-                 ELSE on_hand_milli + ?4 END
+            CASE WHEN ?4 > 0 AND stock_levels.on_hand_milli > ?5 - ?4 THEN ?5
+                 WHEN ?4 < 0 AND stock_levels.on_hand_milli < ?6 - ?4 THEN ?6
+                 ELSE stock_levels.on_hand_milli + ?4 END
          RETURNING on_hand_milli",
     )?
     .query_row((org, product, location, moved, i64::MAX, i64::MIN), |r| {

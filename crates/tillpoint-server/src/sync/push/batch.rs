@@ -10,12 +10,12 @@
 //! whole — nothing stored but the audit entry — instead of being judged record by record, and
 //! a signed batch cannot be replayed as another organisation's, device's or stretch's.
 
+use crate::store::Connection;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, VerifyingKey};
 use rusqlite::OptionalExtension;
-use crate::store::Connection;
 use tillpoint_protocol::journal::{verify_stretch, JournalRecord};
 use tillpoint_protocol::sync::{push_signing_bytes_v1, PushRequest};
 use tillpoint_protocol::{DeviceId, OrgId};

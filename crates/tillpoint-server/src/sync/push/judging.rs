@@ -19,9 +19,9 @@
 
 use std::collections::HashMap;
 
+use crate::store::Connection;
 use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
-use crate::store::Connection;
 use tillpoint_protocol::auth::OfflineGrantClaims;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind, GENESIS_HASH};
 use tillpoint_protocol::permission::{any_covers, Operation};

@@ -12,8 +12,8 @@
 //! still be on its way (in a later batch, or quarantined itself). A manager releasing it
 //! once the sale has arrived has it applied; the reason says so.
 
-use rusqlite::OptionalExtension;
 use crate::store::Connection;
+use rusqlite::OptionalExtension;
 use tillpoint_protocol::sales::SalePayload;
 use tillpoint_protocol::OrgId;
 

@@ -9,8 +9,8 @@
 //! name anyone of the organisation — the administrator — as the creator of what its cashier
 //! did, and the record would be judged by their permissions.
 
-use chrono::{DateTime, Duration, Utc};
 use crate::store::Connection;
+use chrono::{DateTime, Duration, Utc};
 use tillpoint_protocol::{DeviceId, OrgId, UserId};
 
 use crate::identity::time_text;

@@ -194,8 +194,11 @@ async fn server_tables(server: &TestServer) -> Vec<String> {
         .db
         .call(
             |conn| -> Result<Vec<String>, tillpoint_server::store::DbError> {
-                let mut stmt = conn
-                    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?;
+                let mut stmt = conn.prepare(if conn.is_postgres() {
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+                } else {
+                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                })?;
                 let names = stmt
                     .query_map((), |r| r.get(0))?
                     .collect::<Result<Vec<String>, _>>()?;

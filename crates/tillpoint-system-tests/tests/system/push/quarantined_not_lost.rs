@@ -178,12 +178,21 @@ async fn offline_records_are_judged_on_the_servers_clock_by_the_offset_measured_
     sell(&shop.till, &shop.catalog.bread, "1", "2.00").await;
     let mut records = journal(&shop.till);
     let jti = records[1].grant_jti.clone().expect("an offline sale");
-    let exp = server_scalar(
-        &shop.server,
-        "SELECT json_extract(claims, '$.exp') FROM offline_grants WHERE jti = ?1",
-        jti,
-    )
-    .await;
+    let claims: String = shop
+        .server
+        .db
+        .call(move |conn| -> Result<String, tillpoint_server::store::DbError> {
+            Ok(conn.query_row(
+                "SELECT claims FROM offline_grants WHERE jti = ?1",
+                [&jti],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    let exp = serde_json::from_str::<Value>(&claims).unwrap()["exp"]
+        .as_i64()
+        .expect("the grant's expiry");
     let on_device_clock = |secs: i64| {
         chrono::DateTime::from_timestamp(secs - 7200, 0)
             .unwrap()
