@@ -2,7 +2,7 @@
 //! its organisation scope for row-level security, and the note that a transaction lost a
 //! serialization conflict and must run again.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
 use std::collections::HashMap;
 
 use postgres::error::SqlState;
@@ -24,35 +24,44 @@ pub const ALL_ORGANISATIONS: &str = "*";
 
 /// One pooled PostgreSQL connection and what it remembers between units of work.
 pub struct Session {
-    client: RefCell<Client>,
+    /// `None` only while being dropped.
+    client: RefCell<Option<Client>>,
     statements: RefCell<HashMap<String, postgres::Statement>>,
     scope: RefCell<String>,
     in_transaction: Cell<bool>,
+    holds_lock: Cell<bool>,
     lost_conflict: Cell<bool>,
 }
 
 impl Session {
     pub fn new(client: Client) -> Self {
         Self {
-            client: RefCell::new(client),
+            client: RefCell::new(Some(client)),
             statements: RefCell::new(HashMap::new()),
             scope: RefCell::new(String::new()),
             in_transaction: Cell::new(false),
+            holds_lock: Cell::new(false),
             lost_conflict: Cell::new(false),
         }
     }
 
+    fn client(&self) -> RefMut<'_, Client> {
+        RefMut::map(self.client.borrow_mut(), |c| {
+            c.as_mut().expect("a session has its client until dropped")
+        })
+    }
+
     pub fn is_closed(&self) -> bool {
-        self.client.borrow().is_closed()
+        self.client().is_closed()
     }
 
     pub fn check(&self) -> Result<(), postgres::Error> {
-        self.client.borrow_mut().simple_query("").map(drop)
+        self.client().simple_query("").map(drop)
     }
 
     /// Readies the session for a new unit of work on behalf of `scope`.
     pub fn start_work(&self, scope: &str) -> rusqlite::Result<()> {
-        if self.in_transaction.get() {
+        if self.in_transaction.get() || self.holds_lock.get() {
             self.rollback()?;
         }
         self.lost_conflict.set(false);
@@ -77,8 +86,7 @@ impl Session {
             return Ok(statement.clone());
         }
         let statement = self
-            .client
-            .borrow_mut()
+            .client()
             .prepare(&placeholders::translate(sql))
             .map_err(|e| self.error(e))?;
         self.statements
@@ -97,8 +105,7 @@ impl Session {
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
             values.iter().map(|v| v as _).collect();
         let count = self
-            .client
-            .borrow_mut()
+            .client()
             .execute(&statement, &refs)
             .map_err(|e| self.error(e))?;
         Ok(count as usize)
@@ -109,33 +116,51 @@ impl Session {
         let values = Self::bind(params)?;
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
             values.iter().map(|v| v as _).collect();
-        self.client
-            .borrow_mut()
+        self.client()
             .query(&statement, &refs)
             .map_err(|e| self.error(e))
     }
 
     pub fn execute_batch(&self, sql: &str) -> rusqlite::Result<()> {
-        self.client
-            .borrow_mut()
-            .batch_execute(sql)
-            .map_err(|e| self.error(e))
+        self.client().batch_execute(sql).map_err(|e| self.error(e))
     }
 
+    /// Opens a SERIALIZABLE transaction. Work for one organisation first queues behind that
+    /// organisation's other writers (a session-level advisory lock, taken before the
+    /// transaction's snapshot): their writes all meet on the organisation's change counter,
+    /// so letting them race would only have all but one fail and run again.
     pub fn begin(&self) -> rusqlite::Result<()> {
-        self.execute_batch("BEGIN ISOLATION LEVEL SERIALIZABLE")?;
+        let scope = self.scope.borrow().clone();
+        if scope != ALL_ORGANISATIONS && !scope.is_empty() {
+            self.query(
+                "SELECT pg_advisory_lock(hashtextextended(?1, 7411))",
+                &[&scope],
+            )?;
+            self.holds_lock.set(true);
+        }
         self.in_transaction.set(true);
-        Ok(())
+        self.execute_batch("BEGIN ISOLATION LEVEL SERIALIZABLE")
     }
 
     pub fn commit(&self) -> rusqlite::Result<()> {
         self.in_transaction.set(false);
-        self.execute_batch("COMMIT")
+        let committed = self.execute_batch("COMMIT");
+        self.release_lock()?;
+        committed
     }
 
     pub fn rollback(&self) -> rusqlite::Result<()> {
         self.in_transaction.set(false);
-        self.execute_batch("ROLLBACK")
+        let rolled_back = self.execute_batch("ROLLBACK");
+        self.release_lock()?;
+        rolled_back
+    }
+
+    fn release_lock(&self) -> rusqlite::Result<()> {
+        if self.holds_lock.replace(false) {
+            self.execute_batch("SELECT pg_advisory_unlock_all()")?;
+        }
+        Ok(())
     }
 
     /// `err` in rusqlite's terms (the error type every domain module already handles), noting
@@ -162,6 +187,19 @@ impl Session {
             None => format!("PostgreSQL: {err}"),
         };
         rusqlite::Error::SqliteFailure(ffi::Error::new(sqlite_code), Some(message))
+    }
+}
+
+impl Drop for Session {
+    /// The blocking client closes its connection by blocking on its own runtime, which must
+    /// not happen on an async worker (a pool dropped with the server's state): there it
+    /// closes on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.get_mut().take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                std::thread::spawn(move || drop(client));
+            }
+        }
     }
 }
 

@@ -78,6 +78,13 @@ impl ToSql for Param {
                     Err(mismatch(&self.0, ty))
                 }
                 // TEXT, VARCHAR, citext and the other text-like types all take UTF-8 bytes.
+                // PostgreSQL's text cannot hold U+0000, which SQLite's can: it is stored as
+                // U+FFFD (docs/decisions/server-store.md). Where a till's exact text matters,
+                // its journal payload keeps it, escaped as JSON does.
+                _ if s.contains('\0') => {
+                    out.extend_from_slice(s.replace('\0', "\u{FFFD}").as_bytes());
+                    Ok(IsNull::No)
+                }
                 _ => {
                     out.extend_from_slice(s.as_bytes());
                     Ok(IsNull::No)

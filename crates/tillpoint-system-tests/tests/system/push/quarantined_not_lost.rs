@@ -181,13 +181,15 @@ async fn offline_records_are_judged_on_the_servers_clock_by_the_offset_measured_
     let claims: String = shop
         .server
         .db
-        .call(move |conn| -> Result<String, tillpoint_server::store::DbError> {
-            Ok(conn.query_row(
-                "SELECT claims FROM offline_grants WHERE jti = ?1",
-                [&jti],
-                |r| r.get(0),
-            )?)
-        })
+        .call(
+            move |conn| -> Result<String, tillpoint_server::store::DbError> {
+                Ok(conn.query_row(
+                    "SELECT claims FROM offline_grants WHERE jti = ?1",
+                    [&jti],
+                    |r| r.get(0),
+                )?)
+            },
+        )
         .await
         .unwrap();
     let exp = serde_json::from_str::<Value>(&claims).unwrap()["exp"]
