@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Checks the PostgreSQL baseline (migrations/server/postgres/0011_baseline.sql) against the
-# SQLite server migrations (migrations/server/0001…0011), with the command-line tools only
+# Checks the PostgreSQL migrations (migrations/server/postgres/: a baseline, then the same
+# numbers as SQLite's) against the SQLite server migrations (migrations/server/), with the command-line tools only
 # (bash, sqlite3, PostgreSQL 15's initdb/pg_ctl/psql; no cargo):
 #
 #   1. the column lists per table (name, type, NOT NULL, position), the primary keys,
@@ -11,37 +11,26 @@
 #      nothing, '*' everything, and a write into another organisation is refused.
 #
 # Starts a throw-away PostgreSQL cluster of its own (socket only, in a temp dir) and removes
-# it at the end. initdb refuses root: run as root, the cluster runs as $PG_CHECK_USER
-# (default nobody). The baseline is applied as a non-superuser owner role, `app`, as the
+# it at the end. initdb refuses root: run as root, the cluster runs as $PG_CLUSTER_USER
+# (default nobody; scripts/lib/pg-cluster.sh). The baseline is applied as a non-superuser owner role, `app`, as the
 # server runs (a superuser would bypass row-level security). Exits non-zero on any difference.
 #
-# Usage: scripts/pg-schema-check.sh   (PG_BIN, PG_PORT and PG_CHECK_USER may be set)
+# Usage: scripts/pg-schema-check.sh   (PG_BIN, PG_PORT and PG_CLUSTER_USER may be set)
 
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_PORT=${PG_PORT:-5499}
-BASELINE="$ROOT/migrations/server/postgres/0011_baseline.sql"
+source "$ROOT/scripts/lib/pg-cluster.sh"
 
 WORK=$(mktemp -d /tmp/pg-schema-check.XXXXXX)
 chmod 755 "$WORK"
 SQLITE_DB="$WORK/server.db"
-PGDATA_DIR="$WORK/data"
+PG_DIR="$WORK/pg"
 FAILED=0
 
-as_pg_owner() {
-    if [ "$(id -u)" = 0 ]; then
-        su "${PG_CHECK_USER:-nobody}" -s /bin/bash -c "$*"
-    else
-        bash -c "$*"
-    fi
-}
-
 cleanup() {
-    if [ -f "$PGDATA_DIR/postmaster.pid" ]; then
-        as_pg_owner "'$PG_BIN/pg_ctl' -D '$PGDATA_DIR' -m immediate stop" >/dev/null 2>&1 || true
-    fi
+    pg_cluster_stop "$PG_DIR"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -69,14 +58,18 @@ for f in "$ROOT"/migrations/server/[0-9]*.sql; do
     sqlite3 -bail "$SQLITE_DB" <"$f"
 done
 
-if [ "$(id -u)" = 0 ]; then chown "${PG_CHECK_USER:-nobody}" "$WORK"; fi
-as_pg_owner "'$PG_BIN/initdb' -D '$PGDATA_DIR' -A trust -U postgres >/dev/null"
-as_pg_owner "'$PG_BIN/pg_ctl' -D '$PGDATA_DIR' -o \"-k $WORK -h '' -p $PG_PORT\" -l '$WORK/log' -w start >/dev/null"
+pg_cluster_start "$PG_DIR" "$PG_PORT"
 
-PSQL=(psql -h "$WORK" -p "$PG_PORT" -X -q -v ON_ERROR_STOP=1)
+PSQL=(psql -h "$PG_DIR" -p "$PG_PORT" -X -q -v ON_ERROR_STOP=1)
 "${PSQL[@]}" -U postgres -d postgres -c 'CREATE ROLE app LOGIN'
 "${PSQL[@]}" -U postgres -d postgres -c 'CREATE DATABASE t OWNER app'
-"${PSQL[@]}" -U app -d t -f "$BASELINE" >/dev/null
+for f in "$ROOT"/migrations/server/postgres/[0-9]*.sql; do
+    "${PSQL[@]}" -U app -d t -f "$f" >/dev/null
+done
+SQLITE_VERSION=$(basename "$(ls "$ROOT"/migrations/server/[0-9]*.sql | tail -1)" | cut -d_ -f1)
+POSTGRES_VERSION=$(basename "$(ls "$ROOT"/migrations/server/postgres/[0-9]*.sql | tail -1)" | cut -d_ -f1)
+[ "$SQLITE_VERSION" = "$POSTGRES_VERSION" ] ||
+    fail "SQLite's migrations end at $SQLITE_VERSION, PostgreSQL's at $POSTGRES_VERSION: add the missing one"
 
 sq() { sqlite3 -bail "$SQLITE_DB" "$@"; }
 pg() { "${PSQL[@]}" -U app -d t -At "$@"; }
@@ -467,4 +460,4 @@ if [ "$FAILED" != 0 ]; then
     echo "pg-schema-check: FAILED" >&2
     exit 1
 fi
-echo "pg-schema-check: the PostgreSQL baseline matches SQLite version 11"
+echo "pg-schema-check: PostgreSQL's schema matches SQLite's at version $SQLITE_VERSION"

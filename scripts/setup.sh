@@ -21,6 +21,9 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev libsoup-3.0-dev libxdo-dev libssl-dev librsvg2-dev
   xvfb xauth webkit2gtk-driver
   gnome-keyring dbus-x11 dbus-user-session libsecret-tools libdbus-1-dev keyutils
+  # The server's second engine: its suites run again on a throw-away PostgreSQL 15 cluster,
+  # and the schema check compares the two schemas with the command-line tools.
+  postgresql-15 postgresql-client-15 sqlite3
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

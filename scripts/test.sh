@@ -25,6 +25,18 @@ xvfb-run -a -s "-screen 0 1280x800x24" \
   dbus-run-session -- keyctl session - scripts/with-test-keyring.sh \
   cargo nextest run --workspace --locked --no-fail-fast
 
+step "PostgreSQL: the PostgreSQL schema against SQLite's, then the server's and the system suites again on a throw-away cluster"
+scripts/pg-schema-check.sh
+source scripts/lib/pg-cluster.sh
+PG_TEST_DIR=$(mktemp -d /tmp/tillpoint-pg-tests.XXXXXX)
+trap 'pg_cluster_stop "$PG_TEST_DIR"; rm -rf "$PG_TEST_DIR"' EXIT
+pg_cluster_start "$PG_TEST_DIR" "${PG_TEST_PORT:-55432}"
+# The same tests, each server on a fresh database of its own there (crates/tillpoint-server/
+# src/testing.rs); the ones that start the binary on a data folder stay on SQLite.
+TILLPOINT_TEST_POSTGRES="$PG_CLUSTER_URL" \
+  cargo nextest run -p tillpoint-server -p tillpoint-system-tests --locked --no-fail-fast
+pg_cluster_stop "$PG_TEST_DIR"
+
 step "API contract: the real server against its own OpenAPI document, as every demo role (schemathesis)"
 # The server binary the tests above just built: building it alone would rebuild the crate
 # without the test features.
