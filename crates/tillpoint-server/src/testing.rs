@@ -54,8 +54,10 @@ pub async fn spawn_server_with(configure: impl FnOnce(&mut ServerConfig)) -> Tes
     let dir = tempfile::tempdir().expect("temporary folder");
     let clock = Clock::default();
     let mut config = ServerConfig::for_tests(dir.path());
-    config.database_url = test_database().await;
     configure(&mut config);
+    if config.database_url.is_none() {
+        config.database_url = test_database().await;
+    }
     let app = Application::build_with_clock(&config, clock.clone())
         .await
         .expect("the server starts");
@@ -238,6 +240,21 @@ impl TestServer {
             .await
             .expect("user created")
     }
+}
+
+/// A second instance of `first`'s server, as a load balancer would put beside it: its own
+/// address, folder and clock, and nothing shared but the database and the master key. Only
+/// when the suites run on PostgreSQL (`None` on SQLite, whose file one instance owns).
+pub async fn spawn_another_instance(first: &TestServer) -> Option<TestServer> {
+    let database = first.database_url.clone()?;
+    let master = first.data_dir.join(crate::config::MASTER_KEY_FILE);
+    Some(
+        spawn_server_with(move |config| {
+            config.database_url = Some(database);
+            config.master_key = crate::identity::master_key::MasterKeySource::File(master);
+        })
+        .await,
+    )
 }
 
 /// Names the PostgreSQL cluster the suites run against instead of SQLite: a superuser's

@@ -13,6 +13,7 @@ mod api_document;
 mod bad_input;
 mod device_proof;
 mod guessing_limits;
+mod instances;
 mod key_rotation;
 mod offline_grant;
 mod password_hashes;

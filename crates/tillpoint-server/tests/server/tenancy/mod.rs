@@ -13,6 +13,7 @@ mod devices;
 mod organisation_boundary;
 mod products;
 mod roles;
+mod row_level_security;
 mod settings;
 mod users;
 mod who_may_call;
