@@ -233,10 +233,9 @@ pub fn products_page(
     ))?;
     let org = tenant.org().to_string();
     let after = after.map(|id| id.to_string()).unwrap_or_default();
-    let products = stmt
-        .query_map((&org, after, limit), |row| read_product(conn, &org, row))?
-        .collect();
-    products
+
+    stmt.query_map((&org, after, limit), |row| read_product(conn, &org, row))?
+        .collect()
 }
 
 /// The product `id` of the tenant's organisation.

@@ -200,10 +200,9 @@ pub fn list(conn: &Connection, tenant: &Tenant) -> rusqlite::Result<Vec<DeviceSu
     let mut stmt = conn.prepare(&format!(
         "SELECT {DEVICE_COLUMNS} FROM devices WHERE org_id = ?1 ORDER BY last_seen DESC, id"
     ))?;
-    let devices = stmt
-        .query_map([tenant.org().to_string()], read_device)?
-        .collect();
-    devices
+
+    stmt.query_map([tenant.org().to_string()], read_device)?
+        .collect()
 }
 
 fn find(conn: &Connection, tenant: &Tenant, id: DeviceId) -> Result<DeviceSummary, AdminError> {

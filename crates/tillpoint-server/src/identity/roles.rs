@@ -116,8 +116,8 @@ fn permissions_of(conn: &Connection, role: RoleId) -> rusqlite::Result<Vec<Permi
     let mut stmt = conn.prepare_cached(
         "SELECT permission FROM role_permissions WHERE role_id = ?1 ORDER BY permission",
     )?;
-    let permissions = stmt
-        .query_map([role.to_string()], |r| r.get::<_, String>(0))?
+
+    stmt.query_map([role.to_string()], |r| r.get::<_, String>(0))?
         .map(|text| {
             let text = text?;
             Permission::parse(&text).map_err(|e| {
@@ -128,8 +128,7 @@ fn permissions_of(conn: &Connection, role: RoleId) -> rusqlite::Result<Vec<Permi
                 )
             })
         })
-        .collect();
-    permissions
+        .collect()
 }
 
 /// The roles of the tenant's organisation, standard ones first, then by name.
@@ -137,10 +136,9 @@ pub fn list(conn: &Connection, tenant: &Tenant) -> rusqlite::Result<Vec<RoleSumm
     let mut stmt = conn.prepare(
         "SELECT id, name, standard FROM roles WHERE org_id = ?1 ORDER BY standard DESC, name",
     )?;
-    let roles = stmt
-        .query_map([tenant.org().to_string()], |row| read_role(conn, row))?
-        .collect();
-    roles
+
+    stmt.query_map([tenant.org().to_string()], |row| read_role(conn, row))?
+        .collect()
 }
 
 /// The role `id` of the tenant's organisation.

@@ -286,11 +286,10 @@ pub fn list(conn: &Connection, tenant: &Tenant) -> rusqlite::Result<Vec<UserSumm
           WHERE u.org_id = ?1 ORDER BY u.username"
     );
     let mut stmt = conn.prepare(&sql)?;
-    let users = stmt
-        .query_map([tenant.org().to_string()], |row| read_user(conn, row))?
+
+    stmt.query_map([tenant.org().to_string()], |row| read_user(conn, row))?
         .map(|user| user.map(|u| UserSummary::from(&u)))
-        .collect();
-    users
+        .collect()
 }
 
 /// The user `id` of the tenant's organisation.

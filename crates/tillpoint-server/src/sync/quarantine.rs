@@ -82,8 +82,8 @@ pub fn list(conn: &Connection, tenant: &Tenant) -> rusqlite::Result<Vec<Quaranti
         "SELECT {COLUMNS} FROM sync_records WHERE org_id = ?1 AND status = 'quarantined'
           ORDER BY received_at, device_id, seq"
     ))?;
-    let records = stmt.query_map([tenant.org().to_string()], read)?.collect();
-    records
+
+    stmt.query_map([tenant.org().to_string()], read)?.collect()
 }
 
 fn find(conn: &Connection, tenant: &Tenant, id: Uuid) -> Result<QuarantinedRecord, AdminError> {
