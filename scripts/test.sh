@@ -33,8 +33,10 @@ trap 'pg_cluster_stop "$PG_TEST_DIR"; rm -rf "$PG_TEST_DIR"' EXIT
 pg_cluster_start "$PG_TEST_DIR" "${PG_TEST_PORT:-55432}"
 # The same tests, each server on a fresh database of its own there (crates/tillpoint-server/
 # src/testing.rs); the ones that start the binary on a data folder stay on SQLite.
+# Filtered from the whole workspace, so the build above is reused as it is.
 TILLPOINT_TEST_POSTGRES="$PG_CLUSTER_URL" \
-  cargo nextest run -p tillpoint-server -p tillpoint-system-tests --locked --no-fail-fast
+  cargo nextest run --workspace --locked --no-fail-fast \
+  -E 'package(tillpoint-server) | package(tillpoint-system-tests)'
 pg_cluster_stop "$PG_TEST_DIR"
 
 step "API contract: the real server against its own OpenAPI document, as every demo role (schemathesis)"

@@ -23,8 +23,11 @@ pg_cluster_start() {
     chmod 755 "$dir"
     if [ "$(id -u)" = 0 ]; then chown "${PG_CLUSTER_USER:-nobody}" "$dir"; fi
     pg_cluster_as_owner "'$PG_BIN/initdb' -D '$dir/data' -A trust -U postgres --locale=C.UTF-8 -E UTF8 >'$dir/initdb.log' 2>&1"
-    # fsync off: a test cluster that a crash would lose is thrown away anyway.
-    pg_cluster_as_owner "'$PG_BIN/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -o \"-k '$dir' -h 127.0.0.1 -p $port -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400\" start >/dev/null"
+    # Tests turn durability off (a test cluster a crash would lose is thrown away anyway);
+    # benchmarks keep it (PG_CLUSTER_DURABLE=1), as SQLite keeps synchronous=FULL.
+    local speed="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${PG_CLUSTER_DURABLE:-0}" = 1 ] && speed=""
+    pg_cluster_as_owner "'$PG_BIN/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -o \"-k '$dir' -h 127.0.0.1 -p $port $speed -c max_connections=400\" start >/dev/null"
     PG_CLUSTER_URL="postgres://postgres@127.0.0.1:$port/postgres"
     export PG_CLUSTER_URL
 }

@@ -23,7 +23,6 @@ use tillpoint_core::sales::{RefundInput, RefundLineInput};
 use tillpoint_core::{ErrorCode, LogLevel, ServerUrl, Till, TillConfig};
 use tillpoint_protocol::sales::TenderMethod;
 
-use crate::file_secrets::FileSecrets;
 
 /// Who the till is and where its server is.
 pub struct TillArgs {
@@ -48,19 +47,7 @@ const BROKEN: &[ErrorCode] = &[
 
 /// Opens the till in `args.data_dir`, with secrets beside the store.
 pub fn open_till(args: &TillArgs) -> anyhow::Result<Till> {
-    let secrets = FileSecrets::in_dir(&secrets_dir(&args.data_dir))?;
-    let config = TillConfig {
-        server_url: ServerUrl::parse(&args.server_url).context("the server URL")?,
-        data_dir: args.data_dir.clone(),
-        log_level: LogLevel::Warn,
-        source_file: None,
-        printer: None,
-    };
-    Ok(Till::open_with_secrets(config, Arc::new(secrets))?)
-}
-
-pub fn secrets_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("crash-secrets")
+    tillpoint_headless::open_till(&args.data_dir, &args.server_url)
 }
 
 fn say(line: &str) {

@@ -11,7 +11,6 @@
 
 pub mod campaign;
 pub mod checks;
-pub mod file_secrets;
 pub mod headless_till;
 pub mod runs;
 pub mod server_process;

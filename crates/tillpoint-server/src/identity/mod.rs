@@ -7,6 +7,7 @@ pub mod audit;
 pub mod devices;
 pub mod grants;
 pub mod keys;
+pub mod login_failures;
 pub mod master_key;
 pub mod organisations;
 pub mod password;

@@ -21,6 +21,7 @@ use tokio::sync::Semaphore;
 use super::audit::{self, AuditContext, AuditEvent};
 use super::devices::{self, DeviceStatus, KeyBinding};
 use super::grants;
+use super::login_failures::{self, Ended};
 use super::keys::{KeyRing, SigningKey};
 use super::password::{hash_password, needs_rehash, verify_dummy, verify_password};
 use super::refresh::{self, Rotation};
@@ -109,6 +110,39 @@ impl Identity {
         self.cutoffs.refresh(&self.db, self.clock.now()).await
     }
 
+    /// Begins an attempt under both keys in the database, which every instance shares (the
+    /// address first, as in memory), or the wait while either may not guess now.
+    async fn begin_shared(
+        &self,
+        account: &str,
+        address: &str,
+    ) -> Result<Result<SharedAttempt, std::time::Duration>, DbError> {
+        let (account, address, now) = (account.to_owned(), address.to_owned(), self.clock.now());
+        let keys = (account.clone(), address.clone());
+        let begun = self
+            .db
+            .call(move |conn| -> Result<_, DbError> {
+                let tx = conn.transaction()?;
+                let begun = login_failures::begin(
+                    &tx,
+                    &[(&keys.1, PER_ADDRESS), (&keys.0, PER_ACCOUNT)],
+                    now,
+                )?;
+                if begun.is_ok() {
+                    tx.commit()?;
+                }
+                Ok(begun)
+            })
+            .await?;
+        Ok(begun.map(|()| SharedAttempt {
+            db: self.db.clone(),
+            clock: self.clock.clone(),
+            account,
+            address,
+            ended: false,
+        }))
+    }
+
     pub async fn hashing_permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, SessionError> {
         tokio::time::timeout(HASH_QUEUE_TIMEOUT, self.hashing.acquire())
             .await
@@ -148,6 +182,10 @@ impl Identity {
             .begin(&address_key, started)
             .map_err(locked)?;
         let account = self.accounts.begin(&account_key, started).map_err(locked)?;
+        let shared = self
+            .begin_shared(&account_key, &address_key)
+            .await?
+            .map_err(locked)?;
         let _permit = self.hashing_permit().await?;
         let hash = user.password_hash;
         let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
@@ -157,10 +195,12 @@ impl Identity {
         if verified {
             account.succeeded(ended);
             drop(address);
+            shared.end(Ended::Succeeded { clears: true }).await?;
             Ok(())
         } else {
             account.failed(ended);
             address.failed(ended);
+            shared.end(Ended::Failed).await?;
             Err(SessionError::OwnPasswordIncorrect)
         }
     }
@@ -198,6 +238,11 @@ impl Identity {
             .begin(&address_key, started)
             .map_err(locked)?;
         let account = self.accounts.begin(&account_key, started).map_err(locked)?;
+        // And in the count every instance shares (and this one kept across a restart).
+        let shared = self
+            .begin_shared(&account_key, &address_key)
+            .await?
+            .map_err(locked)?;
 
         let _permit = self.hashing_permit().await?;
         let signer = self.keys.current_fresh().await;
@@ -212,13 +257,18 @@ impl Identity {
             Ok(response) => {
                 account.succeeded(ended);
                 drop(address);
+                shared.end(Ended::Succeeded { clears: true }).await?;
                 Ok(response)
             }
             Err((err, org)) => {
                 if !matches!(err, SessionError::InvalidCredentials) {
                     return Err(err);
                 }
-                let locks = [account.failed(ended), address.failed(ended)];
+                let locks = [
+                    account.failed(ended),
+                    address.failed(ended),
+                    shared.end(Ended::Failed).await?,
+                ];
                 if let Some(lockout) = locks.into_iter().flatten().max() {
                     let context = AuditContext {
                         org,
@@ -557,4 +607,69 @@ fn tokens_for(
             organisation_id: user.org_id,
         },
     })
+}
+
+/// An attempt begun in the shared count ([`login_failures`]): ended with
+/// [`SharedAttempt::end`], or, dropped on an error path, abandoned in the background so it
+/// stops holding its place.
+struct SharedAttempt {
+    db: Database,
+    clock: Clock,
+    account: String,
+    address: String,
+    ended: bool,
+}
+
+impl SharedAttempt {
+    /// Ends the attempt under both keys (an account's success clears it; an address's does
+    /// not); the longest lockout a failure starts.
+    async fn end(mut self, ended: Ended) -> Result<Option<std::time::Duration>, DbError> {
+        self.ended = true;
+        end_shared(&self.db, &self.account, &self.address, ended, self.clock.now()).await
+    }
+}
+
+impl Drop for SharedAttempt {
+    fn drop(&mut self) {
+        if self.ended {
+            return;
+        }
+        let (db, account, address, now) = (
+            self.db.clone(),
+            std::mem::take(&mut self.account),
+            std::mem::take(&mut self.address),
+            self.clock.now(),
+        );
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(err) = end_shared(&db, &account, &address, Ended::Abandoned, now).await {
+                    tracing::warn!(error = %err, "a sign-in attempt stays counted until it expires");
+                }
+            });
+        }
+    }
+}
+
+async fn end_shared(
+    db: &Database,
+    account: &str,
+    address: &str,
+    ended: Ended,
+    now: DateTime<Utc>,
+) -> Result<Option<std::time::Duration>, DbError> {
+    let (account, address) = (account.to_owned(), address.to_owned());
+    let address_ended = match ended {
+        Ended::Succeeded { .. } => Ended::Succeeded { clears: false },
+        other => other,
+    };
+    db.call(move |conn| -> Result<_, DbError> {
+        let tx = conn.transaction()?;
+        let locks = [
+            login_failures::end(&tx, &account, PER_ACCOUNT, ended, now)?,
+            login_failures::end(&tx, &address, PER_ADDRESS, address_ended, now)?,
+        ];
+        tx.commit()?;
+        Ok(locks.into_iter().flatten().max())
+    })
+    .await
 }

@@ -3,9 +3,10 @@
 //! Each key may fail [`Policy::free_failures`] times within [`WINDOW`]; the failure that
 //! reaches that count locks the key (the next attempt waits, right password or not) and every
 //! failure after it locks it again for a doubling time (30 s, 60 s, 2 min … up to 15 min). A
-//! success clears the account's count. State is kept in memory per server instance
-//! (documented in docs/decisions/identity.md): with several instances an attacker gets at
-//! most that many times the guesses, still bounded.
+//! success clears the account's count. This table, in memory, keeps the attempts in flight on
+//! this instance; every failure and lockout is also counted in the database
+//! ([`super::login_failures`]), which every instance sharing it reads, so several instances
+//! do not multiply an attacker's guesses.
 //!
 //! Memory is bounded without ever refusing a newcomer: sign-in checks the address before the
 //! account, so an address that is locked out adds no account keys (one address cannot spray
@@ -29,6 +30,19 @@ pub const MAX_ENTRIES: usize = 100_000;
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
     pub free_failures: u32,
+}
+
+impl Policy {
+    /// The lockout the `failures`-th failure in a window starts: none while free; the one
+    /// that reaches the limit locks, and each one after doubles the wait.
+    pub fn lockout_after(&self, failures: u32) -> Option<Duration> {
+        let over = failures.checked_sub(self.free_failures)?;
+        Some(
+            FIRST_LOCKOUT
+                .saturating_mul(1 << over.min(10))
+                .min(MAX_LOCKOUT),
+        )
+    }
 }
 
 pub const PER_ACCOUNT: Policy = Policy { free_failures: 5 };
@@ -195,11 +209,7 @@ impl Throttle {
                     entry.first_failure = now;
                 }
                 entry.failures += 1;
-                // The failure that reaches the limit locks; each one after doubles the wait.
-                let over = entry.failures.checked_sub(self.policy.free_failures)?;
-                let lockout = FIRST_LOCKOUT
-                    .saturating_mul(1 << over.min(10))
-                    .min(MAX_LOCKOUT);
+                let lockout = self.policy.lockout_after(entry.failures)?;
                 entry.locked_until = Some(now + lockout);
                 Some(lockout)
             }

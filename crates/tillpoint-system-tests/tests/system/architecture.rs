@@ -49,7 +49,22 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "tillpoint-crash",
-        &["tillpoint-core", "tillpoint-protocol", "tillpoint-sqlite"],
+        &[
+            "tillpoint-core",
+            "tillpoint-protocol",
+            "tillpoint-sqlite",
+            "tillpoint-headless",
+        ],
+    ),
+    ("tillpoint-headless", &["tillpoint-core"]),
+    (
+        "tillpoint-loadgen",
+        &[
+            "tillpoint-core",
+            "tillpoint-headless",
+            "tillpoint-protocol",
+            "tillpoint-server",
+        ],
     ),
     (
         "tillpoint-fuzz-targets",
@@ -76,6 +91,9 @@ const NEVER_LINKED: &[(&str, &[&str])] = &[
     ("tillpoint-receipt", &["tokio", "rusqlite", "reqwest"]),
     // It kills the server binary; linking the server would test something else.
     ("tillpoint-crash", &["tillpoint-server", "axum", "tauri"]),
+    // Secrets in files are for test tills only: the desktop never opens a till this way.
+    ("tillpoint-headless", &["tauri", "wry", "tillpoint-server"]),
+    ("tillpoint", &["tillpoint-headless"]),
     (
         "tillpoint-server",
         &["tauri", "wry", "tillpoint-core", "tillpoint-receipt"],

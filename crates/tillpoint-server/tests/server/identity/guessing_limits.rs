@@ -220,3 +220,47 @@ async fn one_address_spraying_made_up_names_cannot_block_another_addresss_genuin
         .unwrap();
     assert_eq!(genuine.status(), 200);
 }
+
+/// Wrong passwords for `username` on `server`, each answered 401.
+async fn wrong_guesses(server: &TestServer, username: &str, count: usize) {
+    for _ in 0..count {
+        let answer = login_attempt(server, username, "not-the-password", new_device()).await;
+        assert_eq!(answer.status(), 401);
+    }
+}
+
+#[tokio::test]
+async fn failures_counted_before_a_restart_still_count_after_it() {
+    let mut server = spawn_server().await;
+    let org = server.create_organisation("Shop").await;
+    server
+        .create_user(&org, "alice", "Cashier", "alice-password")
+        .await;
+    wrong_guesses(&server, "alice", 4).await;
+    server.restart().await;
+    // The fifth reaches the limit, whatever the restart forgot in memory.
+    wrong_guesses(&server, "alice", 1).await;
+    let locked = login_attempt(&server, "alice", "alice-password", new_device()).await;
+    assert_error(locked, 429, ErrorCode::RateLimited).await;
+}
+
+#[tokio::test]
+async fn guesses_spread_over_two_instances_are_counted_once() {
+    let server = spawn_server().await;
+    let Some(other) = tillpoint_server::testing::spawn_another_instance(&server).await else {
+        eprintln!("SQLite: one instance per database, nothing to check");
+        return;
+    };
+    let org = server.create_organisation("Shop").await;
+    server
+        .create_user(&org, "alice", "Cashier", "alice-password")
+        .await;
+    wrong_guesses(&server, "alice", 3).await;
+    wrong_guesses(&other, "alice", 2).await;
+    // Five in all: locked on both instances, even for the right password.
+    for instance in [&server, &other] {
+        let locked = login_attempt(instance, "alice", "alice-password", new_device()).await;
+        assert_error(locked, 429, ErrorCode::RateLimited).await;
+    }
+    assert_eq!(audit_count(&server, "login_locked_out").await, 1);
+}

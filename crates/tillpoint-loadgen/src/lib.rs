@@ -1,0 +1,235 @@
+//! `tillpoint-loadgen`: N simulated tills, each the real till core with its own store and
+//! device key, against one or more server instances. Each phase starts for every till at
+//! once:
+//!
+//! 1. sign in online and pull the catalog (the "many tills pull a large catalog" figure);
+//! 2. open the drawer, go offline under the grant and sell (no network);
+//! 3. come back online and push the backlog in batches (ingest rate, batch latencies);
+//! 4. pull what changed.
+//!
+//! Then a reconciliation read from the server's own database: sales made = sales on the
+//! server, money and stock equal, nothing quarantined, nothing left unsent. Results and how
+//! they were run: docs/benchmarks.md.
+
+pub mod latencies;
+pub mod org_settings;
+pub mod server_books;
+pub mod simulated_till;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context};
+
+use latencies::Latencies;
+use server_books::{Books, ServerBooks};
+use simulated_till::SimulatedTill;
+
+pub struct Options {
+    /// The instances; till `i` talks to `servers[i % len]`.
+    pub servers: Vec<String>,
+    /// The server's database, read for the reconciliation.
+    pub database_url: String,
+    pub tills: usize,
+    pub sales_per_till: u64,
+    pub batch: usize,
+    pub username: String,
+    pub password: String,
+    /// An administrator of the same organisation, to raise its offline limits first.
+    pub admin: Option<(String, String)>,
+    /// Where the tills' data folders go (each run in a fresh one).
+    pub work_dir: PathBuf,
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub tills: usize,
+    pub instances: usize,
+    pub catalog_pull: Latencies,
+    pub catalog_pull_wall: Duration,
+    pub checkout: Latencies,
+    pub selling_wall: Duration,
+    pub push_batches: Latencies,
+    pub push_wall: Duration,
+    pub pushed_records: u64,
+    pub pull: Latencies,
+    pub made_sales: u64,
+    pub made_total_minor: i64,
+    pub server: Books,
+    pub unsent: u64,
+}
+
+impl Report {
+    /// Whether the books reconcile: everything sold is on the server exactly once.
+    pub fn reconciles(&self) -> bool {
+        self.server.sales == self.made_sales as i64
+            && self.server.sales_total_minor == self.made_total_minor
+            && self.server.stock_moved_milli == -(self.made_sales as i64) * 1000
+            && self.server.quarantined == 0
+            && self.unsent == 0
+    }
+
+    pub fn ingest_per_sec(&self) -> f64 {
+        self.pushed_records as f64 / self.push_wall.as_secs_f64().max(1e-9)
+    }
+
+    pub fn print(&self) {
+        let secs = |d: Duration| d.as_secs_f64();
+        println!(
+            "tills {} on {} instance(s), {} sales each",
+            self.tills,
+            self.instances,
+            self.made_sales / self.tills.max(1) as u64
+        );
+        println!(
+            "catalog pull, all at once: wall {:.2} s; per till {}",
+            secs(self.catalog_pull_wall),
+            self.catalog_pull.summary()
+        );
+        println!(
+            "offline selling: {} sales in {:.2} s ({:.0} sales/s over all tills); checkout {}",
+            self.made_sales,
+            secs(self.selling_wall),
+            self.made_sales as f64 / secs(self.selling_wall).max(1e-9),
+            self.checkout.summary()
+        );
+        println!(
+            "push: {} records in {:.2} s = {:.0} records/s; per batch {}",
+            self.pushed_records,
+            secs(self.push_wall),
+            self.ingest_per_sec(),
+            self.push_batches.summary()
+        );
+        println!("pull after push: {}", self.pull.summary());
+        println!(
+            "reconciliation: made {} sales / {} minor; server +{} sales / +{} minor, stock {} milli, {} records, {} quarantined; {} unsent on tills: {}",
+            self.made_sales,
+            self.made_total_minor,
+            self.server.sales,
+            self.server.sales_total_minor,
+            self.server.stock_moved_milli,
+            self.server.records,
+            self.server.quarantined,
+            self.unsent,
+            if self.reconciles() { "OK" } else { "MISMATCH" }
+        );
+    }
+}
+
+/// Runs every till through every phase, each phase at once for all tills.
+pub async fn run(options: &Options) -> anyhow::Result<Report> {
+    ensure!(!options.servers.is_empty(), "name at least one server");
+    ensure!(options.tills >= 1, "at least one till");
+    if let Some((admin, password)) = &options.admin {
+        org_settings::raise_offline_limits(&options.servers[0], admin, password, 100_000_000_000)
+            .await?;
+    }
+    let books = {
+        let (url, user) = (options.database_url.clone(), options.username.clone());
+        tokio::task::spawn_blocking(move || ServerBooks::open(&url, &user)).await??
+    };
+    let books = std::sync::Arc::new(books);
+    let before = read_books(&books).await?;
+    std::fs::create_dir_all(&options.work_dir).context("the work folder")?;
+
+    // 1. Sign in and pull, all at once.
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..options.tills {
+        let dir = options.work_dir.join(format!("till-{i:03}"));
+        let server = options.servers[i % options.servers.len()].clone();
+        let (user, password) = (options.username.clone(), options.password.clone());
+        set.spawn(async move {
+            let prepared = SimulatedTill::prepare(dir, &server, &user, &password).await;
+            (i, prepared)
+        });
+    }
+    let mut tills: Vec<Option<SimulatedTill>> = (0..options.tills).map(|_| None).collect();
+    let mut catalog_pull = Latencies::default();
+    while let Some(joined) = set.join_next().await {
+        let (i, prepared) = joined?;
+        let (till, pulled) = prepared.with_context(|| format!("till {i}"))?;
+        catalog_pull.push(pulled);
+        tills[i] = Some(till);
+    }
+    let catalog_pull_wall = started.elapsed();
+    let mut tills: Vec<SimulatedTill> = tills.into_iter().map(|t| t.expect("prepared")).collect();
+
+    // 2. Offline selling, all at once.
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for (i, mut till) in tills.drain(..).enumerate() {
+        let count = options.sales_per_till;
+        set.spawn(async move {
+            let sold = till.sell(count, i as u64 * 1_000_003).await;
+            (i, till, sold)
+        });
+    }
+    let (mut back, mut checkout) = (Vec::new(), Latencies::default());
+    while let Some(joined) = set.join_next().await {
+        let (i, till, sold) = joined?;
+        checkout.extend(sold.with_context(|| format!("till {i} selling"))?);
+        back.push((i, till));
+    }
+    let selling_wall = started.elapsed();
+    back.sort_by_key(|(i, _)| *i);
+    let tills: Vec<std::sync::Arc<SimulatedTill>> = back
+        .into_iter()
+        .map(|(_, t)| std::sync::Arc::new(t))
+        .collect();
+
+    // 3. Push, all at once.
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for (i, till) in tills.iter().enumerate() {
+        let (till, batch) = (till.clone(), options.batch);
+        set.spawn(async move { (i, till.push(batch).await) });
+    }
+    let (mut push_batches, mut pushed_records) = (Latencies::default(), 0);
+    while let Some(joined) = set.join_next().await {
+        let (i, pushed) = joined?;
+        let (latencies, summary) = pushed.with_context(|| format!("till {i} pushing"))?;
+        push_batches.extend(latencies);
+        pushed_records += summary.accepted + summary.duplicate + summary.quarantined + summary.rejected;
+    }
+    let push_wall = started.elapsed();
+
+    // 4. Pull, all at once.
+    let mut set = tokio::task::JoinSet::new();
+    for (i, till) in tills.iter().enumerate() {
+        let till = till.clone();
+        set.spawn(async move { (i, till.pull().await) });
+    }
+    let mut pull = Latencies::default();
+    while let Some(joined) = set.join_next().await {
+        let (i, pulled) = joined?;
+        pull.push(pulled.with_context(|| format!("till {i} pulling"))?);
+    }
+
+    let after = read_books(&books).await?;
+    let mut unsent = 0;
+    for till in &tills {
+        unsent += till.unsynced()?;
+    }
+    Ok(Report {
+        tills: options.tills,
+        instances: options.servers.len(),
+        catalog_pull,
+        catalog_pull_wall,
+        checkout,
+        selling_wall,
+        push_batches,
+        push_wall,
+        pushed_records,
+        pull,
+        made_sales: tills.iter().map(|t| t.sales).sum(),
+        made_total_minor: tills.iter().map(|t| t.sales_total_minor).sum(),
+        server: after - before,
+        unsent,
+    })
+}
+
+async fn read_books(books: &std::sync::Arc<ServerBooks>) -> anyhow::Result<Books> {
+    let books = books.clone();
+    tokio::task::spawn_blocking(move || books.read()).await?
+}

@@ -1,0 +1,135 @@
+//! One simulated till: the real `tillpoint-core` till (what the desktop app runs, without a
+//! window), with its own data folder, store and device key, doing what a till at a busy
+//! counter does: sign in, pull the catalog, open the drawer, go offline under the grant, sell,
+//! then come back online to push and pull.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use tillpoint_core::sales::till_session::CountInput;
+use tillpoint_core::sales::{CheckoutInput, PaymentRequest};
+use tillpoint_core::sync::{PushOptions, PushSummary};
+use tillpoint_core::Till;
+use tillpoint_protocol::sales::TenderMethod;
+
+use crate::latencies::Latencies;
+
+pub struct SimulatedTill {
+    till: Till,
+    username: String,
+    password: String,
+    /// Products it sells from: active, in USD, sold by the unit.
+    products: Vec<String>,
+    pub sales: u64,
+    pub sales_total_minor: i64,
+}
+
+impl SimulatedTill {
+    /// Signs in online, pulls the catalog (returning how long that took), opens the drawer
+    /// and unlocks offline under the grant it was given.
+    pub async fn prepare(
+        data_dir: PathBuf,
+        server_url: &str,
+        username: &str,
+        password: &str,
+    ) -> anyhow::Result<(Self, Duration)> {
+        let till = tillpoint_headless::open_till(&data_dir, server_url)?;
+        till.sign_in(username, password).await.context("online sign-in")?;
+        let started = Instant::now();
+        till.pull_catalog(|_| {}).await.context("catalog pull")?;
+        let pulled = started.elapsed();
+        till.open_till(&[CountInput {
+            currency: "USD".into(),
+            tender: TenderMethod::Cash,
+            amount: "100.00".into(),
+        }])
+        .context("opening the drawer")?;
+        till.unlock_offline(username, password)
+            .await
+            .context("unlocking offline under the grant")?;
+        let products: Vec<String> = till.store().with_conn(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id FROM products WHERE active = 1 AND currency = 'USD' AND unit = 'each'
+                 ORDER BY id LIMIT 1000",
+            )?;
+            let ids = stmt.query_map((), |r| r.get(0))?;
+            ids.collect::<rusqlite::Result<Vec<String>>>()
+        })??;
+        if products.is_empty() {
+            bail!("the catalog has no USD products sold by the unit");
+        }
+        Ok((
+            Self {
+                till,
+                username: username.to_owned(),
+                password: password.to_owned(),
+                products,
+                sales: 0,
+                sales_total_minor: 0,
+            },
+            pulled,
+        ))
+    }
+
+    /// `count` sales of one unit each, paid exactly in cash; the time each checkout took.
+    pub async fn sell(&mut self, count: u64, seed: u64) -> anyhow::Result<Latencies> {
+        let mut latencies = Latencies::default();
+        for i in 0..count {
+            let product = &self.products[((seed + i) as usize * 7919) % self.products.len()];
+            let started = Instant::now();
+            self.till.cart_add(product, Some("1")).context("ringing up")?;
+            let total = self.till.pos_state()?.cart.total_minor;
+            let input = CheckoutInput {
+                payments: vec![PaymentRequest {
+                    method: TenderMethod::Cash,
+                    currency: "USD".into(),
+                    amount: format!("{}.{:02}", total / 100, total % 100),
+                    reference: None,
+                }],
+                change_currency: "USD".into(),
+            };
+            self.till.checkout(&input).await.context("checkout")?;
+            latencies.push(started.elapsed());
+            self.sales += 1;
+            self.sales_total_minor += total;
+        }
+        Ok(latencies)
+    }
+
+    /// Back online: signs in and pushes everything pending in batches of `batch` records;
+    /// the time between one answered batch and the next (each batch's round trip, the
+    /// server's ingest included).
+    pub async fn push(&self, batch: usize) -> anyhow::Result<(Latencies, PushSummary)> {
+        self.till
+            .sign_in(&self.username, &self.password)
+            .await
+            .context("online sign-in to push")?;
+        let mut latencies = Latencies::default();
+        let mut last = Instant::now();
+        let options = PushOptions {
+            batch_size: batch,
+            ..PushOptions::default()
+        };
+        let summary = self
+            .till
+            .push_outbox_with(options, |_| {
+                latencies.push(last.elapsed());
+                last = Instant::now();
+            })
+            .await
+            .context("push")?;
+        Ok((latencies, summary))
+    }
+
+    /// Pulls what changed since its last pull; how long that took.
+    pub async fn pull(&self) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        self.till.pull_catalog(|_| {}).await.context("pull")?;
+        Ok(started.elapsed())
+    }
+
+    pub fn unsynced(&self) -> anyhow::Result<u64> {
+        Ok(self.till.unsynced_count()?)
+    }
+}
