@@ -10,8 +10,7 @@
 //! status 2, which the driver counts as a failure, not a kill.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -20,9 +19,8 @@ use rand_chacha::ChaCha8Rng;
 use tillpoint_core::sales::till_session::CountInput;
 use tillpoint_core::sales::{CheckoutInput, PaymentRequest};
 use tillpoint_core::sales::{RefundInput, RefundLineInput};
-use tillpoint_core::{ErrorCode, LogLevel, ServerUrl, Till, TillConfig};
+use tillpoint_core::{ErrorCode, Till};
 use tillpoint_protocol::sales::TenderMethod;
-
 
 /// Who the till is and where its server is.
 pub struct TillArgs {

@@ -190,7 +190,8 @@ pub async fn run(options: &Options) -> anyhow::Result<Report> {
         let (i, pushed) = joined?;
         let (latencies, summary) = pushed.with_context(|| format!("till {i} pushing"))?;
         push_batches.extend(latencies);
-        pushed_records += summary.accepted + summary.duplicate + summary.quarantined + summary.rejected;
+        pushed_records +=
+            summary.accepted + summary.duplicate + summary.quarantined + summary.rejected;
     }
     let push_wall = started.elapsed();
 

@@ -23,7 +23,11 @@ pub async fn raise_offline_limits(
         .await
         .context("the server answers")?;
     if !login.status().is_success() {
-        bail!("signing in as {username}: {} {}", login.status(), login.text().await?);
+        bail!(
+            "signing in as {username}: {} {}",
+            login.status(),
+            login.text().await?
+        );
     }
     let token = login.json::<Value>().await?["access_token"]
         .as_str()
@@ -52,7 +56,11 @@ pub async fn raise_offline_limits(
         .send()
         .await?;
     if !put.status().is_success() {
-        bail!("changing the settings: {} {}", put.status(), put.text().await?);
+        bail!(
+            "changing the settings: {} {}",
+            put.status(),
+            put.text().await?
+        );
     }
     Ok(())
 }

@@ -35,7 +35,9 @@ impl SimulatedTill {
         password: &str,
     ) -> anyhow::Result<(Self, Duration)> {
         let till = tillpoint_headless::open_till(&data_dir, server_url)?;
-        till.sign_in(username, password).await.context("online sign-in")?;
+        till.sign_in(username, password)
+            .await
+            .context("online sign-in")?;
         let started = Instant::now();
         till.pull_catalog(|_| {}).await.context("catalog pull")?;
         let pulled = started.elapsed();
@@ -78,7 +80,9 @@ impl SimulatedTill {
         for i in 0..count {
             let product = &self.products[((seed + i) as usize * 7919) % self.products.len()];
             let started = Instant::now();
-            self.till.cart_add(product, Some("1")).context("ringing up")?;
+            self.till
+                .cart_add(product, Some("1"))
+                .context("ringing up")?;
             let total = self.till.pos_state()?.cart.total_minor;
             let input = CheckoutInput {
                 payments: vec![PaymentRequest {

@@ -21,7 +21,9 @@ pub enum Ended {
     Failed,
     /// Clears an account's failures; an address keeps its count (one right password does
     /// not excuse an address's other guesses).
-    Succeeded { clears: bool },
+    Succeeded {
+        clears: bool,
+    },
     /// Neither: the attempt stopped before a password was judged.
     Abandoned,
 }

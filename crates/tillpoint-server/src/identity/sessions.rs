@@ -21,8 +21,8 @@ use tokio::sync::Semaphore;
 use super::audit::{self, AuditContext, AuditEvent};
 use super::devices::{self, DeviceStatus, KeyBinding};
 use super::grants;
-use super::login_failures::{self, Ended};
 use super::keys::{KeyRing, SigningKey};
+use super::login_failures::{self, Ended};
 use super::password::{hash_password, needs_rehash, verify_dummy, verify_password};
 use super::refresh::{self, Rotation};
 use super::settings::{self, OrgSettings};
@@ -625,7 +625,14 @@ impl SharedAttempt {
     /// not); the longest lockout a failure starts.
     async fn end(mut self, ended: Ended) -> Result<Option<std::time::Duration>, DbError> {
         self.ended = true;
-        end_shared(&self.db, &self.account, &self.address, ended, self.clock.now()).await
+        end_shared(
+            &self.db,
+            &self.account,
+            &self.address,
+            ended,
+            self.clock.now(),
+        )
+        .await
     }
 }
 

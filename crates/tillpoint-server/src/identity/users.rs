@@ -325,11 +325,14 @@ pub fn create(
     let tenant = admin.tenant();
     let role = roles::find(&tx, tenant, account.role_id)?.ok_or_else(no_such_role)?;
     admin.may_grant(&role.permissions)?;
-    let taken: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1)",
-        [&account.username],
-        |r| r.get(0),
-    )?;
+    // In any organisation: usernames are unique server-wide, as sign-in finds them by name.
+    let taken: bool = tx.across_organisations(|tx| {
+        tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1)",
+            [&account.username],
+            |r| r.get(0),
+        )
+    })?;
     if taken {
         return Err(AdminError::Conflict(format!(
             "the username {} is taken; choose another",

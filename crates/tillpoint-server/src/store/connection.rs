@@ -57,6 +57,25 @@ impl<'c> Connection<'c> {
         }
     }
 
+    /// Runs `work` seeing every organisation's rows, for the few checks that are server-wide
+    /// by nature (a username is unique across organisations). On PostgreSQL it widens the
+    /// row-level security scope for `work` alone; SQLite has no such scope.
+    pub fn across_organisations<T>(
+        &self,
+        work: impl FnOnce(&Self) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        match self.engine {
+            Engine::Sqlite(_) => work(self),
+            Engine::Postgres(s) => {
+                let scope = s.scope();
+                s.set_scope(super::postgres::ALL_ORGANISATIONS)?;
+                let outcome = work(self);
+                s.set_scope(&scope)?;
+                outcome
+            }
+        }
+    }
+
     /// The newest migration applied to this database (both engines keep `schema_migrations`).
     pub fn schema_version(&self) -> rusqlite::Result<u32> {
         match self.engine {

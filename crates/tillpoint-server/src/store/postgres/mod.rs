@@ -66,12 +66,27 @@ impl Session {
         }
         self.lost_conflict.set(false);
         if *self.scope.borrow() != scope {
-            self.query(
-                "SELECT set_config(?1, ?2, false)",
-                &[&SCOPE_SETTING, &scope],
-            )?;
-            *self.scope.borrow_mut() = scope.to_owned();
+            self.set_scope(scope)?;
         }
+        Ok(())
+    }
+
+    /// The organisation scope row-level security applies now.
+    pub fn scope(&self) -> String {
+        self.scope.borrow().clone()
+    }
+
+    /// Sets the scope for what follows (inside a transaction too: the setting is the
+    /// session's, so it outlives neither a rollback nor a commit unexpectedly). When it
+    /// cannot be set, the remembered scope is forgotten, so the next unit of work sets it
+    /// again.
+    pub fn set_scope(&self, scope: &str) -> rusqlite::Result<()> {
+        self.scope.borrow_mut().clear();
+        self.query(
+            "SELECT set_config(?1, ?2, false)",
+            &[&SCOPE_SETTING, &scope],
+        )?;
+        *self.scope.borrow_mut() = scope.to_owned();
         Ok(())
     }
 
