@@ -20,8 +20,14 @@ products=${5:-100000}
 batch=${6:-100}
 [ "$engine" = sqlite ] && [ "$instances" != 1 ] && { echo "loadgen: SQLite serves one instance" >&2; exit 2; }
 
-cargo build --release --locked -q -p tillpoint-server -p tillpoint-loadgen
-target="${CARGO_TARGET_DIR:-target}/release"
+# LOADGEN_PROFILE=debug for a quick check of the script itself; figures come from release.
+profile=${LOADGEN_PROFILE:-release}
+if [ "$profile" = release ]; then
+  cargo build --release --locked -q -p tillpoint-server -p tillpoint-loadgen
+else
+  cargo build --locked -q -p tillpoint-server -p tillpoint-loadgen
+fi
+target="${CARGO_TARGET_DIR:-target}/$profile"
 
 work=$(mktemp -d /tmp/tillpoint-loadgen.XXXXXX)
 chmod 755 "$work"
