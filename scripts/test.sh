@@ -36,7 +36,7 @@ pg_cluster_start "$PG_TEST_DIR" "${PG_TEST_PORT:-55432}"
 # Filtered from the whole workspace, so the build above is reused as it is.
 TILLPOINT_TEST_POSTGRES="$PG_CLUSTER_URL" \
   cargo nextest run --workspace --locked --no-fail-fast \
-  -E 'package(tillpoint-server) | package(tillpoint-system-tests)'
+  -E 'package(tillpoint-server) | package(tillpoint-system-tests) | package(tillpoint-loadgen)'
 pg_cluster_stop "$PG_TEST_DIR"
 
 step "API contract: the real server against its own OpenAPI document, as every demo role (schemathesis)"

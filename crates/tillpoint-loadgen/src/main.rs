@@ -46,9 +46,16 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let database = match tillpoint_server::store::DatabaseUrl::parse(&cli.database_url) {
+        Ok(url) => url,
+        Err(err) => {
+            eprintln!("tillpoint-loadgen: --database-url: {err}");
+            return ExitCode::from(2);
+        }
+    };
     let options = tillpoint_loadgen::Options {
         servers: cli.servers,
-        database_url: cli.database_url,
+        database,
         tills: cli.tills,
         sales_per_till: cli.sales_per_till,
         batch: cli.batch,

@@ -34,9 +34,8 @@ pub struct ServerBooks {
 
 impl ServerBooks {
     /// The books of the organisation `username` belongs to.
-    pub fn open(url: &str, username: &str) -> anyhow::Result<Self> {
-        let url = DatabaseUrl::parse(url).map_err(anyhow::Error::msg)?;
-        let db = Database::connect(&url, 2).context("the server's database")?;
+    pub fn open(url: &DatabaseUrl, username: &str) -> anyhow::Result<Self> {
+        let db = Database::connect(url, 2).context("the server's database")?;
         let name = username.to_owned();
         let org = db
             .call_blocking(|conn| -> Result<String, DbError> {

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use tillpoint_core::sales::till_session::CountInput;
 use tillpoint_core::sales::{CheckoutInput, PaymentRequest};
-use tillpoint_core::sync::{PushOptions, PushSummary};
+use tillpoint_core::sign_in::session::SignInError;
+use tillpoint_core::sync::{PushOptions, SyncError};
 use tillpoint_core::Till;
 use tillpoint_protocol::sales::TenderMethod;
 
@@ -21,6 +22,8 @@ pub struct SimulatedTill {
     password: String,
     /// Products it sells from: active, in USD, sold by the unit.
     products: Vec<String>,
+    /// Sign-ins tried again (see `sign_in_patiently`).
+    pub sign_in_retries: u64,
     pub sales: u64,
     pub sales_total_minor: i64,
 }
@@ -35,7 +38,8 @@ impl SimulatedTill {
         password: &str,
     ) -> anyhow::Result<(Self, Duration)> {
         let till = tillpoint_headless::open_till(&data_dir, server_url)?;
-        till.sign_in(username, password)
+        let mut sign_in_retries = 0;
+        sign_in_patiently(&till, username, password, &mut sign_in_retries)
             .await
             .context("online sign-in")?;
         let started = Instant::now();
@@ -67,6 +71,7 @@ impl SimulatedTill {
                 username: username.to_owned(),
                 password: password.to_owned(),
                 products,
+                sign_in_retries,
                 sales: 0,
                 sales_total_minor: 0,
             },
@@ -101,29 +106,54 @@ impl SimulatedTill {
         Ok(latencies)
     }
 
-    /// Back online: signs in and pushes everything pending in batches of `batch` records;
-    /// the time between one answered batch and the next (each batch's round trip, the
-    /// server's ingest included).
-    pub async fn push(&self, batch: usize) -> anyhow::Result<(Latencies, PushSummary)> {
-        self.till
-            .sign_in(&self.username, &self.password)
-            .await
-            .context("online sign-in to push")?;
+    /// Back online: signs in, as the cashier does before the backlog can go up.
+    pub async fn sign_back_in(&mut self) -> anyhow::Result<()> {
+        sign_in_patiently(
+            &self.till,
+            &self.username,
+            &self.password,
+            &mut self.sign_in_retries,
+        )
+        .await
+        .context("online sign-in to push")
+    }
+
+    /// Pushes everything pending in batches of `batch` records, trying again after a second
+    /// when the server is unreachable or answers 5xx (as the till's sync loop does; the
+    /// records stay pending meanwhile): the time between one answered batch and the next
+    /// (each batch's round trip, the server's ingest included), the records the server
+    /// answered for, and how many times it tried again.
+    pub async fn push(&self, batch: usize) -> anyhow::Result<(Latencies, u64, u64)> {
+        const MOST_RETRIES: u64 = 120;
         let mut latencies = Latencies::default();
-        let mut last = Instant::now();
-        let options = PushOptions {
-            batch_size: batch,
-            ..PushOptions::default()
-        };
-        let summary = self
-            .till
-            .push_outbox_with(options, |_| {
-                latencies.push(last.elapsed());
-                last = Instant::now();
-            })
-            .await
-            .context("push")?;
-        Ok((latencies, summary))
+        let (mut answered, mut retries) = (0, 0);
+        loop {
+            let mut last = Instant::now();
+            let options = PushOptions {
+                batch_size: batch,
+                ..PushOptions::default()
+            };
+            let mut answered_now = 0;
+            let pushed = self
+                .till
+                .push_outbox_with(options, |progress| {
+                    latencies.push(last.elapsed());
+                    last = Instant::now();
+                    answered_now = progress.answered;
+                })
+                .await;
+            answered += answered_now;
+            match pushed {
+                Ok(_) => return Ok((latencies, answered, retries)),
+                Err(SyncError::ServerUnreachable | SyncError::Server(_))
+                    if retries < MOST_RETRIES =>
+                {
+                    retries += 1;
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(err) => return Err(anyhow::Error::from(err).context("push")),
+            }
+        }
     }
 
     /// Pulls what changed since its last pull; how long that took.
@@ -135,5 +165,36 @@ impl SimulatedTill {
 
     pub fn unsynced(&self) -> anyhow::Result<u64> {
         Ok(self.till.unsynced_count()?)
+    }
+}
+
+/// Signs in online; when the server says to wait (its sign-in throttle counts attempts per
+/// client address, and every simulated till shares one; or it is busy hashing) or does not
+/// answer in time (a hundred tills on two cores), waits and tries again, as a cashier would.
+/// Counts the retries in `retries`.
+async fn sign_in_patiently(
+    till: &Till,
+    username: &str,
+    password: &str,
+    retries: &mut u64,
+) -> anyhow::Result<()> {
+    const MOST_RETRIES: u64 = 120;
+    loop {
+        let wait_secs = match till.sign_in(username, password).await {
+            Ok(_) => return Ok(()),
+            Err(
+                SignInError::RateLimited { retry_after_secs }
+                | SignInError::Unavailable { retry_after_secs },
+            ) => retry_after_secs,
+            Err(SignInError::ServerUnreachable) => 1,
+            Err(err) => return Err(err.into()),
+        };
+        *retries += 1;
+        if *retries > MOST_RETRIES {
+            bail!("still refused after {MOST_RETRIES} tries");
+        }
+        // Spread the retries so a crowd does not come back at the same instant.
+        let spread = u64::from(uuid::Uuid::now_v7().as_fields().1) % 500;
+        tokio::time::sleep(Duration::from_millis(wait_secs * 1000 + spread)).await;
     }
 }

@@ -39,6 +39,9 @@ pub enum SignInError {
     WrongCredentials,
     #[error("too many attempts; try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// 503: busy signing others in, or its database is down for a moment.
+    #[error("the server cannot sign anyone in just now; try again in {retry_after_secs} s")]
+    Unavailable { retry_after_secs: u64 },
     #[error("this till has been revoked by an administrator; it cannot sign anyone in")]
     DeviceRevoked,
     #[error("this till belongs to another organisation; it must be set up again to change")]
@@ -94,7 +97,8 @@ impl SignInError {
         match self {
             Self::ServerUnreachable => ErrorCode::ServerUnreachable,
             Self::WrongCredentials => ErrorCode::WrongCredentials,
-            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            // Both mean "wait and try again".
+            Self::RateLimited { .. } | Self::Unavailable { .. } => ErrorCode::RateLimited,
             Self::DeviceRevoked => ErrorCode::DeviceRevoked,
             Self::OtherOrganisation => ErrorCode::OtherOrganisation,
             Self::Server(_) => ErrorCode::ServerError,
@@ -852,6 +856,9 @@ async fn read_answer<T: serde::de::DeserializeOwned>(
             retry_after_secs: retry_after,
         },
         403 => SignInError::DeviceRevoked,
+        503 => SignInError::Unavailable {
+            retry_after_secs: retry_after,
+        },
         _ => SignInError::Server(message),
     })
 }

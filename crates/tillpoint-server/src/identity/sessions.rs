@@ -39,8 +39,10 @@ pub const CONCURRENT_HASHES: usize = 4;
 pub const MAX_USERNAME_LEN: usize = 128;
 pub const MAX_PASSWORD_LEN: usize = 1024;
 pub const MAX_REFRESH_TOKEN_LEN: usize = 256;
-/// How long a sign-in waits for a hashing slot before the server says it is busy.
-pub const HASH_QUEUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a sign-in waits for a hashing slot before the server says it is busy: well
+/// inside the till's 5 s request timeout, so a till hears "busy, try again" rather than
+/// giving the server up as unreachable.
+pub const HASH_QUEUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {

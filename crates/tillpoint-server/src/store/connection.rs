@@ -95,6 +95,37 @@ impl<'c> Connection<'c> {
         }
     }
 
+    /// Inserts a row now or a little later, with others like it: on PostgreSQL the row is
+    /// held in a transaction and sent in a multi-row `INSERT` before the next statement or at
+    /// the commit (`postgres::write_behind`, for `INSERT … VALUES (…)` with an optional tail
+    /// that binds nothing); on SQLite, in-process, it is written at once. A held row that the
+    /// database refuses fails a later call; [`Connection::take_held_write_failure`] then says
+    /// so, as that call is not the one to blame.
+    pub fn hold(&self, sql: &str, params: impl Params) -> rusqlite::Result<()> {
+        match self.engine {
+            Engine::Sqlite(conn) => {
+                params.with_refs(|p| conn.prepare_cached(sql)?.execute(p).map(drop))
+            }
+            Engine::Postgres(s) => params.with_refs(|p| s.hold(sql, p)),
+        }
+    }
+
+    /// Turns holding off (each [`Connection::hold`] then writes at once) or back on, for
+    /// the rest of this unit of work.
+    pub fn set_holding(&self, on: bool) {
+        if let Engine::Postgres(s) = self.engine {
+            s.set_holding(on);
+        }
+    }
+
+    /// Whether writing held rows failed since this was last asked.
+    pub fn take_held_write_failure(&self) -> bool {
+        match self.engine {
+            Engine::Sqlite(_) => false,
+            Engine::Postgres(s) => s.take_held_write_failure(),
+        }
+    }
+
     /// Runs statements separated by `;` that take no parameters.
     pub fn execute_batch(&self, sql: &str) -> rusqlite::Result<()> {
         match self.engine {
@@ -156,6 +187,29 @@ impl<'c> Connection<'c> {
             }
             Engine::Postgres(s) => {
                 s.begin()?;
+                TxGuard::Postgres(s)
+            }
+        };
+        Ok(Transaction {
+            conn: *self,
+            guard: Some(guard),
+        })
+    }
+}
+
+impl<'c> Connection<'c> {
+    /// A transaction that only reads, all of it from one snapshot of what was committed when
+    /// it began (SQLite: at its first read). It waits for no writer: on PostgreSQL it takes
+    /// no organisation lock (a pull is not held up by the pushes queued for its
+    /// organisation). Only for reading: on PostgreSQL a write through it fails.
+    pub fn read_snapshot(&self) -> rusqlite::Result<Transaction<'c>> {
+        let guard = match self.engine {
+            Engine::Sqlite(conn) => TxGuard::Sqlite(rusqlite::Transaction::new_unchecked(
+                conn,
+                TransactionBehavior::Deferred,
+            )?),
+            Engine::Postgres(s) => {
+                s.begin_read()?;
                 TxGuard::Postgres(s)
             }
         };

@@ -117,8 +117,9 @@ pub fn pull(
 ) -> Result<PullPage, PullError> {
     let org = tenant.org();
     let org_text = org.to_string();
-    // One read transaction: the counter, the list and the records are one snapshot.
-    let tx = conn.transaction()?;
+    // One read transaction: the counter, the list and the records are one snapshot. Numbers
+    // are handed out in commit order, so every number up to the counter it shows is there.
+    let tx = conn.read_snapshot()?;
     let current: i64 = tx
         .query_row(
             "SELECT version FROM sync_counters WHERE org_id = ?1",

@@ -30,6 +30,7 @@
 
 mod applying;
 mod batch;
+mod books;
 #[cfg(test)]
 mod fixtures;
 mod judging;
@@ -52,6 +53,7 @@ use tillpoint_protocol::sync::{
 use tillpoint_protocol::{DeviceId, OrgId};
 
 pub(super) use applying::apply;
+pub(super) use books::BatchBooks;
 pub(crate) use judging::{read_head, rejudge, Head};
 use judging::{Judge, Verdict, CONFLICTING_COPY};
 pub use judging::{CHAIN_TIME_TOLERANCE_SECS, CLOCK_TOLERANCE_SECS, MEASURED_CLOCK_TOLERANCE_SECS};
@@ -138,37 +140,77 @@ pub fn push(
 /// stored, in one `BEGIN IMMEDIATE` transaction. `finish` runs in that transaction after the
 /// last record, with the answers and the device's revocation time (only ever set for
 /// [`Channel::Import`]). The caller bounds the batch's size.
+///
+/// When the books refuse an accepted record (a constraint, a value out of range:
+/// [`refused_by_the_books`]), the transaction is rolled back, so nothing of that record stays
+/// half-applied, and the batch is ingested again from the start with it set aside: stored
+/// quarantined with [`NOT_APPLICABLE`] instead of applied. One bad record is never answered
+/// with a retryable 5xx that its till would resend for ever. The batch's rows go out
+/// together ([`Connection::hold`]), so a refusal may surface after the record that caused
+/// it: then the batch runs again with every row written at once, which names the record. A
+/// batch that applies cleanly (every genuine one) pays nothing for this; a failure of the
+/// database itself stays an error.
 pub(crate) fn ingest(
     conn: &mut Connection,
     pusher: &Pusher,
     request: &PushRequest,
     channel: Channel,
-    finish: impl FnOnce(&Transaction<'_>, &PushResponse, Option<DateTime<Utc>>) -> rusqlite::Result<()>,
-) -> Result<PushResponse, PushError> {
-    ingest_setting_aside(conn, pusher, request, channel, finish, &HashSet::new())
-}
-
-/// [`ingest`], with the records in `set_aside` — accepted by judging, refused by the books
-/// when applied — stored quarantined with [`NOT_APPLICABLE`] instead of applied. When the
-/// books refuse a record (a constraint, a value out of range: [`refused_by_the_books`]), the
-/// transaction is rolled back, so nothing of that record stays half-applied, and the batch is
-/// ingested again from the start with it set aside: one bad record is never answered with a
-/// retryable 5xx that its till would resend for ever. A batch that applies cleanly (every
-/// genuine one) pays nothing for this; a failure of the database itself stays an error.
-fn ingest_setting_aside(
-    conn: &mut Connection,
-    pusher: &Pusher,
-    request: &PushRequest,
-    channel: Channel,
-    finish: impl FnOnce(&Transaction<'_>, &PushResponse, Option<DateTime<Utc>>) -> rusqlite::Result<()>,
-    set_aside: &HashSet<uuid::Uuid>,
+    finish: impl Fn(&Transaction<'_>, &PushResponse, Option<DateTime<Utc>>) -> rusqlite::Result<()>,
 ) -> Result<PushResponse, PushError> {
     if request.records.is_empty() {
         return Err(PushError::Empty);
     }
+    let mut set_aside = HashSet::new();
+    loop {
+        match ingest_once(conn, pusher, request, channel, &finish, &set_aside) {
+            Ok(response) => return Ok(response),
+            Err(Again::SettingAside(id)) => {
+                set_aside.insert(id);
+            }
+            Err(Again::OneRowAtATime) => conn.set_holding(false),
+            Err(Again::No(err)) => return Err(err),
+        }
+    }
+}
+
+/// Why [`ingest_once`] stopped short.
+enum Again {
+    /// The books refused this accepted record: run the batch again with it set aside.
+    SettingAside(uuid::Uuid),
+    /// The books refused a held row, which names no record: run again writing each at once.
+    OneRowAtATime,
+    No(PushError),
+}
+
+impl From<PushError> for Again {
+    fn from(err: PushError) -> Self {
+        Again::No(err)
+    }
+}
+
+/// `err`, which a statement of `tx` met: a refusal of rows held earlier is not that
+/// statement's.
+fn blame(tx: &Connection, err: rusqlite::Error) -> Again {
+    if tx.take_held_write_failure() && refused_by_the_books(&err) {
+        Again::OneRowAtATime
+    } else {
+        Again::No(err.into())
+    }
+}
+
+fn ingest_once(
+    conn: &mut Connection,
+    pusher: &Pusher,
+    request: &PushRequest,
+    channel: Channel,
+    finish: &impl Fn(&Transaction<'_>, &PushResponse, Option<DateTime<Utc>>) -> rusqlite::Result<()>,
+    set_aside: &HashSet<uuid::Uuid>,
+) -> Result<PushResponse, Again> {
     let org = pusher.tenant.org();
     let device = request.device_id;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(PushError::from)?;
     let batch = match batch::check_batch(&tx, org, request, channel) {
         Ok(batch) => batch,
         Err(reason) => {
@@ -177,14 +219,16 @@ fn ingest_setting_aside(
             if channel == Channel::Import {
                 detail["via"] = json!("import");
             }
-            audit::record(&tx, &context, AuditEvent::PushRefused, detail, pusher.now)?;
-            tx.commit()?;
-            return Err(PushError::Refused(reason));
+            audit::record(&tx, &context, AuditEvent::PushRefused, detail, pusher.now)
+                .map_err(PushError::from)?;
+            tx.commit().map_err(PushError::from)?;
+            return Err(PushError::Refused(reason).into());
         }
     };
     let revoked_at = batch.revoked_at;
-
-    let mut judge = Judge::new(&tx, org, device, revoked_at)?;
+    let records: Vec<&JournalRecord> = batch.records.iter().collect();
+    let mut judge =
+        Judge::new(&tx, org, device, revoked_at, &records).map_err(|e| blame(&tx, e))?;
     let mut results = Vec::with_capacity(batch.records.len());
     let handed_in = HandedIn {
         pusher,
@@ -192,43 +236,56 @@ fn ingest_setting_aside(
     };
     for record in batch.records {
         let content_hash = record.expected_hash();
-        let (outcome, reason) = match judge.record(record, &content_hash)? {
+        let verdict = judge
+            .record(record, &content_hash)
+            .map_err(|e| blame(&tx, e))?;
+        let mut keep = |reason: Option<&str>| {
+            store(
+                &tx,
+                &mut judge.books,
+                &handed_in,
+                record,
+                &content_hash,
+                reason,
+            )
+            .map_err(|e| blame(&tx, e))
+        };
+        let (outcome, reason) = match verdict {
             Verdict::Duplicate(reason) => (Outcome::Duplicate, reason),
             Verdict::Rejected(reason) => (Outcome::Rejected, Some(reason)),
             Verdict::ConflictingCopy => {
-                audit_conflict(&tx, pusher, device, record)?;
-                store(
-                    &tx,
-                    &handed_in,
-                    record,
-                    &content_hash,
-                    Some(CONFLICTING_COPY),
-                )?;
+                audit_conflict(&tx, pusher, device, record).map_err(|e| blame(&tx, e))?;
+                keep(Some(CONFLICTING_COPY))?;
                 (Outcome::Quarantined, Some(CONFLICTING_COPY.to_owned()))
             }
             Verdict::Quarantined(reason) => {
-                store(&tx, &handed_in, record, &content_hash, Some(&reason))?;
+                keep(Some(&reason))?;
                 (Outcome::Quarantined, Some(reason))
             }
             Verdict::Accepted(_) if set_aside.contains(&record.id) => {
-                store(&tx, &handed_in, record, &content_hash, Some(NOT_APPLICABLE))?;
+                keep(Some(NOT_APPLICABLE))?;
                 (Outcome::Quarantined, Some(NOT_APPLICABLE.to_owned()))
             }
             Verdict::Accepted(payload) => {
-                let stored = store(&tx, &handed_in, record, &content_hash, None)?;
-                match apply(&tx, org, &stored, record, &payload, pusher.now) {
+                let stored = keep(None)?;
+                match apply(
+                    &tx,
+                    &mut judge.books,
+                    org,
+                    &stored,
+                    record,
+                    &payload,
+                    pusher.now,
+                ) {
                     Ok(()) => (Outcome::Accepted, None),
+                    Err(err) if tx.take_held_write_failure() => {
+                        return Err(blame_held(err));
+                    }
                     Err(err) if refused_by_the_books(&err) => {
                         tracing::warn!(record = %record.id, error = %err, "an accepted record cannot be applied; quarantining it");
-                        drop(judge);
-                        drop(tx);
-                        let mut set_aside = set_aside.clone();
-                        set_aside.insert(record.id);
-                        return ingest_setting_aside(
-                            conn, pusher, request, channel, finish, &set_aside,
-                        );
+                        return Err(Again::SettingAside(record.id));
                     }
-                    Err(err) => return Err(err.into()),
+                    Err(err) => return Err(PushError::from(err).into()),
                 }
             }
         };
@@ -239,14 +296,30 @@ fn ingest_setting_aside(
             reason,
         });
     }
-    if let Some(head) = judge.moved_head() {
-        save_chain(&tx, org, device, head, pusher.now)?;
-    }
-    drop(judge);
     let response = PushResponse { results };
-    finish(&tx, &response, revoked_at)?;
-    tx.commit()?;
+    let wrote = (|| {
+        judge.books.write(&tx)?;
+        if let Some(head) = judge.moved_head() {
+            save_chain(&tx, org, device, head, pusher.now)?;
+        }
+        finish(&tx, &response, revoked_at)
+    })();
+    wrote.map_err(|e| blame(&tx, e))?;
+    drop(judge);
+    // The commit writes what is still held: a refusal there is a held row's too.
+    if let Err(err) = tx.commit() {
+        return Err(blame_held(err));
+    }
     Ok(response)
+}
+
+/// A refusal met while writing held rows, which names no record.
+fn blame_held(err: rusqlite::Error) -> Again {
+    if refused_by_the_books(&err) {
+        Again::OneRowAtATime
+    } else {
+        Again::No(err.into())
+    }
 }
 
 /// The reason a record judged acceptable is quarantined with when the books refuse it.
@@ -287,6 +360,7 @@ struct HandedIn<'a> {
 /// server's id for this copy.
 fn store(
     tx: &Transaction<'_>,
+    books: &mut BatchBooks,
     handed_in: &HandedIn<'_>,
     record: &JournalRecord,
     content_hash: &str,
@@ -294,39 +368,48 @@ fn store(
 ) -> rusqlite::Result<String> {
     let pusher = handed_in.pusher;
     let id = uuid::Uuid::now_v7().to_string();
-    tx.prepare_cached(
+    let status = if reason.is_some() {
+        "quarantined"
+    } else {
+        "accepted"
+    };
+    tx.hold(
         "INSERT INTO sync_records (id, org_id, record_id, kind, creator_id, device_id, seq,
              created_at, grant_jti, prev_hash, hash, payload, content_hash, received_at,
              status, reason, pushed_by, pushed_via)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-    )?
-    .execute(rusqlite::params![
-        id,
-        pusher.tenant.org().to_string(),
-        record.id.to_string(),
-        record.kind.as_str(),
-        record.creator_id.to_string(),
-        record.device_id.to_string(),
-        record.seq as i64,
-        record.created_at,
-        record.grant_jti,
-        record.prev_hash,
-        record.hash,
-        record.payload,
-        content_hash,
-        time_text(pusher.now),
-        if reason.is_some() {
-            "quarantined"
-        } else {
-            "accepted"
-        },
-        reason,
-        pusher.tenant.actor().to_string(),
-        match handed_in.via {
-            Channel::Push => "push",
-            Channel::Import => "import",
-        },
-    ])?;
+        rusqlite::params![
+            id,
+            pusher.tenant.org().to_string(),
+            record.id.to_string(),
+            record.kind.as_str(),
+            record.creator_id.to_string(),
+            record.device_id.to_string(),
+            record.seq as i64,
+            record.created_at,
+            record.grant_jti,
+            record.prev_hash,
+            record.hash,
+            record.payload,
+            content_hash,
+            time_text(pusher.now),
+            status,
+            reason,
+            pusher.tenant.actor().to_string(),
+            match handed_in.via {
+                Channel::Push => "push",
+                Channel::Import => "import",
+            },
+        ],
+    )?;
+    books.stored(
+        &record.id.to_string(),
+        (
+            content_hash.to_owned(),
+            status.to_owned(),
+            reason.map(str::to_owned),
+        ),
+    );
     Ok(id)
 }
 

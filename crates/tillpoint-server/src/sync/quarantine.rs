@@ -16,7 +16,7 @@ use serde_json::json;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind};
 use uuid::Uuid;
 
-use super::push::{apply, parse_payload, refused_by_the_books, rejudge};
+use super::push::{apply, parse_payload, refused_by_the_books, rejudge, BatchBooks};
 use crate::identity::admin::{AdminError, Administrator};
 use crate::identity::audit::AuditEvent;
 use crate::identity::time_text;
@@ -173,14 +173,19 @@ pub fn settle(
             // What the books refuse (a clash with a row held, a value out of range) is the
             // record's, not the database's: retrying would never help, so it is a conflict
             // to void, not a 503 (the transaction is dropped: nothing of it stays applied).
+            // Written at once, not held: a refusal must be this record's, seen here.
+            tx.set_holding(false);
+            let mut books = BatchBooks::read(&tx, tenant.org(), &[&record])?;
             apply(
                 &tx,
+                &mut books,
                 tenant.org(),
                 &id.to_string(),
                 &record,
                 &payload,
                 admin.now(),
             )
+            .and_then(|()| books.write(&tx))
             .map_err(|err| {
                 if refused_by_the_books(&err) {
                     tracing::warn!(record = %id, error = %err, "a released record cannot be applied");

@@ -12,8 +12,10 @@ use rusqlite::types::ToSql;
 pub mod migrate;
 pub mod placeholders;
 pub mod values;
+pub mod write_behind;
 
 use values::Param;
+use write_behind::{Held, Shape};
 
 /// The organisation setting the row-level security policies read
 /// (`migrations/server/postgres/`): one organisation's id, or `*` for work that spans them.
@@ -31,6 +33,13 @@ pub struct Session {
     in_transaction: Cell<bool>,
     holds_lock: Cell<bool>,
     lost_conflict: Cell<bool>,
+    /// Inserts held back until the next statement or the commit ([`write_behind`]).
+    held: RefCell<Held>,
+    /// Whether [`Session::hold`] may hold rows (off: each goes out at once).
+    holding: Cell<bool>,
+    /// Whether sending held rows failed since last asked: the failure surfaced at a later
+    /// statement, which is not the one to blame.
+    held_write_failed: Cell<bool>,
 }
 
 impl Session {
@@ -42,6 +51,9 @@ impl Session {
             in_transaction: Cell::new(false),
             holds_lock: Cell::new(false),
             lost_conflict: Cell::new(false),
+            held: RefCell::new(Held::default()),
+            holding: Cell::new(true),
+            held_write_failed: Cell::new(false),
         }
     }
 
@@ -65,6 +77,8 @@ impl Session {
             self.rollback()?;
         }
         self.lost_conflict.set(false);
+        self.held_write_failed.set(false);
+        self.holding.set(true);
         if *self.scope.borrow() != scope {
             self.set_scope(scope)?;
         }
@@ -115,6 +129,11 @@ impl Session {
     }
 
     pub fn execute(&self, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Result<usize> {
+        self.send_held()?;
+        self.execute_now(sql, params)
+    }
+
+    fn execute_now(&self, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Result<usize> {
         let statement = self.statement(sql)?;
         let values = Self::bind(params)?;
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
@@ -127,6 +146,7 @@ impl Session {
     }
 
     pub fn query(&self, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Result<Vec<postgres::Row>> {
+        self.send_held()?;
         let statement = self.statement(sql)?;
         let values = Self::bind(params)?;
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
@@ -137,7 +157,52 @@ impl Session {
     }
 
     pub fn execute_batch(&self, sql: &str) -> rusqlite::Result<()> {
+        self.send_held()?;
         self.client().batch_execute(sql).map_err(|e| self.error(e))
+    }
+
+    /// Runs the insert `sql` later, together with others like it ([`write_behind`]): before
+    /// the next statement of this session, or at the commit. Outside a transaction, when
+    /// holding is off, or for a statement that cannot be held, it runs now.
+    pub fn hold(&self, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Result<()> {
+        let shape = Shape::of(sql).filter(|_| self.holding.get() && self.in_transaction.get());
+        let Some(shape) = shape else {
+            return self.execute(sql, params).map(drop);
+        };
+        if params.len() != shape.width() {
+            return Err(rusqlite::Error::InvalidParameterCount(
+                params.len(),
+                shape.width(),
+            ));
+        }
+        let row = Self::bind(params)?.into_iter().map(|p| p.0).collect();
+        self.held.borrow_mut().push(shape, row);
+        Ok(())
+    }
+
+    /// Whether held rows may be held (on at the start of every unit of work).
+    pub fn set_holding(&self, on: bool) {
+        self.holding.set(on);
+    }
+
+    /// Whether sending held rows failed since this was last asked.
+    pub fn take_held_write_failure(&self) -> bool {
+        self.held_write_failed.replace(false)
+    }
+
+    fn send_held(&self) -> rusqlite::Result<()> {
+        if self.held.borrow().is_empty() {
+            return Ok(());
+        }
+        let statements = self.held.borrow_mut().take();
+        for (sql, values) in statements {
+            let refs: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
+            if let Err(err) = self.execute_now(&sql, &refs) {
+                self.held_write_failed.set(true);
+                return Err(err);
+            }
+        }
+        Ok(())
     }
 
     /// Opens a SERIALIZABLE transaction. Work for one organisation first queues behind that
@@ -157,7 +222,17 @@ impl Session {
         self.execute_batch("BEGIN ISOLATION LEVEL SERIALIZABLE")
     }
 
+    /// Opens a read-only transaction on one snapshot, which queues behind no writer.
+    pub fn begin_read(&self) -> rusqlite::Result<()> {
+        self.in_transaction.set(true);
+        self.execute_batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    }
+
     pub fn commit(&self) -> rusqlite::Result<()> {
+        if let Err(err) = self.send_held() {
+            self.rollback()?;
+            return Err(err);
+        }
         self.in_transaction.set(false);
         let committed = self.execute_batch("COMMIT");
         self.release_lock()?;
@@ -165,6 +240,7 @@ impl Session {
     }
 
     pub fn rollback(&self) -> rusqlite::Result<()> {
+        self.held.borrow_mut().clear();
         self.in_transaction.set(false);
         let rolled_back = self.execute_batch("ROLLBACK");
         self.release_lock()?;

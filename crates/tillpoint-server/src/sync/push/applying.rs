@@ -4,27 +4,31 @@
 //! (or that a manager released from quarantine, `super::super::quarantine`) and writes its
 //! business rows in the caller's transaction: the sale or refund, its lines and payments,
 //! its stock movements and the levels they add up to (each level change noted for pull by
-//! the database's triggers, migration 0007), the grant's running total, and the exceptions
-//! a manager should look at (stock below zero, a price off the list). Whether the record may
+//! the database's triggers, migration 0007, when `BatchBooks` writes them), the grant's
+//! running total, and the exceptions a manager should look at (stock below zero, a price off
+//! the list). Whether the record may
 //! count was decided before it got here; what it changes is decided only here, so a pushed
 //! record and a released one change the books alike.
 
 use crate::store::Connection;
 use chrono::{DateTime, Utc};
-use rusqlite::OptionalExtension;
 use serde_json::json;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind};
 use tillpoint_protocol::OrgId;
 
+use super::books::BatchBooks;
 use super::Payload;
 use crate::identity::time_text;
 
 /// Applies an accepted (or released) record: a sale or refund becomes the server's sale, its
 /// lines, payments and stock movements, and counts against its grant; selling below zero and
 /// a price off the list are recorded as exceptions for a manager, never refused. Till
-/// openings and closings are kept as records only.
+/// openings and closings are kept as records only. Rows go out through
+/// [`Connection::hold`]; levels and running totals are kept in `books` until
+/// [`BatchBooks::write`].
 pub(crate) fn apply(
     tx: &Connection,
+    books: &mut BatchBooks,
     org: OrgId,
     stored_id: &str,
     record: &JournalRecord,
@@ -41,40 +45,40 @@ pub(crate) fn apply(
     } else {
         "sale"
     };
-    tx.prepare_cached(
+    tx.hold(
         "INSERT INTO sales (org_id, id, sync_record_id, kind, device_id, creator_id, receipt_no,
              till_session_id, location_id, currency, subtotal_minor, discount_minor, total_minor,
              refund_of, approver_id, grant_jti, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-    )?
-    .execute(rusqlite::params![
-        org_text,
-        sale_id,
-        stored_id,
-        kind,
-        record.device_id.to_string(),
-        record.creator_id.to_string(),
-        sale.receipt_no,
-        sale.till_session_id.to_string(),
-        sale.location_id.map(|l| l.to_string()),
-        sale.currency.as_str(),
-        sale.subtotal_minor,
-        sale.discount_minor,
-        sale.total_minor,
-        sale.refund_of.map(|s| s.to_string()),
-        sale.approver_id.map(|a| a.to_string()),
-        record.grant_jti,
-        record.created_at,
-    ])?;
+        rusqlite::params![
+            org_text,
+            sale_id,
+            stored_id,
+            kind,
+            record.device_id.to_string(),
+            record.creator_id.to_string(),
+            sale.receipt_no,
+            sale.till_session_id.to_string(),
+            sale.location_id.map(|l| l.to_string()),
+            sale.currency.as_str(),
+            sale.subtotal_minor,
+            sale.discount_minor,
+            sale.total_minor,
+            sale.refund_of.map(|s| s.to_string()),
+            sale.approver_id.map(|a| a.to_string()),
+            record.grant_jti,
+            record.created_at,
+        ],
+    )?;
+    books.sale_applied(&sale_id, &sale.receipt_no, &record.device_id.to_string());
     let location = sale.location_id.map(|l| l.to_string());
     for line in &sale.lines {
         let product = line.product_id.to_string();
-        tx.prepare_cached(
+        tx.hold(
             "INSERT INTO sale_lines (org_id, sale_id, line_no, product_id, sku, name, quantity_milli,
                  unit_price_minor, list_price_minor, discount_minor, total_minor, vat_minor)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )?
-        .execute(rusqlite::params![
+            rusqlite::params![
             org_text,
             sale_id,
             line.line_no,
@@ -87,15 +91,16 @@ pub(crate) fn apply(
             line.line_discount_minor + line.cart_discount_minor,
             line.total_minor,
             line.vat_minor,
-        ])?;
+            ],
+        )?;
         let moved = tillpoint_protocol::stock::line_movement_milli(record.kind, line);
         if let Some(moved) = moved.filter(|m| *m != 0) {
-            tx.prepare_cached(
+            tx.hold(
                 "INSERT INTO stock_movements (org_id, product_id, location_id, quantity_milli, sale_id, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute((&org_text, &product, &location, moved, &sale_id, &record.created_at))?;
-            let on_hand = move_level(tx, &org_text, &product, &location, moved)?;
+                (&org_text, &product, &location, moved, &sale_id, &record.created_at),
+            )?;
+            let on_hand = books.move_level(tx, &product, location.as_deref(), moved)?;
             if moved < 0 && on_hand < 0 {
                 exception(
                     tx,
@@ -119,11 +124,10 @@ pub(crate) fn apply(
         }
     }
     for (n, payment) in sale.payments.iter().enumerate() {
-        tx.prepare_cached(
+        tx.hold(
             "INSERT INTO sale_payments (org_id, sale_id, n, method, currency, amount_minor, value_minor, reference)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(rusqlite::params![
+            rusqlite::params![
             org_text,
             sale_id,
             n as i64,
@@ -132,48 +136,14 @@ pub(crate) fn apply(
             payment.amount_minor,
             payment.value_minor,
             payment.reference,
-        ])?;
+            ],
+        )?;
     }
     if let Some(jti) = &record.grant_jti {
-        let used: Option<i64> = tx
-            .prepare_cached(
-                "SELECT total_minor FROM grant_usage WHERE org_id = ?1 AND grant_jti = ?2 AND currency = ?3",
-            )?
-            .query_row((&org_text, jti, sale.currency.as_str()), |r| r.get(0))
-            .optional()?;
         let amount = i64::try_from(sale.total_minor.unsigned_abs()).unwrap_or(i64::MAX);
-        tx.prepare_cached(
-            "INSERT INTO grant_usage (org_id, grant_jti, currency, total_minor) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (org_id, grant_jti, currency) DO UPDATE SET total_minor = excluded.total_minor",
-        )?
-        .execute((&org_text, jti, sale.currency.as_str(), used.unwrap_or(0).saturating_add(amount)))?;
+        books.add_grant_use(tx, jti, sale.currency.as_str(), amount)?;
     }
     Ok(())
-}
-
-/// Moves a product's level at a location by `moved` and returns the new level. The sum
-/// saturates at the ends of `i64` rather than overflow: a level pushed there by records a
-/// manager should look at must not stop genuine sales and refunds of that product from
-/// being applied.
-fn move_level(
-    tx: &Connection,
-    org: &str,
-    product: &str,
-    location: &Option<String>,
-    moved: i64,
-) -> rusqlite::Result<i64> {
-    tx.prepare_cached(
-        "INSERT INTO stock_levels (org_id, product_id, location_id, on_hand_milli)
-         VALUES (?1, ?2, COALESCE(?3, ''), ?4)
-         ON CONFLICT (org_id, product_id, location_id) DO UPDATE SET on_hand_milli =
-            CASE WHEN ?4 > 0 AND stock_levels.on_hand_milli > ?5 - ?4 THEN ?5
-                 WHEN ?4 < 0 AND stock_levels.on_hand_milli < ?6 - ?4 THEN ?6
-                 ELSE stock_levels.on_hand_milli + ?4 END
-         RETURNING on_hand_milli",
-    )?
-    .query_row((org, product, location, moved, i64::MAX, i64::MIN), |r| {
-        r.get(0)
-    })
 }
 
 fn exception(
@@ -184,12 +154,11 @@ fn exception(
     detail: serde_json::Value,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
-    tx.prepare_cached(
+    tx.hold(
         "INSERT INTO sync_exceptions (org_id, sync_record_id, kind, detail, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute((org, stored_id, kind, detail.to_string(), time_text(now)))?;
-    Ok(())
+        (org, stored_id, kind, detail.to_string(), time_text(now)),
+    )
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ use tillpoint_protocol::sale_checks;
 use tillpoint_protocol::sales::SalePayload;
 use tillpoint_protocol::{DeviceId, OrgId, Permission, UserId};
 
+use super::books::BatchBooks;
 use super::signed_in::SignIns;
 use super::{parse_payload, refundable, Payload};
 use crate::identity::{devices, time_text, users};
@@ -106,16 +107,22 @@ pub(super) struct Judge<'a> {
     /// Each creator's sign-ins on this device, for the records made online.
     sign_ins: HashMap<UserId, SignIns>,
     grants: HashMap<String, Option<Grant>>,
+    /// What the batch's records meet in the books, kept up to date as they are stored and
+    /// applied.
+    pub(super) books: BatchBooks,
 }
 
 impl<'a> Judge<'a> {
+    /// The judge of `records`, a batch from `device`.
     pub(super) fn new(
         conn: &'a Connection,
         org: OrgId,
         device: DeviceId,
         revoked_at: Option<DateTime<Utc>>,
+        records: &[&JournalRecord],
     ) -> rusqlite::Result<Self> {
         let head = read_head(conn, org, device)?;
+        let books = BatchBooks::read(conn, org, records)?;
         let clock_offset = devices::clock_offset(conn, org, device)?;
         Ok(Self {
             conn,
@@ -129,6 +136,7 @@ impl<'a> Judge<'a> {
             disabled: HashMap::new(),
             sign_ins: HashMap::new(),
             grants: HashMap::new(),
+            books,
         })
     }
 
@@ -147,15 +155,7 @@ impl<'a> Judge<'a> {
         // security event, kept apart and never an overwrite. Copies are compared by what
         // their contents hash to, not by the hash they claim: an edited record keeps its
         // claimed hash, and the genuine one arriving later must not pass as its duplicate.
-        let held: Vec<(String, String, Option<String>)> = self
-            .conn
-            .prepare_cached(
-                "SELECT content_hash, status, reason FROM sync_records WHERE org_id = ?1 AND record_id = ?2",
-            )?
-            .query_map((self.org.to_string(), record.id.to_string()), |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect::<Result<_, _>>()?;
+        let held = self.books.copies_of(&record.id.to_string());
         if let Some((_, status, reason)) = held.iter().find(|(hash, _, _)| hash == content_hash) {
             let reason = match status.as_str() {
                 "quarantined" => reason.clone(),
@@ -476,7 +476,7 @@ impl<'a> Judge<'a> {
         {
             return Ok(Some(reason));
         }
-        let (conn, org) = (self.conn, self.org);
+        let conn = self.conn;
         let Some(sale) = sale else { return Ok(None) };
         let Some(Some(grant)) = self.grants.get(jti) else {
             return Ok(None);
@@ -502,7 +502,7 @@ impl<'a> Judge<'a> {
                 sale.discount_minor, limits.max_discount
             )));
         }
-        let used = grant_used(conn, org, jti, currency.as_str())?;
+        let used = self.books.grant_used(conn, jti, currency.as_str())?;
         if i128::from(used) + i128::from(amount) > i128::from(limits.max_offline_total) {
             return Ok(Some(format!(
                 "over the grant's offline total: {used} already + {amount} > {} ({currency} minor units)",
@@ -518,22 +518,9 @@ impl<'a> Judge<'a> {
         record: &JournalRecord,
         sale: &SalePayload,
     ) -> rusqlite::Result<Option<String>> {
-        let org = self.org.to_string();
-        let by_id: Option<String> = self
-            .conn
-            .prepare_cached("SELECT device_id FROM sales WHERE org_id = ?1 AND id = ?2")?
-            .query_row((&org, sale.sale_id.to_string()), |r| r.get(0))
-            .optional()?;
-        let clash = match by_id {
-            Some(device) => Some(device),
-            None => self
-                .conn
-                .prepare_cached(
-                    "SELECT device_id FROM sales WHERE org_id = ?1 AND receipt_no = ?2 LIMIT 1",
-                )?
-                .query_row((&org, &sale.receipt_no), |r| r.get(0))
-                .optional()?,
-        };
+        let clash = self
+            .books
+            .sale_clash(&sale.sale_id.to_string(), &sale.receipt_no);
         Ok(clash.map(|device| {
             if device == record.device_id.to_string() {
                 format!(
@@ -596,16 +583,6 @@ impl<'a> Judge<'a> {
     }
 }
 
-/// What has been sold offline under grant `jti` in `currency`, by the records applied.
-fn grant_used(conn: &Connection, org: OrgId, jti: &str, currency: &str) -> rusqlite::Result<i64> {
-    conn.prepare_cached(
-        "SELECT total_minor FROM grant_usage WHERE org_id = ?1 AND grant_jti = ?2 AND currency = ?3",
-    )?
-    .query_row((org.to_string(), jti, currency), |r| r.get(0))
-    .optional()
-    .map(|t| t.unwrap_or(0))
-}
-
 /// The checks a manager's release re-runs on a stored record, and what each still finds
 /// (empty: all pass now). Everything judging can decide again from what the server holds: the
 /// record's own hash, its link (and time) to the stored record before it, the device's
@@ -656,7 +633,7 @@ pub(crate) fn rejudge(
     if let Some(reason) = foreign_receipt_number(record, &payload) {
         failing.push(reason);
     }
-    let mut judge = Judge::new(conn, org, record.device_id, None)?;
+    let mut judge = Judge::new(conn, org, record.device_id, None, &[record])?;
     if let Some(reason) = judge.checks(record, created_at, &payload)? {
         failing.push(reason);
     }
