@@ -66,13 +66,18 @@ pub async fn launch(env: &[(&str, String)]) -> DesktopApp {
         panic!("cannot start tauri-driver ({e}); install it with scripts/setup.sh")
     });
 
+    // tauri-driver listens on `port` and starts WebKitWebDriver on `native_port`; a session
+    // asked for before the latter listens fails with "connection refused" (seen on a busy
+    // 2-core machine), so both must be up.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "tauri-driver did not open port {port}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    for (listener, what) in [(port, "tauri-driver"), (native_port, "WebKitWebDriver")] {
+        while TcpStream::connect(("127.0.0.1", listener)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "{what} did not open port {listener}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     let mut capabilities = serde_json::Map::new();

@@ -150,50 +150,47 @@ fn matching_paren(text: &str) -> Option<usize> {
 /// none unnumbered.
 fn placeholders(tuple: &str) -> Option<usize> {
     let mut seen = Vec::new();
-    let mut chars = tuple.chars().peekable();
-    let mut quote = None;
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '?') => {
-                let mut digits = String::new();
-                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                    digits.push(*d);
-                    chars.next();
-                }
-                seen.push(digits.parse::<usize>().ok().filter(|n| *n > 0)?);
-            }
-            _ => {}
+    let mut numbered = true;
+    map_placeholders(tuple, |n| {
+        match n {
+            Some(n) if n > 0 => seen.push(n),
+            _ => numbered = false,
         }
-    }
-    let width = seen.iter().copied().max()?;
+        String::new()
+    });
+    let width = seen.iter().copied().max().filter(|_| numbered)?;
     (1..=width).all(|n| seen.contains(&n)).then_some(width)
 }
 
 /// `tuple` with every `?n` outside quotes turned into `?(n + offset)`.
 fn renumbered(tuple: &str, offset: usize) -> String {
-    let mut out = String::with_capacity(tuple.len() + 8);
-    let mut chars = tuple.chars().peekable();
+    map_placeholders(tuple, |n| {
+        format!("?{}", n.expect("checked by Shape::of") + offset)
+    })
+}
+
+/// `text` with each placeholder outside quotes replaced by what `each` makes of its number
+/// (`None`: a bare `?`, or one too large to read).
+fn map_placeholders(text: &str, mut each: impl FnMut(Option<usize>) -> String) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars().peekable();
     let mut quote = None;
     while let Some(c) = chars.next() {
-        out.push(c);
         match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
             (None, '?') => {
                 let mut digits = String::new();
                 while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
                     digits.push(*d);
                     chars.next();
                 }
-                let n: usize = digits.parse().expect("checked by Shape::of");
-                out.push_str(&(n + offset).to_string());
+                out.push_str(&each(digits.parse().ok()));
+                continue;
             }
+            (Some(q), c) if c == q => quote = None,
+            (None, '\'' | '"') => quote = Some(c),
             _ => {}
         }
+        out.push(c);
     }
     out
 }
