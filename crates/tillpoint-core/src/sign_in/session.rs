@@ -862,3 +862,52 @@ async fn read_answer<T: serde::de::DeserializeOwned>(
         _ => SignInError::Server(message),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{header, StatusCode};
+    use axum::routing::get;
+
+    use super::{read_answer, SignInError};
+
+    /// What `read_answer` makes of the server answering `status` with `Retry-After: 7`.
+    async fn answered(status: StatusCode) -> SignInError {
+        let app = axum::Router::new().route(
+            "/",
+            get(move || async move {
+                (
+                    status,
+                    [(header::RETRY_AFTER, "7")],
+                    r#"{"error":{"code":"internal","message":"the server says no"}}"#,
+                )
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let response = reqwest::get(format!("http://{addr}/")).await.unwrap();
+        read_answer::<serde_json::Value>(response)
+            .await
+            .expect_err("not a success")
+    }
+
+    #[tokio::test]
+    async fn a_busy_server_says_wait_as_a_locked_account_does_and_each_says_how_long() {
+        assert!(matches!(
+            answered(StatusCode::SERVICE_UNAVAILABLE).await,
+            SignInError::Unavailable {
+                retry_after_secs: 7
+            }
+        ));
+        assert!(matches!(
+            answered(StatusCode::TOO_MANY_REQUESTS).await,
+            SignInError::RateLimited {
+                retry_after_secs: 7
+            }
+        ));
+        assert!(matches!(
+            answered(StatusCode::INTERNAL_SERVER_ERROR).await,
+            SignInError::Server(message) if message == "the server says no"
+        ));
+    }
+}

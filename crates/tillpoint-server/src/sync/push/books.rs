@@ -14,7 +14,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::store::Connection;
 use rusqlite::OptionalExtension;
-use tillpoint_protocol::journal::{JournalRecord, RecordKind};
+use tillpoint_protocol::journal::JournalRecord;
 use tillpoint_protocol::OrgId;
 
 use super::{parse_payload, Payload};
@@ -22,7 +22,7 @@ use super::{parse_payload, Payload};
 /// A copy of a record the server holds: what its contents hash to, its status and reason.
 pub(crate) type HeldCopy = (String, String, Option<String>);
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct BatchBooks {
     org: String,
     /// Every copy held of the batch's records, by record id.
@@ -40,6 +40,8 @@ pub(crate) struct BatchBooks {
     /// The products and grants whose rows were read: one missing stands at zero.
     products_read: HashSet<String>,
     grants_read: HashSet<String>,
+    /// The batch's payloads by (seq, hash), until judging takes them.
+    payloads: HashMap<(u64, String), Result<Payload, String>>,
 }
 
 /// Values per query of the reads below: lists are padded to a power of two (repeating their
@@ -61,11 +63,10 @@ impl BatchBooks {
         let (mut sale_ids, mut receipts, mut products, mut grants) =
             (Vec::new(), Vec::new(), HashSet::new(), HashSet::new());
         for record in records {
-            if !matches!(record.kind, RecordKind::Sale | RecordKind::Refund) {
-                continue;
-            }
-            // Unreadable payloads are judged (and rejected) later; nothing to read for them.
-            if let Ok(Payload::Sale(sale)) = parse_payload(record.kind, &record.payload) {
+            // Read once, here: judging takes each back ([`BatchBooks::take_payload`]) and
+            // rejects an unreadable one, for which there is nothing to read.
+            let payload = parse_payload(record.kind, &record.payload);
+            if let Ok(Payload::Sale(sale)) = &payload {
                 sale_ids.push(sale.sale_id.to_string());
                 receipts.push(sale.receipt_no.clone());
                 products.extend(sale.lines.iter().map(|l| l.product_id.to_string()));
@@ -73,6 +74,9 @@ impl BatchBooks {
                     grants.insert(jti.clone());
                 }
             }
+            books
+                .payloads
+                .insert((record.seq, record.hash.clone()), payload);
         }
         books.read_rows(
             conn,
@@ -156,6 +160,16 @@ impl BatchBooks {
                 .collect::<rusqlite::Result<Vec<()>>>()?;
         }
         Ok(())
+    }
+
+    /// The payload of `record` as [`BatchBooks::read`] read it; `None` once taken or for a
+    /// record it was not given. Records are told apart by seq and hash: the batch checks
+    /// found every hash to be its record's own, so one key is one content.
+    pub(crate) fn take_payload(
+        &mut self,
+        record: &JournalRecord,
+    ) -> Option<Result<Payload, String>> {
+        self.payloads.remove(&(record.seq, record.hash.clone()))
     }
 
     /// The copies held of record `id`.

@@ -179,7 +179,11 @@ impl<'a> Judge<'a> {
                 return Ok(Verdict::Rejected(reason));
             }
         };
-        let payload = match parse_payload(record.kind, &record.payload) {
+        let payload = self
+            .books
+            .take_payload(record)
+            .unwrap_or_else(|| parse_payload(record.kind, &record.payload));
+        let payload = match payload {
             Ok(payload) => payload,
             Err(reason) => return Ok(Verdict::Rejected(reason)),
         };
