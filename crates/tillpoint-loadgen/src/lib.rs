@@ -73,6 +73,7 @@ impl Report {
         self.server.sales == self.made_sales as i64
             && self.server.sales_total_minor == self.made_total_minor
             && self.server.stock_moved_milli == -(self.made_sales as i64) * 1000
+            && self.server.on_hand_milli == self.server.stock_moved_milli
             && self.server.quarantined == 0
             && self.unsent == 0
     }
@@ -115,12 +116,13 @@ impl Report {
         );
         println!("pull after push: {}", self.pull.summary());
         println!(
-            "reconciliation: made {} sales / {} minor; server +{} sales / +{} minor, stock {} milli, {} records, {} quarantined; {} unsent on tills: {}",
+            "reconciliation: made {} sales / {} minor; server +{} sales / +{} minor, stock moved {} milli, levels moved {} milli, {} records, {} quarantined; {} unsent on tills: {}",
             self.made_sales,
             self.made_total_minor,
             self.server.sales,
             self.server.sales_total_minor,
             self.server.stock_moved_milli,
+            self.server.on_hand_milli,
             self.server.records,
             self.server.quarantined,
             self.unsent,

@@ -10,6 +10,9 @@ pub struct Books {
     pub sales_total_minor: i64,
     /// Stock moved by sales and refunds, in thousandths.
     pub stock_moved_milli: i64,
+    /// The sum of every stock level: it moves by exactly what was moved when no push's
+    /// addition to a level was lost to another's.
+    pub on_hand_milli: i64,
     pub quarantined: i64,
     pub records: i64,
 }
@@ -21,6 +24,7 @@ impl std::ops::Sub for Books {
             sales: self.sales - before.sales,
             sales_total_minor: self.sales_total_minor - before.sales_total_minor,
             stock_moved_milli: self.stock_moved_milli - before.stock_moved_milli,
+            on_hand_milli: self.on_hand_milli - before.on_hand_milli,
             quarantined: self.quarantined - before.quarantined,
             records: self.records - before.records,
         }
@@ -58,6 +62,8 @@ impl ServerBooks {
                           WHERE org_id = ?1 AND kind = 'sale'),
                         (SELECT COALESCE(SUM(quantity_milli), 0) FROM stock_movements
                           WHERE org_id = ?1 AND sale_id IS NOT NULL),
+                        (SELECT COALESCE(SUM(on_hand_milli), 0) FROM stock_levels
+                          WHERE org_id = ?1),
                         (SELECT COUNT(*) FROM sync_records
                           WHERE org_id = ?1 AND status = 'quarantined'),
                         (SELECT COUNT(*) FROM sync_records WHERE org_id = ?1)",
@@ -67,8 +73,9 @@ impl ServerBooks {
                         sales: r.get(0)?,
                         sales_total_minor: r.get(1)?,
                         stock_moved_milli: r.get(2)?,
-                        quarantined: r.get(3)?,
-                        records: r.get(4)?,
+                        on_hand_milli: r.get(3)?,
+                        quarantined: r.get(4)?,
+                        records: r.get(5)?,
                     })
                 },
             )?)

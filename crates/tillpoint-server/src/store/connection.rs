@@ -198,6 +198,40 @@ impl<'c> Connection<'c> {
 }
 
 impl<'c> Connection<'c> {
+    /// A transaction for work that writes one device's rows of organisation `org` (a push),
+    /// and rows it shares with the organisation's other devices only after
+    /// [`Connection::take_organisation_turn`]. On PostgreSQL it is READ COMMITTED and queues
+    /// behind the same device's writers only, so the pushes of many tills run side by side
+    /// until their turns. On SQLite it is a writer like any other (`BEGIN IMMEDIATE`).
+    pub fn device_transaction(&self, org: &str, device: &str) -> rusqlite::Result<Transaction<'c>> {
+        let guard = match self.engine {
+            Engine::Sqlite(conn) => TxGuard::Sqlite(rusqlite::Transaction::new_unchecked(
+                conn,
+                TransactionBehavior::Immediate,
+            )?),
+            Engine::Postgres(s) => {
+                s.begin_for_device(org, device)?;
+                TxGuard::Postgres(s)
+            }
+        };
+        Ok(Transaction {
+            conn: *self,
+            guard: Some(guard),
+        })
+    }
+
+    /// Waits for organisation `org`'s other writers and holds them off until this
+    /// transaction ends: a [`Connection::device_transaction`] takes its turn before writing
+    /// what the organisation's devices share (stock levels, and with them the organisation's
+    /// change numbers). Other transactions already hold it (PostgreSQL), or the one write
+    /// lock (SQLite).
+    pub fn take_organisation_turn(&self, org: &str) -> rusqlite::Result<()> {
+        match self.engine {
+            Engine::Sqlite(_) => Ok(()),
+            Engine::Postgres(s) => s.take_organisation_turn(org),
+        }
+    }
+
     /// A transaction that only reads, all of it from one snapshot of what was committed when
     /// it began (SQLite: at its first read). It waits for no writer: on PostgreSQL it takes
     /// no organisation lock (a pull is not held up by the pushes queued for its

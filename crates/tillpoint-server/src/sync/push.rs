@@ -2,8 +2,9 @@
 //! docs/decisions/sync-push.md).
 //!
 //! The promise this module keeps: **nothing a till sold is lost or counted twice, and nothing
-//! the device did not sign is counted at all.** Every batch is judged in one
-//! `BEGIN IMMEDIATE` transaction:
+//! the device did not sign is counted at all.** Every batch is judged in one transaction of
+//! its device (`Connection::device_transaction`: beside the organisation's other devices on
+//! PostgreSQL, alone on SQLite):
 //!
 //! 1. The batch as a whole must come from the caller's organisation and from the device that
 //!    signed it, with the key bound to that device at sign-in, and its records must form one
@@ -43,7 +44,6 @@ use std::collections::HashSet;
 
 use crate::store::{Connection, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::TransactionBehavior;
 use serde_json::json;
 use tillpoint_protocol::journal::{JournalRecord, RecordKind};
 use tillpoint_protocol::sales::{SalePayload, TillSessionPayload};
@@ -137,7 +137,7 @@ pub fn push(
 }
 
 /// The one ingest behind push and import: the batch checks, then every record judged and
-/// stored, in one `BEGIN IMMEDIATE` transaction. `finish` runs in that transaction after the
+/// stored, in one transaction of the device. `finish` runs in that transaction after the
 /// last record, with the answers and the device's revocation time (only ever set for
 /// [`Channel::Import`]). The caller bounds the batch's size.
 ///
@@ -209,7 +209,7 @@ fn ingest_once(
     let org = pusher.tenant.org();
     let device = request.device_id;
     let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .device_transaction(&org.to_string(), &device.to_string())
         .map_err(PushError::from)?;
     let batch = match batch::check_batch(&tx, org, request, channel) {
         Ok(batch) => batch,
@@ -298,7 +298,7 @@ fn ingest_once(
     }
     let response = PushResponse { results };
     let wrote = (|| {
-        judge.books.write(&tx)?;
+        judge.books.write(&tx, pusher.now)?;
         if let Some(head) = judge.moved_head() {
             save_chain(&tx, org, device, head, pusher.now)?;
         }

@@ -185,7 +185,7 @@ pub fn settle(
                 &payload,
                 admin.now(),
             )
-            .and_then(|()| books.write(&tx))
+            .and_then(|()| books.write(&tx, admin.now()))
             .map_err(|err| {
                 if refused_by_the_books(&err) {
                     tracing::warn!(record = %id, error = %err, "a released record cannot be applied");

@@ -4,5 +4,6 @@
 
 mod api_contract;
 mod cli;
+mod device_transactions;
 mod identity;
 mod tenancy;

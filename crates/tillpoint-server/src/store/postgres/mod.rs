@@ -24,6 +24,11 @@ pub const SCOPE_SETTING: &str = "tillpoint.org_id";
 /// refresh by token, start-up, the command line.
 pub const ALL_ORGANISATIONS: &str = "*";
 
+/// Seeds of the advisory locks' keys (`hashtextextended(id, seed)`): an organisation's
+/// writers, and one device's.
+const ORGANISATION_LOCK: i64 = 7411;
+const DEVICE_LOCK: i64 = 7412;
+
 /// One pooled PostgreSQL connection and what it remembers between units of work.
 pub struct Session {
     /// `None` only while being dropped.
@@ -213,13 +218,38 @@ impl Session {
         let scope = self.scope.borrow().clone();
         if scope != ALL_ORGANISATIONS && !scope.is_empty() {
             self.query(
-                "SELECT pg_advisory_lock(hashtextextended(?1, 7411))",
-                &[&scope],
+                "SELECT pg_advisory_lock(hashtextextended(?1, ?2))",
+                &[&scope, &ORGANISATION_LOCK],
             )?;
             self.holds_lock.set(true);
         }
         self.in_transaction.set(true);
         self.execute_batch("BEGIN ISOLATION LEVEL SERIALIZABLE")
+    }
+
+    /// Opens a READ COMMITTED transaction for the writes of one device of organisation `org`
+    /// (a push). It queues behind that device's other writers only (a session-level advisory
+    /// lock of its own), so the organisation's tills push side by side. What they share they
+    /// write after [`Session::take_organisation_turn`].
+    pub fn begin_for_device(&self, org: &str, device: &str) -> rusqlite::Result<()> {
+        self.query(
+            "SELECT pg_advisory_lock(hashtextextended(?1, ?2))",
+            &[&format!("{org}/{device}"), &DEVICE_LOCK],
+        )?;
+        self.holds_lock.set(true);
+        self.in_transaction.set(true);
+        self.execute_batch("BEGIN ISOLATION LEVEL READ COMMITTED")
+    }
+
+    /// Waits for organisation `org`'s other writers (the lock [`Session::begin`] takes) and
+    /// holds them off until this transaction ends. Nothing to wait for when this session
+    /// holds it already.
+    pub fn take_organisation_turn(&self, org: &str) -> rusqlite::Result<()> {
+        self.query(
+            "SELECT pg_advisory_xact_lock(hashtextextended(?1, ?2))",
+            &[&org, &ORGANISATION_LOCK],
+        )
+        .map(drop)
     }
 
     /// Opens a read-only transaction on one snapshot, which queues behind no writer.

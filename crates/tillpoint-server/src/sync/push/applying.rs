@@ -100,17 +100,7 @@ pub(crate) fn apply(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 (&org_text, &product, &location, moved, &sale_id, &record.created_at),
             )?;
-            let on_hand = books.move_level(tx, &product, location.as_deref(), moved)?;
-            if moved < 0 && on_hand < 0 {
-                exception(
-                    tx,
-                    &org_text,
-                    stored_id,
-                    "negative_stock",
-                    json!({"product_id": product, "sku": line.sku, "location_id": location, "on_hand_milli": on_hand}),
-                    now,
-                )?;
-            }
+            books.move_stock(stored_id, &product, &line.sku, location.as_deref(), moved);
         }
         if record.kind == RecordKind::Sale && line.unit_price_minor != line.list_price_minor {
             exception(
@@ -146,7 +136,7 @@ pub(crate) fn apply(
     Ok(())
 }
 
-fn exception(
+pub(super) fn exception(
     tx: &Connection,
     org: &str,
     stored_id: &str,

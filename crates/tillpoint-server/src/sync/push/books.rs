@@ -1,16 +1,21 @@
 //! What a batch's judging and applying need to know of the server's books, read for the
 //! whole batch at once and kept up to date in memory as its records are stored and applied:
-//! the copies held of its records, the sale ids and receipt numbers taken, the grants'
-//! running totals and the stock levels. Between records nothing then needs asking of the
-//! database, so the rows the batch writes can go out together
-//! ([`crate::store::Connection::hold`]) instead of one round trip each; the running totals and
-//! levels are written once, at the end.
+//! the copies held of its records, the sale ids and receipt numbers taken and the grants'
+//! running totals. Between records nothing then needs asking of the database, so the rows the
+//! batch writes can go out together ([`crate::store::Connection::hold`]) instead of one round
+//! trip each; the running totals and the stock the batch moved are written once, at the end.
 //!
-//! Everything here is read in the batch's transaction, so it is what the database holds for
-//! as long as the batch runs (the organisation's writers take turns: SQLite's one writer,
-//! PostgreSQL's serializable transactions behind the organisation's lock).
+//! A push runs beside the pushes of the organisation's other devices
+//! ([`crate::store::Connection::device_transaction`]). What it reads here is its own device's
+//! (copies, chain, grants: the device's other writers wait), or a clash with another device
+//! that the database's keys catch if it races. Stock levels are shared: the batch adds what
+//! it moved to each level once it has the organisation's turn, and then reads the levels
+//! back, so a level below zero is flagged as the books stand with this batch applied last.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
 
 use crate::store::Connection;
 use rusqlite::OptionalExtension;
@@ -34,14 +39,20 @@ pub(crate) struct BatchBooks {
     /// Offline sales so far per (grant, currency); `dirty` ones are written at the end.
     grant_totals: HashMap<(String, String), i64>,
     dirty_grants: BTreeSet<(String, String)>,
-    /// On hand per (product, location, '' for none); `dirty` ones are written at the end.
-    levels: HashMap<(String, String), i64>,
-    dirty_levels: BTreeSet<(String, String)>,
-    /// The products and grants whose rows were read: one missing stands at zero.
-    products_read: HashSet<String>,
+    /// The stock the batch moved per (product, location, '' for none), in order, with what
+    /// a level below zero is flagged with.
+    moves: BTreeMap<(String, String), Vec<Move>>,
+    /// The grants whose rows were read: one missing stands at zero.
     grants_read: HashSet<String>,
     /// The batch's payloads by (seq, hash), until judging takes them.
     payloads: HashMap<(u64, String), Result<Payload, String>>,
+}
+
+/// One movement of stock by an applied record.
+struct Move {
+    stored_id: String,
+    sku: String,
+    milli: i64,
 }
 
 /// Values per query of the reads below: lists are padded to a power of two (repeating their
@@ -60,8 +71,7 @@ impl BatchBooks {
             ..Self::default()
         };
         let ids: Vec<String> = records.iter().map(|r| r.id.to_string()).collect();
-        let (mut sale_ids, mut receipts, mut products, mut grants) =
-            (Vec::new(), Vec::new(), HashSet::new(), HashSet::new());
+        let (mut sale_ids, mut receipts, mut grants) = (Vec::new(), Vec::new(), HashSet::new());
         for record in records {
             // Read once, here: judging takes each back ([`BatchBooks::take_payload`]) and
             // rejects an unreadable one, for which there is nothing to read.
@@ -69,7 +79,6 @@ impl BatchBooks {
             if let Ok(Payload::Sale(sale)) = &payload {
                 sale_ids.push(sale.sale_id.to_string());
                 receipts.push(sale.receipt_no.clone());
-                products.extend(sale.lines.iter().map(|l| l.product_id.to_string()));
                 if let Some(jti) = &record.grant_jti {
                     grants.insert(jti.clone());
                 }
@@ -107,17 +116,6 @@ impl BatchBooks {
                 Ok(())
             },
         )?;
-        let products: Vec<String> = products.into_iter().collect();
-        books.read_rows(
-            conn,
-            "SELECT product_id, location_id, on_hand_milli FROM stock_levels
-              WHERE org_id = ?1 AND product_id IN",
-            &products,
-            |books, row| {
-                books.levels.insert((row.get(0)?, row.get(1)?), row.get(2)?);
-                Ok(())
-            },
-        )?;
         let grants: Vec<String> = grants.into_iter().collect();
         books.read_rows(
             conn,
@@ -131,8 +129,7 @@ impl BatchBooks {
                 Ok(())
             },
         )?;
-        // Read: a product or grant with no row stands at zero.
-        books.products_read = products.into_iter().collect();
+        // Read: a grant with no row stands at zero.
         books.grants_read = grants.into_iter().collect();
         Ok(books)
     }
@@ -241,47 +238,33 @@ impl BatchBooks {
         Ok(())
     }
 
-    /// Moves a product's level at a location (`None`: none) by `moved` and returns the new
-    /// level. The sum saturates at the ends of `i64` rather than overflow: a level pushed
-    /// there by records a manager should look at must not stop genuine sales and refunds of
-    /// that product from being applied.
-    pub(crate) fn move_level(
+    /// Notes `milli` of `product` moved at `location` (`None`: none) by applied record
+    /// `stored_id`, a line of `sku`.
+    pub(crate) fn move_stock(
         &mut self,
-        conn: &Connection,
+        stored_id: &str,
         product: &str,
+        sku: &str,
         location: Option<&str>,
-        moved: i64,
-    ) -> rusqlite::Result<i64> {
+        milli: i64,
+    ) {
         let key = (product.to_owned(), location.unwrap_or("").to_owned());
-        let on_hand = match self.levels.get(&key) {
-            Some(level) => *level,
-            None if self.products_read.contains(product) => 0,
-            None => conn
-                .prepare_cached(
-                    "SELECT on_hand_milli FROM stock_levels
-                      WHERE org_id = ?1 AND product_id = ?2 AND location_id = ?3",
-                )?
-                .query_row((&self.org, &key.0, &key.1), |r| r.get(0))
-                .optional()?
-                .unwrap_or(0),
-        };
-        let on_hand = on_hand.saturating_add(moved);
-        self.levels.insert(key.clone(), on_hand);
-        self.dirty_levels.insert(key);
-        Ok(on_hand)
+        self.moves.entry(key).or_default().push(Move {
+            stored_id: stored_id.to_owned(),
+            sku: sku.to_owned(),
+            milli,
+        });
     }
 
-    /// Writes the levels and running totals the batch changed.
-    pub(crate) fn write(&mut self, conn: &Connection) -> rusqlite::Result<()> {
-        for key in std::mem::take(&mut self.dirty_levels) {
-            conn.hold(
-                "INSERT INTO stock_levels (org_id, product_id, location_id, on_hand_milli)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (org_id, product_id, location_id)
-                 DO UPDATE SET on_hand_milli = excluded.on_hand_milli",
-                (&self.org, &key.0, &key.1, self.levels[&key]),
-            )?;
-        }
+    /// Writes the running totals and the stock the batch moved, and flags each movement that
+    /// left its level below zero (`negative_stock`, stamped `now`).
+    ///
+    /// Levels are shared with the organisation's other devices, so they are written in its
+    /// turn, each as one addition of the batch's moves: nothing another push added is
+    /// overwritten, whatever order the pushes commit in. A sum saturates at the ends of
+    /// `i64` rather than overflow: a level pushed there by records a manager should look at
+    /// must not stop genuine sales and refunds of that product from being applied.
+    pub(crate) fn write(&mut self, conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<()> {
         for key in std::mem::take(&mut self.dirty_grants) {
             conn.hold(
                 "INSERT INTO grant_usage (org_id, grant_jti, currency, total_minor)
@@ -290,6 +273,71 @@ impl BatchBooks {
                  DO UPDATE SET total_minor = excluded.total_minor",
                 (&self.org, &key.0, &key.1, self.grant_totals[&key]),
             )?;
+        }
+        let moves = std::mem::take(&mut self.moves);
+        if moves.is_empty() {
+            return Ok(());
+        }
+        conn.take_organisation_turn(&self.org)?;
+        // In key order, so two batches lock the rows they share in the same order.
+        for (key, moved) in &moves {
+            let sum = moved
+                .iter()
+                .fold(0i64, |sum, m| sum.saturating_add(m.milli));
+            conn.hold(
+                "INSERT INTO stock_levels (org_id, product_id, location_id, on_hand_milli)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (org_id, product_id, location_id)
+                 DO UPDATE SET on_hand_milli = CASE
+                     WHEN excluded.on_hand_milli > 0 THEN CASE
+                         WHEN stock_levels.on_hand_milli > 9223372036854775807 - excluded.on_hand_milli
+                         THEN 9223372036854775807
+                         ELSE stock_levels.on_hand_milli + excluded.on_hand_milli END
+                     ELSE CASE
+                         WHEN stock_levels.on_hand_milli < (-9223372036854775807 - 1) - excluded.on_hand_milli
+                         THEN -9223372036854775807 - 1
+                         ELSE stock_levels.on_hand_milli + excluded.on_hand_milli END
+                     END",
+                (&self.org, &key.0, &key.1, sum),
+            )?;
+        }
+        let products: Vec<String> = moves
+            .keys()
+            .map(|(product, _)| product.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut levels = HashMap::new();
+        self.read_rows(
+            conn,
+            "SELECT product_id, location_id, on_hand_milli FROM stock_levels
+              WHERE org_id = ?1 AND product_id IN",
+            &products,
+            |_, row| {
+                levels.insert((row.get(0)?, row.get(1)?), row.get(2)?);
+                Ok(())
+            },
+        )?;
+        for (key, moved) in &moves {
+            let after: i64 = levels.get(key).copied().unwrap_or(0);
+            let sum = moved
+                .iter()
+                .fold(0i64, |sum, m| sum.saturating_add(m.milli));
+            let mut on_hand = after.saturating_sub(sum);
+            for m in moved {
+                on_hand = on_hand.saturating_add(m.milli);
+                if m.milli < 0 && on_hand < 0 {
+                    let location = (!key.1.is_empty()).then_some(key.1.as_str());
+                    super::applying::exception(
+                        conn,
+                        &self.org,
+                        &m.stored_id,
+                        "negative_stock",
+                        json!({"product_id": key.0, "sku": m.sku, "location_id": location, "on_hand_milli": on_hand}),
+                        now,
+                    )?;
+                }
+            }
         }
         Ok(())
     }

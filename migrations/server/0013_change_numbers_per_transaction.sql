@@ -1,0 +1,5 @@
+-- Nothing changes on SQLite. The number is kept in step with the PostgreSQL set, where 0013
+-- stops a transaction from writing its organisation's counter row once per change (see
+-- migrations/server/postgres/0013_change_numbers_per_transaction.sql). SQLite updates that
+-- row in place, so a transaction of a hundred thousand changes costs it no more per change
+-- than a transaction of one.
