@@ -15,6 +15,9 @@ use rusqlite::TransactionBehavior;
 
 use super::postgres::Session;
 
+/// Values per query of [`Connection::query_in`].
+pub const MOST_PER_QUERY: usize = 256;
+
 /// A connection lent to one unit of work by [`super::Database::call`].
 #[derive(Clone, Copy)]
 pub struct Connection<'c> {
@@ -151,6 +154,33 @@ impl<'c> Connection<'c> {
                 map(&Row::Postgres(row))
             }
         }
+    }
+
+    /// Runs `select`, which binds `?1` to `first` and ends in `… IN`, for every value of
+    /// `values`, calling `each` on every row. Values go in chunks of at most
+    /// [`MOST_PER_QUERY`], each padded to a power of two by repeating its last value (which
+    /// changes no answer), so lists of any length share a handful of prepared shapes.
+    pub fn query_in(
+        &self,
+        select: &str,
+        first: &str,
+        values: &[String],
+        mut each: impl FnMut(&Row<'_, '_>) -> rusqlite::Result<()>,
+    ) -> rusqlite::Result<()> {
+        for chunk in values.chunks(MOST_PER_QUERY) {
+            let width = chunk.len().next_power_of_two();
+            let list: Vec<String> = (1..=width).map(|i| format!("?{}", i + 1)).collect();
+            let sql = format!("{select} ({})", list.join(", "));
+            let mut params: Vec<&str> = Vec::with_capacity(width + 1);
+            params.push(first);
+            params.extend(chunk.iter().map(String::as_str));
+            let last = *params.last().expect("a chunk is never empty");
+            params.resize(width + 1, last);
+            self.prepare_cached(&sql)?
+                .query_map(&params, |row| each(row))?
+                .collect::<rusqlite::Result<Vec<()>>>()?;
+        }
+        Ok(())
     }
 
     /// A statement to run several times. Both engines keep prepared statements per

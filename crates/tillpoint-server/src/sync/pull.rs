@@ -17,7 +17,7 @@
 //! Every query filters by the caller's organisation; a cursor names its organisation and is
 //! refused for any other.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::store::Connection;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -163,8 +163,20 @@ pub fn pull(
         products: HashSet::new(),
         tax_classes: HashSet::new(),
     };
+    // The kinds a catalog holds thousands of are read a page's worth per query; the rest
+    // one by one, as they come.
+    let mut together: Vec<(&str, Vec<String>)> = READ_TOGETHER
+        .iter()
+        .map(|kind| (*kind, Vec::new()))
+        .collect();
     for (kind, key, _) in &entries {
-        page.add(kind, key)?;
+        match together.iter_mut().find(|(k, _)| k == kind) {
+            Some((_, keys)) => keys.push(key.clone()),
+            None => page.add(kind, key)?,
+        }
+    }
+    for (kind, keys) in &together {
+        page.add_all(kind, keys)?;
     }
     page.add_references(page_end)?;
     let remaining = if more {
@@ -210,6 +222,9 @@ fn remaining_after(
     }
     Ok(counted as u64)
 }
+
+/// The kinds [`PageBuilder::add_all`] reads together.
+const READ_TOGETHER: [&str; 3] = ["products", "barcodes", "stock_levels"];
 
 struct PageBuilder<'a> {
     conn: &'a Connection<'a>,
@@ -373,58 +388,8 @@ impl PageBuilder<'_> {
                     None => changes.removed.tax_classes.push(uuid("tax class id", key)?),
                 }
             }
-            "products" => {
-                if !self.products.insert(key.to_owned()) {
-                    return Ok(());
-                }
-                let record = conn
-                    .prepare_cached(
-                        "SELECT sku, name, unit, tax_class_id, price_minor, currency, active,
-                                updated_at
-                         FROM products WHERE org_id = ?1 AND id = ?2",
-                    )?
-                    .query_row([org, key], |row| {
-                        let unit: String = row.get(2)?;
-                        Ok(ProductRecord {
-                            id: product_id(key)?,
-                            sku: row.get(0)?,
-                            name: row.get(1)?,
-                            unit: Unit::parse(&unit)
-                                .ok_or_else(|| corrupt(format!("unknown unit {unit}")))?,
-                            tax_class_id: uuid("tax class id", &row.get::<_, String>(3)?)?,
-                            price_minor: row.get(4)?,
-                            currency: currency(&row.get::<_, String>(5)?)?,
-                            active: row.get(6)?,
-                            updated_at: row.get(7)?,
-                        })
-                    })
-                    .optional()?;
-                match record {
-                    Some(record) => changes.products.push(record),
-                    None => changes.removed.products.push(product_id(key)?),
-                }
-            }
-            "barcodes" => {
-                let record = conn
-                    .prepare_cached(
-                        "SELECT product_id FROM barcodes WHERE org_id = ?1 AND barcode = ?2",
-                    )?
-                    .query_row([org, key], |row| {
-                        Ok(BarcodeRecord {
-                            barcode: parse("barcode", key, Barcode::parse(key))?,
-                            product_id: product_id(&row.get::<_, String>(0)?)?,
-                        })
-                    })
-                    .optional()?;
-                match record {
-                    Some(record) => changes.barcodes.push(record),
-                    None => {
-                        changes
-                            .removed
-                            .barcodes
-                            .push(parse("barcode", key, Barcode::parse(key))?)
-                    }
-                }
+            "products" | "barcodes" | "stock_levels" => {
+                return self.add_all(kind, &[key.to_owned()]);
             }
             "users" if !carries_user(self.conn, self.org, self.audience, key)? => {}
             "users" => {
@@ -558,34 +523,125 @@ impl PageBuilder<'_> {
                     None => changes.removed.signing_keys.push(key.to_owned()),
                 }
             }
-            "stock_levels" => {
-                let (product, location) = key
-                    .split_once('/')
-                    .ok_or_else(|| corrupt(format!("stored stock level key {key:?} is invalid")))?;
-                let level = StockLevelKey {
-                    product_id: product_id(product)?,
-                    location_id: match location {
-                        "" => None,
-                        text => Some(uuid("location id", text)?),
+            other => return Err(corrupt(format!("unknown change kind {other}"))),
+        }
+        Ok(())
+    }
+
+    /// Adds the current state, or the removal, of each record `keys` of `kind` names, one
+    /// of [`READ_TOGETHER`], in the order given: a query per few hundred records, not one
+    /// each (a first pull of a large catalog is hundreds of thousands of them).
+    fn add_all(&mut self, kind: &str, keys: &[String]) -> rusqlite::Result<()> {
+        let (conn, org) = (self.conn, self.org);
+        match kind {
+            "products" => {
+                let keys: Vec<String> = keys
+                    .iter()
+                    .filter(|key| self.products.insert((*key).clone()))
+                    .cloned()
+                    .collect();
+                let mut found = HashMap::new();
+                conn.query_in(
+                    "SELECT id, sku, name, unit, tax_class_id, price_minor, currency, active,
+                            updated_at
+                     FROM products WHERE org_id = ?1 AND id IN",
+                    org,
+                    &keys,
+                    |row| {
+                        let id: String = row.get(0)?;
+                        let unit: String = row.get(3)?;
+                        let record = ProductRecord {
+                            id: product_id(&id)?,
+                            sku: row.get(1)?,
+                            name: row.get(2)?,
+                            unit: Unit::parse(&unit)
+                                .ok_or_else(|| corrupt(format!("unknown unit {unit}")))?,
+                            tax_class_id: uuid("tax class id", &row.get::<_, String>(4)?)?,
+                            price_minor: row.get(5)?,
+                            currency: currency(&row.get::<_, String>(6)?)?,
+                            active: row.get(7)?,
+                            updated_at: row.get(8)?,
+                        };
+                        found.insert(id, record);
+                        Ok(())
                     },
-                };
-                let on_hand: Option<i64> = conn
-                    .prepare_cached(
-                        "SELECT on_hand_milli FROM stock_levels
-                         WHERE org_id = ?1 AND product_id = ?2 AND location_id = ?3",
-                    )?
-                    .query_row([org, product, location], |row| row.get(0))
-                    .optional()?;
-                match on_hand {
-                    Some(on_hand_milli) => changes.stock_levels.push(StockLevelRecord {
-                        product_id: level.product_id,
-                        location_id: level.location_id,
-                        on_hand_milli,
-                    }),
-                    None => changes.removed.stock_levels.push(level),
+                )?;
+                for key in &keys {
+                    match found.remove(key) {
+                        Some(record) => self.changes.products.push(record),
+                        None => self.changes.removed.products.push(product_id(key)?),
+                    }
                 }
             }
-            other => return Err(corrupt(format!("unknown change kind {other}"))),
+            "barcodes" => {
+                let mut found = HashMap::new();
+                conn.query_in(
+                    "SELECT barcode, product_id FROM barcodes WHERE org_id = ?1 AND barcode IN",
+                    org,
+                    keys,
+                    |row| {
+                        let product: String = row.get(1)?;
+                        found.insert(row.get::<_, String>(0)?, product_id(&product)?);
+                        Ok(())
+                    },
+                )?;
+                for key in keys {
+                    let barcode = parse("barcode", key, Barcode::parse(key))?;
+                    match found.remove(key) {
+                        Some(product_id) => self.changes.barcodes.push(BarcodeRecord {
+                            barcode,
+                            product_id,
+                        }),
+                        None => self.changes.removed.barcodes.push(barcode),
+                    }
+                }
+            }
+            "stock_levels" => {
+                let mut levels = Vec::with_capacity(keys.len());
+                let mut products = BTreeSet::new();
+                for key in keys {
+                    let (product, location) = key.split_once('/').ok_or_else(|| {
+                        corrupt(format!("stored stock level key {key:?} is invalid"))
+                    })?;
+                    products.insert(product.to_owned());
+                    levels.push((product, location));
+                }
+                let products: Vec<String> = products.into_iter().collect();
+                let mut on_hand = HashMap::new();
+                conn.query_in(
+                    "SELECT product_id, location_id, on_hand_milli FROM stock_levels
+                     WHERE org_id = ?1 AND product_id IN",
+                    org,
+                    &products,
+                    |row| {
+                        let key: (String, String) = (row.get(0)?, row.get(1)?);
+                        on_hand.insert(key, row.get::<_, i64>(2)?);
+                        Ok(())
+                    },
+                )?;
+                for (product, location) in levels {
+                    let level = StockLevelKey {
+                        product_id: product_id(product)?,
+                        location_id: match location {
+                            "" => None,
+                            text => Some(uuid("location id", text)?),
+                        },
+                    };
+                    match on_hand.get(&(product.to_owned(), location.to_owned())) {
+                        Some(&on_hand_milli) => self.changes.stock_levels.push(StockLevelRecord {
+                            product_id: level.product_id,
+                            location_id: level.location_id,
+                            on_hand_milli,
+                        }),
+                        None => self.changes.removed.stock_levels.push(level),
+                    }
+                }
+            }
+            other => {
+                for key in keys {
+                    self.add(other, key)?;
+                }
+            }
         }
         Ok(())
     }
@@ -594,44 +650,49 @@ impl PageBuilder<'_> {
     /// charge, when their own change comes after `page_end` (so the till does not have them
     /// yet, or has an older state that may lack what this page needs).
     fn add_references(&mut self, page_end: i64) -> rusqlite::Result<()> {
-        let products: Vec<String> = self
+        let products: BTreeSet<String> = self
             .changes
             .barcodes
             .iter()
             .map(|b| b.product_id.to_string())
             .filter(|id| !self.products.contains(id))
             .collect();
-        for id in products {
-            if self.changed_after("products", &id, page_end)? {
-                self.add("products", &id)?;
-            }
-        }
-        let classes: Vec<String> = self
+        let later = self.changed_after("products", products, page_end)?;
+        self.add_all("products", &later)?;
+        let classes: BTreeSet<String> = self
             .changes
             .products
             .iter()
             .map(|p| p.tax_class_id.to_string())
             .filter(|id| !self.tax_classes.contains(id))
             .collect();
-        for id in classes {
-            if !self.tax_classes.contains(&id)
-                && self.changed_after("tax_classes", &id, page_end)?
-            {
-                self.add("tax_classes", &id)?;
-            }
+        for id in self.changed_after("tax_classes", classes, page_end)? {
+            self.add("tax_classes", &id)?;
         }
         Ok(())
     }
 
-    fn changed_after(&self, kind: &str, key: &str, page_end: i64) -> rusqlite::Result<bool> {
-        let version: Option<i64> = self
-            .conn
-            .prepare_cached(
-                "SELECT version FROM sync_changes WHERE org_id = ?1 AND kind = ?2 AND key = ?3",
-            )?
-            .query_row([self.org, kind, key], |row| row.get(0))
-            .optional()?;
-        Ok(version.is_some_and(|v| v > page_end))
+    /// Those of `keys` of `kind` whose latest change comes after `page_end`.
+    fn changed_after(
+        &self,
+        kind: &'static str,
+        keys: BTreeSet<String>,
+        page_end: i64,
+    ) -> rusqlite::Result<Vec<String>> {
+        let keys: Vec<String> = keys.into_iter().collect();
+        let mut later = HashSet::new();
+        self.conn.query_in(
+            &format!("SELECT key, version FROM sync_changes WHERE org_id = ?1 AND kind = '{kind}' AND key IN"),
+            self.org,
+            &keys,
+            |row| {
+                if row.get::<_, i64>(1)? > page_end {
+                    later.insert(row.get::<_, String>(0)?);
+                }
+                Ok(())
+            },
+        )?;
+        Ok(keys.into_iter().filter(|key| later.contains(key)).collect())
     }
 }
 

@@ -1,4 +1,4 @@
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::store::Connection;
 use tillpoint_protocol::auth::AccessClaims;
@@ -466,4 +466,62 @@ fn each_page_says_how_many_changes_are_left() {
     let (pages, _) = pull_all(&shop, 0, 6);
     let remaining: Vec<_> = pages.iter().map(|p| p.remaining).collect();
     assert_eq!(remaining, [Some(18), Some(12), Some(6), Some(0)]);
+}
+
+#[test]
+fn a_page_of_hundreds_reads_each_record_as_its_own() {
+    // More than one query's worth of each kind read together: every record is sent once,
+    // with its own values, and every removal is named.
+    let shop = shop(600);
+    let (pages, cursor) = pull_all(&shop, 0, 5_000);
+    let first = &pages[0].changes;
+    assert_eq!((first.products.len(), first.barcodes.len()), (600, 600));
+    let sku_of: HashMap<_, _> = first
+        .products
+        .iter()
+        .map(|p| (p.id, p.sku.clone()))
+        .collect();
+    assert_eq!(sku_of.len(), 600);
+    for product in &first.products {
+        let i: i64 = product.sku.strip_prefix("SKU-").unwrap().parse().unwrap();
+        assert_eq!(product.price_minor, 100 + i, "{product:?}");
+    }
+    for barcode in &first.barcodes {
+        let i: usize = sku_of[&barcode.product_id]
+            .strip_prefix("SKU-")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let own = Barcode::ean13_from_body(&format!("6009{i:08}")).unwrap();
+        assert_eq!(barcode.barcode, own);
+    }
+
+    with_conn(&shop, |conn| {
+        conn.execute(
+            "DELETE FROM products WHERE CAST(substr(sku, 5) AS INTEGER) % 2 = 0",
+            (),
+        )
+        .unwrap();
+        conn.execute("UPDATE products SET price_minor = price_minor + 1000", ())
+            .unwrap();
+    });
+    let (pages, _) = pull_all(&shop, cursor, 5_000);
+    let changes = &pages[0].changes;
+    assert_eq!(
+        (
+            changes.products.len(),
+            changes.removed.products.len(),
+            changes.removed.barcodes.len()
+        ),
+        (300, 300, 300)
+    );
+    for product in &changes.products {
+        let i: i64 = product.sku.strip_prefix("SKU-").unwrap().parse().unwrap();
+        assert_eq!((i % 2, product.price_minor), (1, 1100 + i), "{product:?}");
+    }
+    for removed in &changes.removed.products {
+        let sku = &sku_of[removed];
+        let i: i64 = sku.strip_prefix("SKU-").unwrap().parse().unwrap();
+        assert_eq!(i % 2, 0, "{sku} was not deleted");
+    }
 }

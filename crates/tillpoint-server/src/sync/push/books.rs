@@ -55,10 +55,6 @@ struct Move {
     milli: i64,
 }
 
-/// Values per query of the reads below: lists are padded to a power of two (repeating their
-/// last value, which changes no answer), so a batch of any size uses a few prepared shapes.
-const MOST_PER_QUERY: usize = 256;
-
 impl BatchBooks {
     /// Reads what judging and applying `records` may ask about.
     pub(crate) fn read(
@@ -87,42 +83,43 @@ impl BatchBooks {
                 .payloads
                 .insert((record.seq, record.hash.clone()), payload);
         }
-        books.read_rows(
-            conn,
+        let org = books.org.clone();
+        conn.query_in(
             "SELECT record_id, content_hash, status, reason FROM sync_records
               WHERE org_id = ?1 AND record_id IN",
+            &org,
             &ids,
-            |books, row| {
+            |row| {
                 let copy = (row.get(1)?, row.get(2)?, row.get(3)?);
                 books.copies.entry(row.get(0)?).or_default().push(copy);
                 Ok(())
             },
         )?;
-        books.read_rows(
-            conn,
+        conn.query_in(
             "SELECT id, device_id FROM sales WHERE org_id = ?1 AND id IN",
+            &org,
             &sale_ids,
-            |books, row| {
+            |row| {
                 books.sale_ids.insert(row.get(0)?, row.get(1)?);
                 Ok(())
             },
         )?;
-        books.read_rows(
-            conn,
+        conn.query_in(
             "SELECT receipt_no, device_id FROM sales WHERE org_id = ?1 AND receipt_no IN",
+            &org,
             &receipts,
-            |books, row| {
+            |row| {
                 books.receipts.entry(row.get(0)?).or_insert(row.get(1)?);
                 Ok(())
             },
         )?;
         let grants: Vec<String> = grants.into_iter().collect();
-        books.read_rows(
-            conn,
+        conn.query_in(
             "SELECT grant_jti, currency, total_minor FROM grant_usage
               WHERE org_id = ?1 AND grant_jti IN",
+            &org,
             &grants,
-            |books, row| {
+            |row| {
                 books
                     .grant_totals
                     .insert((row.get(0)?, row.get(1)?), row.get(2)?);
@@ -132,31 +129,6 @@ impl BatchBooks {
         // Read: a grant with no row stands at zero.
         books.grants_read = grants.into_iter().collect();
         Ok(books)
-    }
-
-    /// Runs `select` (ending in `… IN`) for every value of `values`, in padded chunks.
-    fn read_rows(
-        &mut self,
-        conn: &Connection,
-        select: &str,
-        values: &[String],
-        mut each: impl FnMut(&mut Self, &crate::store::Row<'_, '_>) -> rusqlite::Result<()>,
-    ) -> rusqlite::Result<()> {
-        let org = self.org.clone();
-        for chunk in values.chunks(MOST_PER_QUERY) {
-            let width = chunk.len().next_power_of_two();
-            let list: Vec<String> = (1..=width).map(|i| format!("?{}", i + 1)).collect();
-            let sql = format!("{select} ({})", list.join(", "));
-            let mut params: Vec<&str> = Vec::with_capacity(width + 1);
-            params.push(&org);
-            params.extend(chunk.iter().map(String::as_str));
-            let last = *params.last().expect("a chunk is never empty");
-            params.resize(width + 1, last);
-            conn.prepare_cached(&sql)?
-                .query_map(&params, |row| each(self, row))?
-                .collect::<rusqlite::Result<Vec<()>>>()?;
-        }
-        Ok(())
     }
 
     /// The payload of `record` as [`BatchBooks::read`] read it; `None` once taken or for a
@@ -308,12 +280,12 @@ impl BatchBooks {
             .into_iter()
             .collect();
         let mut levels = HashMap::new();
-        self.read_rows(
-            conn,
+        conn.query_in(
             "SELECT product_id, location_id, on_hand_milli FROM stock_levels
               WHERE org_id = ?1 AND product_id IN",
+            &self.org,
             &products,
-            |_, row| {
+            |row| {
                 levels.insert((row.get(0)?, row.get(1)?), row.get(2)?);
                 Ok(())
             },
