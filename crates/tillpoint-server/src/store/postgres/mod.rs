@@ -341,7 +341,14 @@ impl r2d2::ManageConnection for Manager {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<Session, postgres::Error> {
-        Ok(Session::new(self.config.connect(NoTls)?))
+        let mut client = self.config.connect(NoTls)?;
+        // A session prepares each statement once and keeps it for its life, and PostgreSQL
+        // moves a prepared statement to one generic plan after five runs, costed on the
+        // tables as they were then. A pool opened on a young database kept scanning whole
+        // tables for batch lookups long after they held 100,000 sales (docs/benchmarks.md):
+        // every run is planned for its own values and today's table sizes instead.
+        client.batch_execute("SET plan_cache_mode = force_custom_plan")?;
+        Ok(Session::new(client))
     }
 
     fn is_valid(&self, session: &mut Session) -> Result<(), postgres::Error> {
