@@ -5,6 +5,9 @@
 #   scripts/loadgen.sh postgres INSTANCES TILLS SALES_PER_TILL [PRODUCTS] [BATCH]
 #   scripts/loadgen.sh sqlite 1 TILLS SALES_PER_TILL [PRODUCTS] [BATCH]
 #
+# LOADGEN_PUSH_RATE=R paces the push: the tills offer R records a second between them, each
+# one batch at a time on its own schedule, instead of each sending again once answered.
+#
 # PostgreSQL runs as a throw-away cluster (scripts/lib/pg-cluster.sh) with durability on,
 # as SQLite keeps synchronous=FULL. Release builds. Exits non-zero when the books do not
 # reconcile.
@@ -44,11 +47,9 @@ export TILLPOINT_DEMO_PASSWORD="load-test-password"
 export TILLPOINT_SERVER_MASTER_KEY=$(head -c 32 /dev/urandom | base64)
 if [ "$engine" = postgres ]; then
   source "$ROOT/scripts/lib/pg-cluster.sh"
-  # The load arrives a minute or two after the database is created. A database in service
-  # has its planner statistics; this one would get its first only when autovacuum next looks
-  # (once a minute by default), and until then batch lookups are planned as whole-table
-  # scans. Looking every 5 s gives it statistics as a live database has them.
-  PG_CLUSTER_OPTIONS="-c autovacuum_naptime=5s" PG_CLUSTER_DURABLE=1 pg_cluster_start "$work/pg" "${PG_LOADGEN_PORT:-55433}"
+  # Autovacuum as installed: batch lookups are planned for their own values (store/postgres),
+  # so a young database's missing statistics do not make them scan whole tables.
+  PG_CLUSTER_DURABLE=1 pg_cluster_start "$work/pg" "${PG_LOADGEN_PORT:-55433}"
   psql "$PG_CLUSTER_URL" -X -q -v ON_ERROR_STOP=1 \
     -c "CREATE ROLE tillpoint LOGIN" \
     -c "CREATE DATABASE tillpoint OWNER tillpoint LOCALE 'C.UTF-8' TEMPLATE template0"
@@ -77,4 +78,5 @@ done
 
 TILLPOINT_LOADGEN_PASSWORD="$TILLPOINT_DEMO_PASSWORD" "$target/tillpoint-loadgen" \
   "${servers[@]}" --database-url "$url" --tills "$tills" --sales-per-till "$sales" \
-  --batch "$batch" --admin admin --work-dir "$work/tills"
+  --batch "$batch" ${LOADGEN_PUSH_RATE:+--push-rate "$LOADGEN_PUSH_RATE"} \
+  --admin admin --work-dir "$work/tills"

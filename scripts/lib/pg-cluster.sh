@@ -27,7 +27,6 @@ pg_cluster_start() {
     # benchmarks keep it (PG_CLUSTER_DURABLE=1), as SQLite keeps synchronous=FULL.
     local speed="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     [ "${PG_CLUSTER_DURABLE:-0}" = 1 ] && speed=""
-    speed="$speed ${PG_CLUSTER_OPTIONS:-}"
     pg_cluster_as_owner "'$PG_BIN/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -o \"-k '$dir' -h 127.0.0.1 -p $port $speed -c max_connections=400\" start >/dev/null"
     PG_CLUSTER_URL="postgres://postgres@127.0.0.1:$port/postgres"
     export PG_CLUSTER_URL

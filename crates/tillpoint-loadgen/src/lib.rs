@@ -4,7 +4,9 @@
 //!
 //! 1. sign in online and pull the catalog (the "many tills pull a large catalog" figure);
 //! 2. open the drawer, go offline under the grant and sell (no network);
-//! 3. come back online and push the backlog in batches (ingest rate, batch latencies);
+//! 3. come back online and push the backlog in batches (ingest rate, batch latencies): each
+//!    till sends its next batch the moment the last is answered, or, with a push rate, the
+//!    tills between them offer that many records a second, each on its own schedule;
 //! 4. pull what changed.
 //!
 //! Then a reconciliation read from the server's own database: sales made = sales on the
@@ -35,6 +37,9 @@ pub struct Options {
     pub tills: usize,
     pub sales_per_till: u64,
     pub batch: usize,
+    /// Records a second the tills offer between them when pushing (`None`: each sends its
+    /// next batch as soon as the last is answered).
+    pub push_rate: Option<f64>,
     /// Who the tills sign in as when there is no administrator to give each its own cashier.
     pub username: String,
     pub password: String,
@@ -48,6 +53,7 @@ pub struct Options {
 #[derive(Debug)]
 pub struct Report {
     pub tills: usize,
+    pub batch: usize,
     pub instances: usize,
     pub catalog_pull: Latencies,
     pub catalog_pull_wall: Duration,
@@ -55,6 +61,8 @@ pub struct Report {
     pub selling_wall: Duration,
     pub push_batches: Latencies,
     pub push_wall: Duration,
+    /// The rate the push was offered at, if it was paced.
+    pub push_rate: Option<f64>,
     pub pushed_records: u64,
     /// Pushes tried again after no answer or a 5xx (the till's sync loop does the same).
     pub push_retries: u64,
@@ -106,8 +114,15 @@ impl Report {
             self.made_sales as f64 / secs(self.selling_wall).max(1e-9),
             self.checkout.summary()
         );
+        let offered = match self.push_rate {
+            Some(rate) => format!(
+                "offered at {rate:.0} records/s, each till one batch every {:.2} s, times from when each was due",
+                self.tills as f64 * self.batch as f64 / rate
+            ),
+            None => "each till sending again as soon as answered".to_owned(),
+        };
         println!(
-            "push: {} records in {:.2} s = {:.0} records/s; per batch {}; {} pushes tried again after no answer or a 5xx",
+            "push ({offered}): {} records in {:.2} s = {:.0} records/s; per batch {}; {} pushes tried again after no answer or a 5xx",
             self.pushed_records,
             secs(self.push_wall),
             self.ingest_per_sec(),
@@ -135,6 +150,12 @@ impl Report {
 pub async fn run(options: &Options) -> anyhow::Result<Report> {
     ensure!(!options.servers.is_empty(), "name at least one server");
     ensure!(options.tills >= 1, "at least one till");
+    ensure!(
+        options
+            .push_rate
+            .is_none_or(|rate| rate.is_finite() && rate > 0.0),
+        "a push rate is a number of records a second above zero"
+    );
     let cashiers = match &options.admin {
         Some((admin, password)) => {
             let session = AdminSession::sign_in(&options.servers[0], admin, password).await?;
@@ -218,9 +239,23 @@ pub async fn run(options: &Options) -> anyhow::Result<Report> {
         .collect();
     let started = Instant::now();
     let mut set = tokio::task::JoinSet::new();
+    // Paced: till i's batches are due every `every`, the tills' schedules spread evenly
+    // over it, so the offered rate is steady rather than a hundred batches at each tick.
+    let every = options
+        .push_rate
+        .map(|rate| Duration::from_secs_f64(options.tills as f64 * options.batch as f64 / rate));
+    let start = tokio::time::Instant::now();
     for (i, till) in tills.iter().enumerate() {
         let (till, batch) = (till.clone(), options.batch);
-        set.spawn(async move { (i, till.push(batch).await) });
+        match every {
+            Some(every) => {
+                let first = start + every.mul_f64(i as f64 / options.tills as f64);
+                set.spawn(async move { (i, till.push_on_schedule(batch, first, every).await) });
+            }
+            None => {
+                set.spawn(async move { (i, till.push(batch).await) });
+            }
+        }
     }
     let (mut push_batches, mut pushed_records, mut push_retries) = (Latencies::default(), 0, 0);
     while let Some(joined) = set.join_next().await {
@@ -251,6 +286,8 @@ pub async fn run(options: &Options) -> anyhow::Result<Report> {
     }
     Ok(Report {
         tills: options.tills,
+        batch: options.batch,
+        push_rate: options.push_rate,
         instances: options.servers.len(),
         catalog_pull,
         catalog_pull_wall,

@@ -24,6 +24,10 @@ struct Cli {
     /// Records per push request
     #[arg(long, default_value_t = 100)]
     batch: usize,
+    /// Records a second the tills offer between them when pushing, each till one batch at a
+    /// time on its own schedule (default: each sends again as soon as it is answered)
+    #[arg(long)]
+    push_rate: Option<f64>,
     /// The cashier every till signs in as (one device each)
     #[arg(long, default_value = "cashier")]
     username: String,
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
         tills: cli.tills,
         sales_per_till: cli.sales_per_till,
         batch: cli.batch,
+        push_rate: cli.push_rate,
         admin: cli.admin.map(|admin| (admin, cli.password.clone())),
         username: cli.username,
         password: cli.password,

@@ -118,37 +118,87 @@ impl SimulatedTill {
         .context("online sign-in to push")
     }
 
-    /// Pushes everything pending in batches of `batch` records, trying again after a second
-    /// when the server is unreachable or answers 5xx (as the till's sync loop does; the
-    /// records stay pending meanwhile): the time between one answered batch and the next
-    /// (each batch's round trip, the server's ingest included), the records the server
-    /// answered for, and how many times it tried again.
+    /// Pushes everything pending in batches of `batch` records, each sent as soon as the last
+    /// is answered: the time between one answered batch and the next (each batch's round
+    /// trip, the server's ingest included), the records the server answered for, and how
+    /// many times it tried again.
     pub async fn push(&self, batch: usize) -> anyhow::Result<(Latencies, u64, u64)> {
-        const MOST_RETRIES: u64 = 120;
+        let mut latencies = Latencies::default();
+        let mut retries = 0;
+        let options = PushOptions {
+            batch_size: batch,
+            ..PushOptions::default()
+        };
+        let answered = self
+            .push_patiently(options, &mut retries, |took| latencies.push(took))
+            .await?;
+        Ok((latencies, answered, retries))
+    }
+
+    /// Pushes one batch of `batch` records at `first`, then one every `every`, until nothing
+    /// is pending: an open-loop load, as tills that sell and sync on their own clocks bring
+    /// it, rather than each sending again the moment it is answered. A batch's time runs
+    /// from when it was due, not from when it could be sent, so a till that fell behind
+    /// schedule counts the wait. Answers as [`SimulatedTill::push`].
+    pub async fn push_on_schedule(
+        &self,
+        batch: usize,
+        first: tokio::time::Instant,
+        every: Duration,
+    ) -> anyhow::Result<(Latencies, u64, u64)> {
         let mut latencies = Latencies::default();
         let (mut answered, mut retries) = (0, 0);
+        let options = PushOptions {
+            batch_size: batch,
+            most_batches: Some(1),
+            ..PushOptions::default()
+        };
+        let mut due = first;
+        loop {
+            tokio::time::sleep_until(due).await;
+            let mut batches = 0;
+            answered += self
+                .push_patiently(options, &mut retries, |_| batches += 1)
+                .await?;
+            if batches == 0 {
+                return Ok((latencies, answered, retries));
+            }
+            latencies.push(due.elapsed());
+            due += every;
+        }
+    }
+
+    /// Pushes what is pending with `options`, trying again after a second when the server is
+    /// unreachable or answers 5xx, as the till's sync loop does (the records stay pending
+    /// meanwhile; `retries` counts the tries again). `answered_batch` hears of each answered
+    /// batch, with the time since the try began or the last batch was answered. Answers the
+    /// records the server answered for.
+    async fn push_patiently(
+        &self,
+        options: PushOptions,
+        retries: &mut u64,
+        mut answered_batch: impl FnMut(Duration),
+    ) -> anyhow::Result<u64> {
+        const MOST_RETRIES: u64 = 120;
+        let mut answered = 0;
         loop {
             let mut last = Instant::now();
-            let options = PushOptions {
-                batch_size: batch,
-                ..PushOptions::default()
-            };
             let mut answered_now = 0;
             let pushed = self
                 .till
                 .push_outbox_with(options, |progress| {
-                    latencies.push(last.elapsed());
+                    answered_batch(last.elapsed());
                     last = Instant::now();
                     answered_now = progress.answered;
                 })
                 .await;
             answered += answered_now;
             match pushed {
-                Ok(_) => return Ok((latencies, answered, retries)),
+                Ok(_) => return Ok(answered),
                 Err(SyncError::ServerUnreachable | SyncError::Server(_))
-                    if retries < MOST_RETRIES =>
+                    if *retries < MOST_RETRIES =>
                 {
-                    retries += 1;
+                    *retries += 1;
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
                 Err(err) => return Err(anyhow::Error::from(err).context("push")),

@@ -126,6 +126,7 @@ async fn sales_pushed_through_two_instances_reconcile_and_a_till_pulling_meanwhi
         tills: TILLS,
         sales_per_till: SALES_PER_TILL,
         batch: 10,
+        push_rate: None,
         username: "cashier".into(),
         password: PASSWORD.into(),
         admin: Some(("admin".into(), PASSWORD.into())),
@@ -212,4 +213,40 @@ async fn sales_pushed_through_two_instances_reconcile_and_a_till_pulling_meanwhi
         .await
         .unwrap();
     assert_eq!(duplicated, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_paced_push_sends_one_batch_per_till_on_schedule_and_reconciles() {
+    const TILLS: usize = 3;
+    const BATCH: usize = 4;
+    let server = spawn_demo_server(50, PASSWORD).await;
+    let database = server.database_url.clone().unwrap_or_else(|| {
+        DatabaseUrl::Sqlite(server.db.sqlite_path().expect("SQLite").to_owned())
+    });
+    let work = tempfile::tempdir().unwrap();
+    // 12 records a second between 3 tills of 4-record batches: each till's next batch is due
+    // a second after its last.
+    let options = Options {
+        servers: vec![server.url.to_string()],
+        database,
+        tills: TILLS,
+        sales_per_till: 11,
+        batch: BATCH,
+        push_rate: Some(12.0),
+        username: "cashier".into(),
+        password: PASSWORD.into(),
+        admin: Some(("admin".into(), PASSWORD.into())),
+        work_dir: work.path().join("tills"),
+    };
+    let report = run(&options).await.expect("the load ran");
+
+    assert!(report.reconciles(), "{report:?}");
+    // 11 sales and the till's opening: 12 records, three batches a till.
+    assert_eq!(report.pushed_records, TILLS as u64 * 12);
+    assert_eq!(report.push_batches.len(), TILLS * 3);
+    assert!(
+        report.push_wall >= Duration::from_secs(2),
+        "three batches a second apart took {:?}: the push was not paced",
+        report.push_wall
+    );
 }

@@ -57,6 +57,9 @@ pub struct PushOptions {
     pub batch_size: usize,
     /// The least time a request is given (more for a larger batch: see `transfer_timeout`).
     pub timeout_floor: std::time::Duration,
+    /// Stop after this many answered batches, the rest staying pending (`None`: push
+    /// everything). The load generator sends one batch at a time on a schedule.
+    pub most_batches: Option<u32>,
 }
 
 impl Default for PushOptions {
@@ -64,6 +67,7 @@ impl Default for PushOptions {
         Self {
             batch_size: MAX_PUSH_RECORDS,
             timeout_floor: super::SYNC_TIMEOUT_FLOOR,
+            most_batches: None,
         }
     }
 }
@@ -214,6 +218,12 @@ impl Till {
                     request.records.len() as u64 - applied.unanswered,
                     request.records.len()
                 )));
+            }
+            if options
+                .most_batches
+                .is_some_and(|most| summary.batches >= most)
+            {
+                break;
             }
         }
         if summary.batches > 0 {
@@ -692,6 +702,26 @@ mod tests {
         // Nothing left: the next push sends nothing.
         assert_eq!(s.till.push_outbox(|_| {}).await.unwrap().batches, 0);
         assert_eq!(s.fake.seen.lock().unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_push_told_to_stop_after_a_batch_leaves_the_rest_pending_in_order() {
+        let s = setup(&[], accept_all).await;
+        s.record(5);
+        let one_batch = PushOptions {
+            batch_size: 2,
+            most_batches: Some(1),
+            ..PushOptions::default()
+        };
+        let summary = s.till.push_outbox_with(one_batch, |_| {}).await.unwrap();
+        assert_eq!((summary.batches, summary.accepted), (1, 2));
+        assert_eq!(
+            s.state_names(),
+            ["synced", "synced", "pending", "pending", "pending"]
+        );
+        let summary = s.till.push_outbox_with(one_batch, |_| {}).await.unwrap();
+        assert_eq!((summary.batches, summary.accepted), (1, 2));
+        assert_eq!(s.seen_seqs(), [vec![1, 2], vec![3, 4]]);
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@
 //! type and reads each column back as the SQLite value it stands for. So a domain module is
 //! written once, in SQL both engines accept (docs/decisions/server-store.md lists the rules).
 
+use std::collections::HashMap;
 use std::ops::Deref;
 
 use rusqlite::types::ToSql;
@@ -17,6 +18,23 @@ use super::postgres::Session;
 
 /// Values per query of [`Connection::query_in`].
 pub const MOST_PER_QUERY: usize = 256;
+
+/// The tail of [`Connection::add_to_stock_levels`]'s insert on both engines: a level is
+/// added to, saturating at the ends of `i64` rather than overflowing (a level pushed there by
+/// records a manager should look at must not stop genuine sales of that product from being
+/// applied), and answered as it stands after.
+const ADD_TO_LEVEL: &str = "ON CONFLICT (org_id, product_id, location_id)
+    DO UPDATE SET on_hand_milli = CASE
+        WHEN excluded.on_hand_milli > 0 THEN CASE
+            WHEN stock_levels.on_hand_milli > 9223372036854775807 - excluded.on_hand_milli
+            THEN 9223372036854775807
+            ELSE stock_levels.on_hand_milli + excluded.on_hand_milli END
+        ELSE CASE
+            WHEN stock_levels.on_hand_milli < (-9223372036854775807 - 1) - excluded.on_hand_milli
+            THEN -9223372036854775807 - 1
+            ELSE stock_levels.on_hand_milli + excluded.on_hand_milli END
+        END
+    RETURNING product_id, location_id, on_hand_milli";
 
 /// A connection lent to one unit of work by [`super::Database::call`].
 #[derive(Clone, Copy)]
@@ -157,9 +175,11 @@ impl<'c> Connection<'c> {
     }
 
     /// Runs `select`, which binds `?1` to `first` and ends in `… IN`, for every value of
-    /// `values`, calling `each` on every row. Values go in chunks of at most
-    /// [`MOST_PER_QUERY`], each padded to a power of two by repeating its last value (which
-    /// changes no answer), so lists of any length share a handful of prepared shapes.
+    /// `values` (all compared with text columns), calling `each` on every row. Values go in
+    /// chunks of at most [`MOST_PER_QUERY`], each padded to a power of two by repeating its
+    /// last value (which changes no answer), so lists of any length share a handful of
+    /// prepared shapes on SQLite. On PostgreSQL each chunk is planned for its own values
+    /// ([`Session::query_texts`]).
     pub fn query_in(
         &self,
         select: &str,
@@ -176,9 +196,18 @@ impl<'c> Connection<'c> {
             params.extend(chunk.iter().map(String::as_str));
             let last = *params.last().expect("a chunk is never empty");
             params.resize(width + 1, last);
-            self.prepare_cached(&sql)?
-                .query_map(&params, |row| each(row))?
-                .collect::<rusqlite::Result<Vec<()>>>()?;
+            match self.engine {
+                Engine::Sqlite(_) => {
+                    self.prepare_cached(&sql)?
+                        .query_map(&params, |row| each(row))?
+                        .collect::<rusqlite::Result<Vec<()>>>()?;
+                }
+                Engine::Postgres(s) => {
+                    for row in s.query_texts(&sql, &params)? {
+                        each(&Row::Postgres(&row))?;
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -250,16 +279,45 @@ impl<'c> Connection<'c> {
         })
     }
 
-    /// Waits for organisation `org`'s other writers and holds them off until this
-    /// transaction ends: a [`Connection::device_transaction`] takes its turn before writing
-    /// what the organisation's devices share (stock levels, and with them the organisation's
-    /// change numbers). Other transactions already hold it (PostgreSQL), or the one write
-    /// lock (SQLite).
-    pub fn take_organisation_turn(&self, org: &str) -> rusqlite::Result<()> {
-        match self.engine {
-            Engine::Sqlite(_) => Ok(()),
-            Engine::Postgres(s) => s.take_organisation_turn(org),
+    /// Adds `moved` (product, location or '' for none, milli-units) to organisation `org`'s
+    /// stock levels and answers each level as it stands after the addition.
+    ///
+    /// Levels are what a [`Connection::device_transaction`] shares with the organisation's
+    /// other devices (and with them the organisation's change numbers), so it first waits
+    /// for the organisation's turn and holds the other writers off until this transaction
+    /// ends; other transactions already hold it (PostgreSQL), or the one write lock
+    /// (SQLite). The turn is held through the commit, so on PostgreSQL the wait for it, the
+    /// addition and the read-back are one statement: one round trip less held is the whole
+    /// organisation's ingest faster. Each level is an addition, never a value read earlier,
+    /// saturating at the ends of `i64`.
+    pub fn add_to_stock_levels(
+        &self,
+        org: &str,
+        moved: &[(String, String, i64)],
+    ) -> rusqlite::Result<HashMap<(String, String), i64>> {
+        let mut levels = HashMap::with_capacity(moved.len());
+        if moved.is_empty() {
+            return Ok(levels);
         }
+        match self.engine {
+            Engine::Sqlite(conn) => {
+                let mut add = conn.prepare_cached(&format!(
+                    "INSERT INTO stock_levels (org_id, product_id, location_id, on_hand_milli)
+                     VALUES (?1, ?2, ?3, ?4) {ADD_TO_LEVEL}"
+                ))?;
+                for (product, location, milli) in moved {
+                    let level = add.query_row((org, product, location, milli), |r| r.get(2))?;
+                    levels.insert((product.clone(), location.clone()), level);
+                }
+            }
+            Engine::Postgres(s) => {
+                for row in s.add_to_stock_levels(org, moved, ADD_TO_LEVEL)? {
+                    let row = Row::Postgres(&row);
+                    levels.insert((row.get(0)?, row.get(1)?), row.get(2)?);
+                }
+            }
+        }
+        Ok(levels)
     }
 
     /// A transaction that only reads, all of it from one snapshot of what was committed when

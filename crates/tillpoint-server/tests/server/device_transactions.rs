@@ -1,6 +1,6 @@
 //! Pushes of one organisation's tills run side by side on PostgreSQL: each queues only
 //! behind its own device's writers (`Connection::device_transaction`), and they take turns
-//! only to write what they share (`Connection::take_organisation_turn`). On SQLite every
+//! only to write what they share (`Connection::add_to_stock_levels`). On SQLite every
 //! writer takes the one write lock, so there is nothing to check, and these tests say so.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -103,7 +103,7 @@ async fn the_organisations_turn_is_taken_by_one_device_at_a_time_and_by_other_wr
     let released = a_released.clone();
     let org_a = org_text.clone();
     let a = hold_open(&server, org, "device-a", opened, move |tx| {
-        tx.take_organisation_turn(&org_a).unwrap();
+        tx.add_to_stock_levels(&org_a, &a_sale()).unwrap();
         turn_taken.send(()).unwrap();
         std::thread::sleep(Duration::from_millis(400));
         released.store(true, Ordering::SeqCst);
@@ -113,7 +113,7 @@ async fn the_organisations_turn_is_taken_by_one_device_at_a_time_and_by_other_wr
     let (opened, _) = mpsc::channel();
     let released = a_released.clone();
     let b = hold_open(&server, org, "device-b", opened, move |tx| {
-        tx.take_organisation_turn(&org_text).unwrap();
+        tx.add_to_stock_levels(&org_text, &a_sale()).unwrap();
         assert!(
             released.load(Ordering::SeqCst),
             "device B took the organisation's turn while A held it"
@@ -141,4 +141,9 @@ async fn the_organisations_turn_is_taken_by_one_device_at_a_time_and_by_other_wr
     })
     .await
     .unwrap();
+}
+
+/// One unit of a product sold, as a push adds it to the levels.
+fn a_sale() -> Vec<(String, String, i64)> {
+    vec![("a-product".to_owned(), String::new(), -1000)]
 }

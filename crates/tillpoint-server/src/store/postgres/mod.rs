@@ -161,6 +161,31 @@ impl Session {
             .map_err(|e| self.error(e))
     }
 
+    /// Runs `sql`, whose parameters are all text, planned for these values and the tables
+    /// as they stand now: an unnamed statement, sent with its values in one round trip.
+    ///
+    /// A prepared statement moves to one generic plan after five runs, costed without its
+    /// values. For a batch lookup (`org_id = $1 AND id IN (…)`) that plan, made on a young
+    /// database, scanned every row of the organisation long after the tables held 100,000
+    /// sales (docs/benchmarks.md). Every other statement keeps its generic plan: re-planning
+    /// all of them, the foreign-key checks' included, cost a fifth of the server's
+    /// PostgreSQL time under load.
+    pub fn query_texts(&self, sql: &str, params: &[&str]) -> rusqlite::Result<Vec<postgres::Row>> {
+        self.send_held()?;
+        let typed: Vec<(&(dyn postgres::types::ToSql + Sync), postgres::types::Type)> = params
+            .iter()
+            .map(|p| {
+                (
+                    p as &(dyn postgres::types::ToSql + Sync),
+                    postgres::types::Type::TEXT,
+                )
+            })
+            .collect();
+        self.client()
+            .query_typed(&placeholders::translate(sql), &typed)
+            .map_err(|e| self.error(e))
+    }
+
     pub fn execute_batch(&self, sql: &str) -> rusqlite::Result<()> {
         self.send_held()?;
         self.client().batch_execute(sql).map_err(|e| self.error(e))
@@ -241,15 +266,36 @@ impl Session {
         self.execute_batch("BEGIN ISOLATION LEVEL READ COMMITTED")
     }
 
-    /// Waits for organisation `org`'s other writers (the lock [`Session::begin`] takes) and
-    /// holds them off until this transaction ends. Nothing to wait for when this session
-    /// holds it already.
-    pub fn take_organisation_turn(&self, org: &str) -> rusqlite::Result<()> {
-        self.query(
-            "SELECT pg_advisory_xact_lock(hashtextextended(?1, ?2))",
-            &[&org, &ORGANISATION_LOCK],
-        )
-        .map(drop)
+    /// Waits for organisation `org`'s other writers (the lock [`Session::begin`] takes),
+    /// holding them off until this transaction ends, then adds `moved` to its stock levels
+    /// with the upsert tail `add` and answers the levels after. One statement: the lock is
+    /// taken before the first row is written because every row joins the lock's one row.
+    pub fn add_to_stock_levels(
+        &self,
+        org: &str,
+        moved: &[(String, String, i64)],
+        add: &str,
+    ) -> rusqlite::Result<Vec<postgres::Row>> {
+        self.send_held()?;
+        let products: Vec<&str> = moved.iter().map(|m| m.0.as_str()).collect();
+        let locations: Vec<&str> = moved.iter().map(|m| m.1.as_str()).collect();
+        let amounts: Vec<i64> = moved.iter().map(|m| m.2).collect();
+        let sql = format!(
+            "WITH turn AS MATERIALIZED (
+                 SELECT pg_advisory_xact_lock(hashtextextended($1, $2)) AS taken)
+             INSERT INTO stock_levels (org_id, product_id, location_id, on_hand_milli)
+             SELECT $1, m.p, m.l, m.q
+               FROM turn, unnest($3::text[], $4::text[], $5::bigint[]) AS m (p, l, q)
+              ORDER BY m.p COLLATE \"C\", m.l COLLATE \"C\"
+             {add}"
+        );
+        let statement = self.statement(&sql)?;
+        self.client()
+            .query(
+                &statement,
+                &[&org, &ORGANISATION_LOCK, &products, &locations, &amounts],
+            )
+            .map_err(|e| self.error(e))
     }
 
     /// Opens a read-only transaction on one snapshot, which queues behind no writer.
@@ -341,14 +387,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<Session, postgres::Error> {
-        let mut client = self.config.connect(NoTls)?;
-        // A session prepares each statement once and keeps it for its life, and PostgreSQL
-        // moves a prepared statement to one generic plan after five runs, costed on the
-        // tables as they were then. A pool opened on a young database kept scanning whole
-        // tables for batch lookups long after they held 100,000 sales (docs/benchmarks.md):
-        // every run is planned for its own values and today's table sizes instead.
-        client.batch_execute("SET plan_cache_mode = force_custom_plan")?;
-        Ok(Session::new(client))
+        Ok(Session::new(self.config.connect(NoTls)?))
     }
 
     fn is_valid(&self, session: &mut Session) -> Result<(), postgres::Error> {

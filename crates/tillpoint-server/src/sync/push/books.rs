@@ -232,10 +232,9 @@ impl BatchBooks {
     /// left its level below zero (`negative_stock`, stamped `now`).
     ///
     /// Levels are shared with the organisation's other devices, so they are written in its
-    /// turn, each as one addition of the batch's moves: nothing another push added is
-    /// overwritten, whatever order the pushes commit in. A sum saturates at the ends of
-    /// `i64` rather than overflow: a level pushed there by records a manager should look at
-    /// must not stop genuine sales and refunds of that product from being applied.
+    /// turn ([`Connection::add_to_stock_levels`]), each as one addition of the batch's moves:
+    /// nothing another push added is overwritten, whatever order the pushes commit in. Sums
+    /// saturate at the ends of `i64`, as the levels do.
     pub(crate) fn write(&mut self, conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<()> {
         for key in std::mem::take(&mut self.dirty_grants) {
             conn.hold(
@@ -250,51 +249,19 @@ impl BatchBooks {
         if moves.is_empty() {
             return Ok(());
         }
-        conn.take_organisation_turn(&self.org)?;
-        // In key order, so two batches lock the rows they share in the same order.
-        for (key, moved) in &moves {
-            let sum = moved
-                .iter()
-                .fold(0i64, |sum, m| sum.saturating_add(m.milli));
-            conn.hold(
-                "INSERT INTO stock_levels (org_id, product_id, location_id, on_hand_milli)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (org_id, product_id, location_id)
-                 DO UPDATE SET on_hand_milli = CASE
-                     WHEN excluded.on_hand_milli > 0 THEN CASE
-                         WHEN stock_levels.on_hand_milli > 9223372036854775807 - excluded.on_hand_milli
-                         THEN 9223372036854775807
-                         ELSE stock_levels.on_hand_milli + excluded.on_hand_milli END
-                     ELSE CASE
-                         WHEN stock_levels.on_hand_milli < (-9223372036854775807 - 1) - excluded.on_hand_milli
-                         THEN -9223372036854775807 - 1
-                         ELSE stock_levels.on_hand_milli + excluded.on_hand_milli END
-                     END",
-                (&self.org, &key.0, &key.1, sum),
-            )?;
-        }
-        let products: Vec<String> = moves
-            .keys()
-            .map(|(product, _)| product.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
+        let sums: Vec<(String, String, i64)> = moves
+            .iter()
+            .map(|((product, location), moved)| {
+                let sum = moved
+                    .iter()
+                    .fold(0i64, |sum, m| sum.saturating_add(m.milli));
+                (product.clone(), location.clone(), sum)
+            })
             .collect();
-        let mut levels = HashMap::new();
-        conn.query_in(
-            "SELECT product_id, location_id, on_hand_milli FROM stock_levels
-              WHERE org_id = ?1 AND product_id IN",
-            &self.org,
-            &products,
-            |row| {
-                levels.insert((row.get(0)?, row.get(1)?), row.get(2)?);
-                Ok(())
-            },
-        )?;
-        for (key, moved) in &moves {
-            let after: i64 = levels.get(key).copied().unwrap_or(0);
-            let sum = moved
-                .iter()
-                .fold(0i64, |sum, m| sum.saturating_add(m.milli));
+        let levels = conn.add_to_stock_levels(&self.org, &sums)?;
+        for ((product, location, sum), moved) in sums.into_iter().zip(moves.values()) {
+            let key = (product, location);
+            let after: i64 = levels.get(&key).copied().unwrap_or(0);
             let mut on_hand = after.saturating_sub(sum);
             for m in moved {
                 on_hand = on_hand.saturating_add(m.milli);
