@@ -258,10 +258,10 @@ impl<'c> Connection<'c> {
 
 impl<'c> Connection<'c> {
     /// A transaction for work that writes one device's rows of organisation `org` (a push),
-    /// and rows it shares with the organisation's other devices only after
-    /// [`Connection::take_organisation_turn`]. On PostgreSQL it is READ COMMITTED and queues
-    /// behind the same device's writers only, so the pushes of many tills run side by side
-    /// until their turns. On SQLite it is a writer like any other (`BEGIN IMMEDIATE`).
+    /// and rows it shares with the organisation's other devices only in the organisation's
+    /// turn ([`Connection::add_to_stock_levels`]). On PostgreSQL it is READ COMMITTED and
+    /// queues behind the same device's writers only, so the pushes of many tills run side by
+    /// side until their turns. On SQLite it is a writer like any other (`BEGIN IMMEDIATE`).
     pub fn device_transaction(&self, org: &str, device: &str) -> rusqlite::Result<Transaction<'c>> {
         let guard = match self.engine {
             Engine::Sqlite(conn) => TxGuard::Sqlite(rusqlite::Transaction::new_unchecked(

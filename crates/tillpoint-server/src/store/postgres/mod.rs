@@ -255,7 +255,7 @@ impl Session {
     /// Opens a READ COMMITTED transaction for the writes of one device of organisation `org`
     /// (a push). It queues behind that device's other writers only (a session-level advisory
     /// lock of its own), so the organisation's tills push side by side. What they share they
-    /// write after [`Session::take_organisation_turn`].
+    /// write in the organisation's turn ([`Session::add_to_stock_levels`]).
     pub fn begin_for_device(&self, org: &str, device: &str) -> rusqlite::Result<()> {
         self.query(
             "SELECT pg_advisory_lock(hashtextextended(?1, ?2))",
