@@ -53,7 +53,6 @@ pub struct Options {
 #[derive(Debug)]
 pub struct Report {
     pub tills: usize,
-    pub batch: usize,
     pub instances: usize,
     pub catalog_pull: Latencies,
     pub catalog_pull_wall: Duration,
@@ -61,8 +60,9 @@ pub struct Report {
     pub selling_wall: Duration,
     pub push_batches: Latencies,
     pub push_wall: Duration,
-    /// The rate the push was offered at, if it was paced.
-    pub push_rate: Option<f64>,
+    /// The rate the push was offered at and how often each till's batch was due, if it was
+    /// paced.
+    pub push_pace: Option<(f64, Duration)>,
     pub pushed_records: u64,
     /// Pushes tried again after no answer or a 5xx (the till's sync loop does the same).
     pub push_retries: u64,
@@ -114,10 +114,10 @@ impl Report {
             self.made_sales as f64 / secs(self.selling_wall).max(1e-9),
             self.checkout.summary()
         );
-        let offered = match self.push_rate {
-            Some(rate) => format!(
+        let offered = match self.push_pace {
+            Some((rate, every)) => format!(
                 "offered at {rate:.0} records/s, each till one batch every {:.2} s, times from when each was due",
-                self.tills as f64 * self.batch as f64 / rate
+                secs(every)
             ),
             None => "each till sending again as soon as answered".to_owned(),
         };
@@ -286,8 +286,7 @@ pub async fn run(options: &Options) -> anyhow::Result<Report> {
     }
     Ok(Report {
         tills: options.tills,
-        batch: options.batch,
-        push_rate: options.push_rate,
+        push_pace: options.push_rate.zip(every),
         instances: options.servers.len(),
         catalog_pull,
         catalog_pull_wall,
